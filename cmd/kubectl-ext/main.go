@@ -1,0 +1,15 @@
+// Command kubectl-ext is the `kubectl ext` plugin: the extension manager.
+package main
+
+import (
+	"os"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubeext/kubectl-ext/internal/cli"
+)
+
+func main() {
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	os.Exit(cli.Execute(cli.NewRootCommand(streams), streams))
+}

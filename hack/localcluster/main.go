@@ -1,0 +1,67 @@
+// Command localcluster runs the project's throwaway control plane (the one tests use)
+// until it is interrupted, for `make demo` and for trying the plugin by hand:
+//
+//	go run ./hack/localcluster --kubeconfig /tmp/kubeext-demo.kubeconfig
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kubeext/kubectl-ext/internal/testenv"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "localcluster: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	kubeconfig := flag.String("kubeconfig", "", "where to write the kubeconfig of the local cluster (required)")
+	emulated := flag.String("emulated-version", "", "Kubernetes minor the API server emulates, e.g. 1.36")
+	verbose := flag.Bool("v", false, "show the control plane's logs")
+	flag.Parse()
+	if *kubeconfig == "" {
+		return fmt.Errorf("--kubeconfig is required")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	opts := testenv.Options{EmulatedVersion: *emulated}
+	if *verbose {
+		opts.Output = os.Stderr
+	}
+	fmt.Fprintln(os.Stderr, "localcluster: starting etcd and kube-apiserver")
+	env, err := testenv.Start(opts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Fprintln(os.Stderr, "localcluster: stopping the control plane")
+		if err := env.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "localcluster: %v\n", err)
+		}
+	}()
+	kc, err := os.ReadFile(env.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	// Written last and atomically: the file's appearance tells callers the cluster is ready.
+	tmp := *kubeconfig + ".tmp"
+	if err := os.WriteFile(tmp, kc, 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, *kubeconfig); err != nil {
+		return err
+	}
+	defer os.Remove(*kubeconfig)
+	fmt.Fprintf(os.Stderr, "localcluster: ready at %s (kubeconfig %s); Ctrl-C stops it\n", env.Config.Host, *kubeconfig)
+	<-ctx.Done()
+	return nil
+}

@@ -1,0 +1,216 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Annotations a user may set on an Extension; each takes a reason as its value and is
+// echoed back as an admission warning.
+const (
+	// AnnotationUpgradeException allows a major or minor change within one Kubernetes
+	// minor version (a CVE fix, a critical bug).
+	AnnotationUpgradeException = "kubeext.dev/upgrade-exception"
+	// AnnotationAllowDowngrade allows a version lower than status.currentVersion.
+	AnnotationAllowDowngrade = "kubeext.dev/allow-downgrade"
+)
+
+// ClusterScope installs the chart once for the cluster, into ReleaseNamespace.
+type ClusterScope struct {
+	// ReleaseNamespace is where the Helm release and the protected-settings Secret live.
+	// +kubebuilder:validation:MaxLength=63
+	ReleaseNamespace string `json:"releaseNamespace,omitempty"`
+
+	// TargetNamespace is not allowed with cluster scope; it is kept in the schema so the
+	// policies can name the mistake instead of the API server dropping the field.
+	// +optional
+	TargetNamespace string `json:"targetNamespace,omitempty"`
+}
+
+// NamespaceScope installs the chart into TargetNamespace, which is also the release namespace.
+type NamespaceScope struct {
+	// TargetNamespace is where the chart's resources, the Helm release and the
+	// protected-settings Secret live.
+	// +kubebuilder:validation:MaxLength=63
+	TargetNamespace string `json:"targetNamespace,omitempty"`
+
+	// ReleaseNamespace is not allowed with namespace scope; see ClusterScope.TargetNamespace.
+	// +optional
+	ReleaseNamespace string `json:"releaseNamespace,omitempty"`
+}
+
+// Scope holds exactly one of Cluster and Namespace (a policy enforces it).
+type Scope struct {
+	// +optional
+	Cluster *ClusterScope `json:"cluster,omitempty"`
+	// +optional
+	Namespace *NamespaceScope `json:"namespace,omitempty"`
+}
+
+// ProtectedSettingsRef names the Secret that holds an extension's protected settings.
+type ProtectedSettingsRef struct {
+	// SecretName is a Secret in the release namespace; its values never appear in the Extension.
+	// +kubebuilder:validation:MaxLength=253
+	SecretName string `json:"secretName"`
+}
+
+// ExtensionSpec is what the user asked for.
+type ExtensionSpec struct {
+	// ExtensionType names the ExtensionType to install. Immutable.
+	// +kubebuilder:validation:MaxLength=253
+	ExtensionType string `json:"extensionType"`
+
+	// Scope says where the chart is installed. Immutable.
+	Scope Scope `json:"scope"`
+
+	// AutoUpgradeMinorVersion keeps the extension on the newest version its release train,
+	// the cluster and the policies allow. When false, Version is required.
+	// +optional
+	// +kubebuilder:default=true
+	AutoUpgradeMinorVersion *bool `json:"autoUpgradeMinorVersion,omitempty"`
+
+	// ReleaseTrain is the train versions are taken from.
+	// +optional
+	// +kubebuilder:default=Stable
+	// +kubebuilder:validation:MaxLength=63
+	ReleaseTrain string `json:"releaseTrain,omitempty"`
+
+	// Version pins the chart version; required if and only if AutoUpgradeMinorVersion is false.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	Version string `json:"version,omitempty"`
+
+	// ConfigurationSettings are Helm values; each key is a Helm --set path.
+	// +optional
+	ConfigurationSettings map[string]string `json:"configurationSettings,omitempty"`
+
+	// ConfigurationProtectedSettings names the Secret that holds the protected settings.
+	// +optional
+	ConfigurationProtectedSettings *ProtectedSettingsRef `json:"configurationProtectedSettings,omitempty"`
+}
+
+// ProvisioningState is where an extension is in its lifecycle.
+// +kubebuilder:validation:Enum=Creating;Updating;Succeeded;Failed;Deleting
+type ProvisioningState string
+
+// The provisioning states.
+const (
+	ProvisioningCreating  ProvisioningState = "Creating"
+	ProvisioningUpdating  ProvisioningState = "Updating"
+	ProvisioningSucceeded ProvisioningState = "Succeeded"
+	ProvisioningFailed    ProvisioningState = "Failed"
+	ProvisioningDeleting  ProvisioningState = "Deleting"
+)
+
+// StatusLevel is the severity of a status entry.
+// +kubebuilder:validation:Enum=Information;Warning;Error
+type StatusLevel string
+
+// The status levels.
+const (
+	LevelInformation StatusLevel = "Information"
+	LevelWarning     StatusLevel = "Warning"
+	LevelError       StatusLevel = "Error"
+)
+
+// ReleaseRef names the Helm release of an extension.
+type ReleaseRef struct {
+	// +optional
+	Name string `json:"name,omitempty"`
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// +optional
+	Revision int `json:"revision,omitempty"`
+}
+
+// StatusEntry is one line of an extension's status, as az k8s-extension shows them.
+type StatusEntry struct {
+	// +optional
+	Code string `json:"code,omitempty"`
+	// +optional
+	DisplayStatus string `json:"displayStatus,omitempty"`
+	// +optional
+	Level StatusLevel `json:"level,omitempty"`
+	// +optional
+	Message string `json:"message,omitempty"`
+	// +optional
+	Time *metav1.Time `json:"time,omitempty"`
+}
+
+// ErrorInfo describes the last failure.
+type ErrorInfo struct {
+	// +optional
+	Code string `json:"code,omitempty"`
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// ExtensionStatus is what the extension manager observed and did.
+type ExtensionStatus struct {
+	// +optional
+	ProvisioningState ProvisioningState `json:"provisioningState,omitempty"`
+
+	// Scope is the scope in force, for printer columns.
+	// +optional
+	Scope ScopeName `json:"scope,omitempty"`
+
+	// CurrentVersion is the chart version of the installed release.
+	// +optional
+	CurrentVersion string `json:"currentVersion,omitempty"`
+
+	// TargetVersion is written, and admission-reviewed, before any Helm change of version.
+	// +optional
+	TargetVersion string `json:"targetVersion,omitempty"`
+
+	// KubernetesVersion is the cluster's minor version (e.g. "1.36") when CurrentVersion's
+	// major.minor was adopted.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^$|^[0-9]+\.[0-9]+$`
+	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
+
+	// +optional
+	Release ReleaseRef `json:"release,omitempty"`
+
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	Statuses []StatusEntry `json:"statuses,omitempty"`
+
+	// +optional
+	ErrorInfo *ErrorInfo `json:"errorInfo,omitempty"`
+
+	// Conditions: Ready and Progressing.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+}
+
+// Extension is one installed extension instance; its name is the Helm release name.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=ext,categories=kubeext
+// +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.extensionType`
+// +kubebuilder:printcolumn:name="Scope",type=string,JSONPath=`.status.scope`
+// +kubebuilder:printcolumn:name="Namespace",type=string,JSONPath=`.status.release.namespace`
+// +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.currentVersion`
+// +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.provisioningState`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Extension struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ExtensionSpec   `json:"spec"`
+	Status ExtensionStatus `json:"status,omitempty"`
+}
+
+// ExtensionList is a list of Extensions.
+//
+// +kubebuilder:object:root=true
+type ExtensionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Extension `json:"items"`
+}

@@ -1,0 +1,23 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// Execute runs cmd with a context cancelled by SIGINT/SIGTERM, prints an error as
+// "error: ..." on stderr like kubectl, and returns the process exit code.
+func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+		return 1
+	}
+	return 0
+}

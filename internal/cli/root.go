@@ -1,0 +1,51 @@
+// Package cli holds the commands of `kubectl ext`. Each command is an Options struct with
+// Complete, Validate and Run that writes only to its IOStreams; main stays a few lines.
+package cli
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+)
+
+var rootLong = templates.LongDesc(`
+	Manage cluster extensions the way AKS does, on any Kubernetes cluster.
+
+	An extension is a Helm chart from a catalog of extension types, installed with
+	configuration settings, protected settings (never shown back), cluster or namespace
+	scope, a release train, and either automatic minor upgrades or a pinned version.
+	Every write is checked by the same policies the kubectl-ext admission webhook enforces.`)
+
+var rootExample = templates.Examples(`
+	# Show the version of the plugin
+	kubectl ext version
+
+	# Show the extensions of the cluster of the current context
+	kubectl get ext
+
+	# Use another kubeconfig and context, as with any kubectl command
+	kubectl ext version --kubeconfig ./admin.conf --context staging`)
+
+// NewRootCommand returns `kubectl ext` with every subcommand and every kubectl global flag.
+func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	flags := genericclioptions.NewConfigFlags(true)
+	cmd := &cobra.Command{
+		Use:     "kubectl-ext",
+		Short:   "Manage AKS-style cluster extensions on any Kubernetes cluster",
+		Long:    rootLong,
+		Example: rootExample,
+		Annotations: map[string]string{
+			cobra.CommandDisplayNameAnnotation: "kubectl ext",
+		},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.SetIn(streams.In)
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
+	flags.AddFlags(cmd.PersistentFlags())
+
+	cmd.AddCommand(NewVersionCommand(streams))
+	return cmd
+}

@@ -1,0 +1,31 @@
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"testing"
+)
+
+// Main starts one control plane for a test package, runs its tests, and stops it:
+//
+//	var env *testenv.Env
+//
+//	func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &env, testenv.Options{})) }
+//
+// A control plane that cannot start fails the package with the reason; it never skips.
+func Main(m *testing.M, env **Env, opts Options) int {
+	e, err := Start(opts)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
+		return 1
+	}
+	*env = e
+	code := m.Run()
+	if err := e.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "testenv: stopping the control plane: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}

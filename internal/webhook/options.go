@@ -1,0 +1,84 @@
+// Package webhook wires the admission webhook server: flags, TLS (a cert dir or
+// self-managed certificates), health endpoints, metrics, and graceful shutdown.
+// The admission decision itself lives in internal/admission.
+package webhook
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Options are the webhook's flags.
+type Options struct {
+	Port                int
+	CertDir             string
+	PolicyDir           string
+	ConfigFile          string
+	MetricsAddr         string
+	HealthAddr          string
+	SelfManagedCerts    bool
+	ServiceName         string
+	ServiceNamespace    string
+	WebhookConfigName   string
+	SecretName          string
+	ConfigReload        time.Duration
+	VersionRefresh      time.Duration
+	MaxConcurrent       int
+	ShutdownGracePeriod time.Duration
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{
+		Port:                9443,
+		CertDir:             "/tmp/k8s-webhook-server/serving-certs",
+		MetricsAddr:         ":8080",
+		HealthAddr:          ":8081",
+		ServiceName:         "kubeext-webhook",
+		ServiceNamespace:    "kubeext-system",
+		WebhookConfigName:   "kubeext-webhook",
+		SecretName:          "kubeext-webhook-cert",
+		ConfigReload:        10 * time.Second,
+		VersionRefresh:      time.Minute,
+		MaxConcurrent:       64,
+		ShutdownGracePeriod: 15 * time.Second,
+	}
+}
+
+// AddFlags registers the options on fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.IntVar(&o.Port, "port", o.Port, "Port the webhook serves HTTPS on.")
+	fs.StringVar(&o.CertDir, "cert-dir", o.CertDir, "Directory holding tls.crt and tls.key (for example a cert-manager Secret mount). With --self-managed-certs, where the generated ones are written.")
+	fs.StringVar(&o.PolicyDir, "policy-dir", o.PolicyDir, "Optional directory of extra .rego modules loaded beside the embedded policies.")
+	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "Policy configuration YAML (enforcement per rule, protected namespaces, version constraints); reloaded when it changes.")
+	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "Address of the Prometheus metrics endpoint; \"0\" disables it.")
+	fs.StringVar(&o.HealthAddr, "health-probe-bind-address", o.HealthAddr, "Address of /healthz and /readyz.")
+	fs.BoolVar(&o.SelfManagedCerts, "self-managed-certs", o.SelfManagedCerts, "Generate and rotate a CA and serving certificate, and keep the ValidatingWebhookConfiguration's caBundle current.")
+	fs.StringVar(&o.ServiceName, "service-name", o.ServiceName, "Service in front of the webhook (with --self-managed-certs: the certificate's DNS name).")
+	fs.StringVar(&o.ServiceNamespace, "service-namespace", o.ServiceNamespace, "Namespace of that Service and of the certificate Secret.")
+	fs.StringVar(&o.WebhookConfigName, "webhook-config-name", o.WebhookConfigName, "ValidatingWebhookConfiguration whose caBundle is kept current.")
+	fs.StringVar(&o.SecretName, "cert-secret-name", o.SecretName, "Secret that stores the self-managed certificates.")
+	fs.DurationVar(&o.ConfigReload, "config-reload-interval", o.ConfigReload, "How often the policy configuration file is checked for changes.")
+	fs.DurationVar(&o.VersionRefresh, "version-refresh-interval", o.VersionRefresh, "How often the cluster's Kubernetes version is read from discovery.")
+	fs.IntVar(&o.MaxConcurrent, "max-concurrent-reviews", o.MaxConcurrent, "Reviews evaluated at once; more wait.")
+	fs.DurationVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "How long in-flight reviews may take to finish on shutdown.")
+}
+
+// Validate checks the options.
+func (o *Options) Validate() error {
+	if o.Port <= 0 || o.Port > 65535 {
+		return fmt.Errorf("--port must be between 1 and 65535, not %d", o.Port)
+	}
+	if o.CertDir == "" {
+		return fmt.Errorf("--cert-dir is required")
+	}
+	if o.MaxConcurrent < 1 {
+		return fmt.Errorf("--max-concurrent-reviews must be at least 1")
+	}
+	if o.SelfManagedCerts && (o.ServiceName == "" || o.ServiceNamespace == "" || o.WebhookConfigName == "" || o.SecretName == "") {
+		return fmt.Errorf("--self-managed-certs needs --service-name, --service-namespace, --webhook-config-name and --cert-secret-name")
+	}
+	return nil
+}

@@ -6,7 +6,7 @@ SHELL := bash
 
 GO        ?= go
 BIN       ?= bin
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+VERSION   ?= $(shell git describe --tags --match 'v*' --dirty 2>/dev/null || echo v0.1.0-dev)
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 VERSION_PKG := github.com/kubeext/kubectl-ext/internal/version
 LDFLAGS   := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).gitCommit=$(COMMIT)

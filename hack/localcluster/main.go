@@ -23,10 +23,12 @@ func main() {
 }
 
 func run() error {
-	kubeconfig := flag.String("kubeconfig", "", "where to write the kubeconfig of the local cluster (required)")
-	emulated := flag.String("emulated-version", "", "Kubernetes minor the API server emulates, e.g. 1.36")
-	verbose := flag.Bool("v", false, "show the control plane's logs")
-	flag.Parse()
+	// An own flag set: controller-runtime registers --kubeconfig on the global one.
+	fs := flag.NewFlagSet("localcluster", flag.ExitOnError)
+	kubeconfig := fs.String("kubeconfig", "", "where to write the kubeconfig of the local cluster (required)")
+	emulated := fs.String("emulated-version", "", "Kubernetes minor the API server emulates, e.g. 1.36")
+	verbose := fs.Bool("v", false, "show the control plane's logs")
+	_ = fs.Parse(os.Args[1:])
 	if *kubeconfig == "" {
 		return fmt.Errorf("--kubeconfig is required")
 	}

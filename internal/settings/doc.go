@@ -1,0 +1,58 @@
+// Package settings reads an extension's configuration settings the way
+// `az k8s-extension` takes them, and turns them into Helm values.
+//
+// A setting is a key and a string value. The key is a Helm --set path, the value
+// is a plain string; Values gives them Helm --set semantics. Both the plain
+// configurationSettings and the configurationProtectedSettings go through the
+// same functions.
+//
+// # Keys
+//
+// A key is one or more names separated by dots, each name optionally followed
+// by list indexes: replicaCount, image.tag, ingress.hosts[0].name, matrix[1][2].
+// A name holds letters, digits, '_', '-' and '/'; a dot that belongs to a name
+// is escaped with a backslash, as with helm --set:
+// podAnnotations.prometheus\.io/scrape. An index is a decimal number no greater
+// than strvals.MaxIndex, and a key nests at most strvals.MaxNestedNameLevel
+// levels (dots and indexes together).
+//
+// # Inline pairs (ParsePairs)
+//
+// Each argument holds one or more key=value pairs separated by unquoted
+// whitespace, so `--configuration-settings a=1 b=2` and
+// `--configuration-settings "a=1 b=2"` both give a=1 and b=2. The value is
+// everything after the first '=' up to the next whitespace, so it may itself
+// contain '='. A value that contains whitespace must be quoted inside the
+// argument: k="a b" or k='a b' (after the shell: `--config 'k="a b"'`). A quote
+// only quotes when it is the first character of the value; elsewhere it is an
+// ordinary character, so k={"a":1} keeps its quotes. Inside double quotes \" and
+// \\ stand for " and \; single quotes have no escapes. Hence the argument
+// `k=a b` is an error (the piece "b" is not a key=value pair), never the value
+// "a b". A key given twice keeps its last value.
+//
+// # Files (ParseFile)
+//
+// A settings file holds one JSON object (files named *.json) or one YAML
+// mapping (any other name; YAML also reads most JSON). Nested mappings become
+// dotted keys, lists become [i] indexes, and scalars become strings: integers
+// in decimal, other numbers in plain decimal notation without an exponent,
+// booleans as true/false, null as "". Dots inside a mapping key are escaped in
+// the resulting key (prometheus.io/scrape becomes prometheus\.io/scrape). Empty
+// mappings and lists give no settings, since --set cannot express them. YAML
+// anchors, aliases and merge keys (<<) are followed; a key given twice keeps
+// its last value.
+//
+// # Create and update
+//
+// On create, settings come from inline pairs or from a file, never both:
+// ForCreate returns ErrInlineAndFile when both are given. On update both may be
+// given: ForUpdate applies the file first and the inline pairs override it. The
+// caller then merges the result onto the extension's current settings with
+// Merge (plain settings), or uses it as the whole new set (protected settings).
+//
+// # Secrets
+//
+// No error of this package contains a setting's value: errors name keys,
+// arguments by position and file lines, so protected settings can be parsed
+// with the same code and the errors shown as they are.
+package settings

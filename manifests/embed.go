@@ -11,3 +11,12 @@ var CRDs embed.FS
 
 // CRDDir is the directory of the CRDs inside CRDs.
 const CRDDir = "crd"
+
+// Webhook holds webhook/*.yaml: the admission webhook's namespace, RBAC, Deployment,
+// Service, policy ConfigMap and ValidatingWebhookConfiguration.
+//
+//go:embed webhook/*.yaml
+var Webhook embed.FS
+
+// ValidatingWebhookFile is the ValidatingWebhookConfiguration inside Webhook.
+const ValidatingWebhookFile = "webhook/validatingwebhookconfiguration.yaml"

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -41,6 +42,9 @@ type Options struct {
 	APIServerArgs map[string]string
 	// Output receives the control plane's logs; nil discards them.
 	Output io.Writer
+	// ValidatingWebhooks are registered with the API server, their clientConfig pointed
+	// at a local server (see Env.WebhookServing) with a generated serving certificate.
+	ValidatingWebhooks []*admissionregistrationv1.ValidatingWebhookConfiguration
 }
 
 // Env is a running control plane.
@@ -149,6 +153,7 @@ func Start(opts Options) (*Env, error) {
 		BinaryAssetsDirectory:    assets,
 		Scheme:                   e.Scheme,
 		CRDInstallOptions:        envtest.CRDInstallOptions{CRDs: crds},
+		WebhookInstallOptions:    envtest.WebhookInstallOptions{ValidatingWebhooks: opts.ValidatingWebhooks},
 		ControlPlaneStartTimeout: 90 * time.Second,
 		ControlPlaneStopTimeout:  30 * time.Second,
 	}
@@ -164,6 +169,9 @@ func Start(opts Options) (*Env, error) {
 		api.Out, api.Err = opts.Output, opts.Output
 		te.ControlPlane.Etcd.Out, te.ControlPlane.Etcd.Err = opts.Output, opts.Output
 	}
+	// Open watches (a webhook's informers, kubectl -w) would otherwise hold a restart or
+	// a stop for the API server's 60s shutdown timeout.
+	api.Configure().Set("shutdown-watch-termination-grace-period", "1s")
 	if opts.EmulatedVersion != "" {
 		api.Configure().Set("emulated-version", "kube="+opts.EmulatedVersion)
 	}
@@ -219,6 +227,13 @@ func (e *Env) RestartAPIServer(emulatedVersion string) error {
 		return fmt.Errorf("restarting kube-apiserver: %w", err)
 	}
 	return nil
+}
+
+// WebhookServing tells where the API server expects the webhooks of
+// Options.ValidatingWebhooks to serve, and the directory of their tls.crt and tls.key.
+func (e *Env) WebhookServing() (host string, port int, certDir string) {
+	w := e.env.WebhookInstallOptions
+	return w.LocalServingHost, w.LocalServingPort, w.LocalServingCertDir
 }
 
 // Dir is a scratch directory that lives as long as the control plane.

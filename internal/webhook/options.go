@@ -4,14 +4,18 @@
 package webhook
 
 import (
+	goflag "flag"
 	"fmt"
 	"time"
 
 	"github.com/spf13/pflag"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
 // Options are the webhook's flags.
 type Options struct {
+	Kubeconfig          string
+	Host                string
 	Port                int
 	CertDir             string
 	PolicyDir           string
@@ -27,6 +31,7 @@ type Options struct {
 	VersionRefresh      time.Duration
 	MaxConcurrent       int
 	ShutdownGracePeriod time.Duration
+	Zap                 zap.Options
 }
 
 // NewOptions returns the defaults.
@@ -49,6 +54,8 @@ func NewOptions() *Options {
 
 // AddFlags registers the options on fs.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig to use outside a cluster; in a pod the service account is used.")
+	fs.StringVar(&o.Host, "host", o.Host, "Address the webhook serves on; empty means all.")
 	fs.IntVar(&o.Port, "port", o.Port, "Port the webhook serves HTTPS on.")
 	fs.StringVar(&o.CertDir, "cert-dir", o.CertDir, "Directory holding tls.crt and tls.key (for example a cert-manager Secret mount). With --self-managed-certs, where the generated ones are written.")
 	fs.StringVar(&o.PolicyDir, "policy-dir", o.PolicyDir, "Optional directory of extra .rego modules loaded beside the embedded policies.")
@@ -63,6 +70,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ConfigReload, "config-reload-interval", o.ConfigReload, "How often the policy configuration file is checked for changes.")
 	fs.DurationVar(&o.VersionRefresh, "version-refresh-interval", o.VersionRefresh, "How often the cluster's Kubernetes version is read from discovery.")
 	fs.IntVar(&o.MaxConcurrent, "max-concurrent-reviews", o.MaxConcurrent, "Reviews evaluated at once; more wait.")
+	logFlags := goflag.NewFlagSet("log", goflag.ContinueOnError)
+	o.Zap.BindFlags(logFlags)
+	fs.AddGoFlagSet(logFlags)
 	fs.DurationVar(&o.ShutdownGracePeriod, "shutdown-grace-period", o.ShutdownGracePeriod, "How long in-flight reviews may take to finish on shutdown.")
 }
 

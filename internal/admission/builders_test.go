@@ -1,0 +1,199 @@
+package admission_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+)
+
+func testCtx(t *testing.T) context.Context {
+	t.Helper()
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+func uniq(prefix string) string { return prefix + "-" + rand.String(5) }
+
+// catalog is the version list of every test type: a Preview-only release candidate,
+// a major version, and a version whose chart excludes every cluster we run.
+var catalog = []v1alpha1.TypeVersion{
+	{Version: "2.0.0", ReleaseTrains: []string{"Stable", "Preview"}},
+	{Version: "1.6.0", KubeVersion: ">=1.99.0-0", ReleaseTrains: []string{"Stable", "Preview"}},
+	{Version: "1.5.0", ReleaseTrains: []string{"Stable", "Preview"}},
+	{Version: "1.5.0-rc.1", ReleaseTrains: []string{"Preview"}},
+	{Version: "1.4.9", ReleaseTrains: []string{"Stable", "Preview"}},
+	{Version: "1.4.1", ReleaseTrains: []string{"Stable", "Preview"}},
+	{Version: "1.4.0", ReleaseTrains: []string{"Stable", "Preview"}},
+}
+
+type typeOpt func(*v1alpha1.ExtensionType)
+
+func clusterOnly(t *v1alpha1.ExtensionType) { t.Spec.Scopes.Namespace = nil }
+
+func multipleInstances(t *v1alpha1.ExtensionType) {
+	t.Spec.Scopes.Cluster.AllowMultipleInstances = true
+}
+
+func minorPolicy(t *v1alpha1.ExtensionType) { t.Spec.UpgradePolicy = v1alpha1.UpgradePolicyMinor }
+
+// newType creates an ExtensionType with the test catalog in its status.
+func newType(t *testing.T, opts ...typeOpt) string {
+	t.Helper()
+	ctx := testCtx(t)
+	et := &v1alpha1.ExtensionType{
+		ObjectMeta: metav1.ObjectMeta{Name: uniq("test.app")},
+		Spec: v1alpha1.ExtensionTypeSpec{
+			Chart: v1alpha1.ChartSource{Repository: "https://charts.example.org", Name: "app"},
+			Scopes: v1alpha1.Scopes{
+				Default:   v1alpha1.ScopeCluster,
+				Cluster:   &v1alpha1.ClusterScopeOptions{DefaultReleaseNamespace: "app"},
+				Namespace: &v1alpha1.NamespaceScopeOptions{},
+			},
+		},
+	}
+	for _, o := range opts {
+		o(et)
+	}
+	if err := env.Client.Create(ctx, et); err != nil {
+		t.Fatalf("creating type: %v", err)
+	}
+	et.Status.Versions = catalog
+	if err := env.Client.Status().Update(ctx, et); err != nil {
+		t.Fatalf("writing the type's catalog: %v", err)
+	}
+	// The webhook reads types from its cache: wait until a dry-run write of a pinned
+	// extension of the type is judged with the type and its catalog.
+	eventually(t, "the webhook sees type "+et.Name, func() error {
+		return env.Client.Create(ctx, extension(et.Name, pinned("1.4.0")), client.DryRunAll)
+	})
+	return et.Name
+}
+
+// eventually retries f until it returns nil, for state the webhook reads from its
+// informer cache or refreshes in the background.
+func eventually(t *testing.T, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = f(); err == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("waiting until %s: %v", what, err)
+}
+
+type extOpt func(*v1alpha1.Extension)
+
+func pinned(v string) extOpt {
+	return func(e *v1alpha1.Extension) {
+		e.Spec.AutoUpgradeMinorVersion = ptr.To(false)
+		e.Spec.Version = v
+	}
+}
+
+func train(n string) extOpt { return func(e *v1alpha1.Extension) { e.Spec.ReleaseTrain = n } }
+
+func namespaced(ns string) extOpt {
+	return func(e *v1alpha1.Extension) {
+		e.Spec.Scope = v1alpha1.Scope{Namespace: &v1alpha1.NamespaceScope{TargetNamespace: ns}}
+	}
+}
+
+func releaseNamespace(ns string) extOpt {
+	return func(e *v1alpha1.Extension) {
+		e.Spec.Scope = v1alpha1.Scope{Cluster: &v1alpha1.ClusterScope{ReleaseNamespace: ns}}
+	}
+}
+
+func annotate(k, v string) extOpt {
+	return func(e *v1alpha1.Extension) {
+		if e.Annotations == nil {
+			e.Annotations = map[string]string{}
+		}
+		e.Annotations[k] = v
+	}
+}
+
+func named(n string) extOpt { return func(e *v1alpha1.Extension) { e.Name = n } }
+
+func extension(typeName string, opts ...extOpt) *v1alpha1.Extension {
+	e := &v1alpha1.Extension{
+		ObjectMeta: metav1.ObjectMeta{Name: uniq("ext")},
+		Spec: v1alpha1.ExtensionSpec{
+			ExtensionType: typeName,
+			Scope:         v1alpha1.Scope{Cluster: &v1alpha1.ClusterScope{ReleaseNamespace: uniq("ns")}},
+		},
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+// warnings records the API server's warning headers.
+type warnings struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warnings) HandleWarningHeader(_ int, _ string, msg string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, msg)
+}
+
+func (w *warnings) all() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(w.msgs, "\n")
+}
+
+// writer returns a client whose warnings are recorded.
+func writer(t *testing.T) (client.Client, *warnings) {
+	t.Helper()
+	w := &warnings{}
+	cfg := rest.CopyConfig(env.Config)
+	cfg.WarningHandler = w
+	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, w
+}
+
+// installedAt records that ext runs version v, adopted at Kubernetes minor kube.
+func installedAt(t *testing.T, ext *v1alpha1.Extension, v, kube string) {
+	t.Helper()
+	ext.Status = v1alpha1.ExtensionStatus{
+		ProvisioningState: v1alpha1.ProvisioningSucceeded,
+		CurrentVersion:    v,
+		KubernetesVersion: kube,
+	}
+	if err := env.Client.Status().Update(testCtx(t), ext); err != nil {
+		t.Fatalf("recording the installed version: %v", err)
+	}
+}
+
+// wantDenied checks err is a webhook denial naming rule id.
+func wantDenied(t *testing.T, err error, id string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("the write was allowed; want a denial by [%s]", id)
+	}
+	if !strings.Contains(err.Error(), "denied the request") || !strings.Contains(err.Error(), "["+id+"]") {
+		t.Fatalf("want a webhook denial naming [%s], got: %v", id, err)
+	}
+}

@@ -1,0 +1,47 @@
+package admission_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeext/kubectl-ext/internal/testenv"
+)
+
+// TestManifestsApplyOnServer: the shipped kustomization passes the API server's own
+// validation (server-side dry run) with the real kubectl.
+func TestManifestsApplyOnServer(t *testing.T) {
+	ctx := testCtx(t)
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A dry run creates nothing, so objects in a new namespace need the namespace first.
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kubeext-system"}}
+	if err := env.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	res, err := env.Kubectl(ctx, "", "apply", "--dry-run=server", "-k", filepath.Join(root, "manifests"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 0 {
+		t.Fatalf("kubectl apply --dry-run=server -k manifests/ failed (exit %d):\n%s\n%s", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	for _, want := range []string{
+		"customresourcedefinition.apiextensions.k8s.io/extensions.kubeext.dev",
+		"deployment.apps/kubeext-webhook",
+		"poddisruptionbudget.policy/kubeext-webhook",
+		"validatingwebhookconfiguration.admissionregistration.k8s.io/kubeext-webhook",
+		"configmap/kubeext-policy",
+		"clusterrole.rbac.authorization.k8s.io/kubeext-webhook",
+	} {
+		if !strings.Contains(res.Stdout, want) {
+			t.Errorf("the dry run did not cover %s:\n%s", want, res.Stdout)
+		}
+	}
+}

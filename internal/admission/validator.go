@@ -1,0 +1,107 @@
+// Package admission is the webhook's decision: it turns an AdmissionReview of an
+// Extension (or its status) into a policy input, asks the policy engine, and answers
+// denied with "[RULE-ID] message" lines or allowed with warnings. The HTTP side is
+// controller-runtime's; Handler is a thin adapter over Validator.Validate.
+package admission
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	admissionv1 "k8s.io/api/admission/v1"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/policy"
+)
+
+// Evaluator judges a policy input; *policy.Engine is one.
+type Evaluator interface {
+	Evaluate(ctx context.Context, in policy.Input) (policy.Decision, error)
+}
+
+// InputSource completes a request into a policy input; policyinput.Gatherer is one.
+type InputSource interface {
+	Input(ctx context.Context, req policy.Request) (policy.Input, error)
+}
+
+// Validator makes the admission decision.
+type Validator struct {
+	Engine Evaluator
+	Inputs InputSource
+}
+
+// ErrBadRequest marks a review the webhook cannot read (a client error, HTTP 400).
+var ErrBadRequest = errors.New("bad admission request")
+
+// Reviewed reports whether the webhook judges writes of this resource and operation.
+func Reviewed(req admissionv1.AdmissionRequest) bool {
+	if req.Resource.Group != v1alpha1.Group || req.Resource.Resource != v1alpha1.ExtensionResource {
+		return false
+	}
+	if req.SubResource != "" && req.SubResource != policy.SubResourceStatus {
+		return false
+	}
+	return req.Operation == admissionv1.Create || req.Operation == admissionv1.Update
+}
+
+// BuildRequest decodes an admission request into the policies' request. It is pure:
+// no I/O, so it can be fuzzed.
+func BuildRequest(req admissionv1.AdmissionRequest) (policy.Request, error) {
+	out := policy.Request{
+		Operation:   policy.Operation(req.Operation),
+		SubResource: req.SubResource,
+		UserInfo:    policy.UserInfo{Username: req.UserInfo.Username, Groups: req.UserInfo.Groups},
+	}
+	obj, err := decodeExtension("object", req.Object.Raw)
+	if err != nil {
+		return policy.Request{}, err
+	}
+	if obj == nil {
+		return policy.Request{}, fmt.Errorf("%w: the request carries no object", ErrBadRequest)
+	}
+	out.Object = obj
+	if req.Operation == admissionv1.Update {
+		old, err := decodeExtension("oldObject", req.OldObject.Raw)
+		if err != nil {
+			return policy.Request{}, err
+		}
+		if old == nil {
+			return policy.Request{}, fmt.Errorf("%w: an UPDATE carries no oldObject", ErrBadRequest)
+		}
+		out.OldObject = old
+	}
+	return out, nil
+}
+
+func decodeExtension(field string, raw []byte) (*v1alpha1.Extension, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	ext := &v1alpha1.Extension{}
+	if err := json.Unmarshal(raw, ext); err != nil {
+		return nil, fmt.Errorf("%w: decoding %s as an Extension: %v", ErrBadRequest, field, err)
+	}
+	if ext.Kind != "" && ext.Kind != "Extension" {
+		return nil, fmt.Errorf("%w: %s is a %s, not an Extension", ErrBadRequest, field, ext.Kind)
+	}
+	return ext, nil
+}
+
+// Validate judges one admission request. It returns the decision (whose Deny results
+// refuse the write) or an error when no decision could be made.
+func (v *Validator) Validate(ctx context.Context, req admissionv1.AdmissionRequest) (policy.Decision, error) {
+	if !Reviewed(req) {
+		return policy.Decision{}, nil
+	}
+	preq, err := BuildRequest(req)
+	if err != nil {
+		return policy.Decision{}, err
+	}
+	in, err := v.Inputs.Input(ctx, preq)
+	if err != nil {
+		return policy.Decision{}, err
+	}
+	return v.Engine.Evaluate(ctx, in)
+}

@@ -1,0 +1,134 @@
+package policy
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+)
+
+// docExamples are the writes whose findings docs/policies.md shows, one per id.
+var docExamples = []struct {
+	id     string
+	config Config
+	input  func() Input
+}{
+	{id: "EXT-VERSION-001", input: func() Input {
+		return createInput(newExtension(func(e *v1alpha1.Extension) { e.Spec.AutoUpgradeMinorVersion = ptr(true) }))
+	}},
+	{id: "EXT-VERSION-002", input: func() Input { return createInput(newExtension(version(""))) }},
+	{id: "EXT-VERSION-003", input: func() Input {
+		return createInput(newExtension(autoUpgrade(true), func(e *v1alpha1.Extension) { e.Spec.ReleaseTrain = "Nightly" }))
+	}},
+	{id: "EXT-VERSION-004", input: func() Input { return createInput(newExtension(version("v1.4.2"))) }},
+	{id: "EXT-VERSION-005", input: func() Input { return createInput(newExtension(version("1.9.9"))) }},
+	{
+		id:     "EXT-VERSION-006",
+		config: Config{VersionConstraints: map[string]VersionConstraint{"example.podinfo": {RequirePinned: true}}},
+		input:  func() Input { return createInput(newExtension(autoUpgrade(true))) },
+	},
+	{
+		id:     "EXT-VERSION-007",
+		config: Config{VersionConstraints: map[string]VersionConstraint{"example.podinfo": {Constraint: "~1.4"}}},
+		input:  func() Input { return createInput(newExtension(version("1.5.0"))) },
+	},
+	{id: "EXT-TYPE-001", input: func() Input {
+		in := createInput(newExtension(func(e *v1alpha1.Extension) { e.Spec.ExtensionType = "example.podinfp" }))
+		in.ExtensionType = nil
+		return in
+	}},
+	{id: "EXT-NAME-001", input: func() Input { return createInput(newExtension(named("Pod_Info"))) }},
+	{id: "EXT-SCOPE-001", input: func() Input {
+		return createInput(newExtension(func(e *v1alpha1.Extension) { e.Spec.Scope = v1alpha1.Scope{} }))
+	}},
+	{id: "EXT-SCOPE-002", input: func() Input { return createInput(newExtension(releaseNamespace(""))) }},
+	{id: "EXT-SCOPE-003", input: func() Input { return createInput(newExtension(targetNamespace(""))) }},
+	{id: "EXT-SCOPE-004", input: func() Input {
+		in := createInput(newExtension(targetNamespace("team-a")))
+		in.ExtensionType.Spec.Scopes.Namespace = nil
+		return in
+	}},
+	{id: "EXT-SCOPE-005", input: func() Input {
+		old := newExtension(installedAt("1.4.2"))
+		return updateInput(old, newExtension(installedAt("1.4.2"), func(e *v1alpha1.Extension) { e.Spec.ExtensionType = "example.other" }))
+	}},
+	{id: "EXT-SCOPE-006", input: func() Input {
+		old := newExtension(installedAt("1.4.2"))
+		return updateInput(old, newExtension(installedAt("1.4.2"), targetNamespace("team-a")))
+	}},
+	{id: "EXT-SCOPE-007", input: func() Input { return createInput(newExtension(releaseNamespace("kube-system"))) }},
+	{id: "EXT-SCOPE-008", input: func() Input {
+		in := createInput(newExtension(named("podinfo-2"), releaseNamespace("podinfo-2")))
+		in.Extensions = []v1alpha1.Extension{*newExtension(installedAt("1.4.2"))}
+		return in
+	}},
+	{id: "EXT-SCOPE-009", input: func() Input {
+		in := createInput(newExtension())
+		legacy := newExtension(named("legacy"), installedAt("1.4.2"))
+		legacy.Status.Release.Name = "podinfo"
+		in.Extensions = []v1alpha1.Extension{*legacy}
+		in.ExtensionType.Spec.Scopes.Cluster.AllowMultipleInstances = true
+		return in
+	}},
+	{id: "EXT-UPGRADE-001", input: func() Input {
+		return updateInput(newExtension(version("1.4.1"), installedAt("1.4.1")), newExtension(version("1.5.0"), installedAt("1.4.1")))
+	}},
+	{id: "EXT-UPGRADE-002", input: func() Input {
+		return updateInput(newExtension(installedAt("1.4.2")), newExtension(version("1.4.1"), installedAt("1.4.2")))
+	}},
+	{id: "EXT-UPGRADE-003", input: func() Input { return createInput(newExtension(version("1.3.0"))) }},
+	{id: "EXT-WARN-001", input: func() Input {
+		return updateInput(newExtension(version("1.4.1"), installedAt("1.4.1")),
+			newExtension(version("1.5.0"), installedAt("1.4.1"), annotated(v1alpha1.AnnotationUpgradeException, "CVE-2026-1234 fixed only in 1.5")))
+	}},
+	{id: "EXT-WARN-002", input: func() Input {
+		return updateInput(newExtension(installedAt("1.4.2")),
+			newExtension(version("1.4.1"), installedAt("1.4.2"), annotated(v1alpha1.AnnotationAllowDowngrade, "1.4.2 breaks the ingress")))
+	}},
+	{id: "EXT-WARN-003", input: func() Input {
+		in := updateInput(newExtension(version("1.4.1"), installedAt("1.4.1")), newExtension(version("1.5.0"), installedAt("1.4.1")))
+		in.Cluster = ClusterInfo{KubernetesVersion: "1.36.0-rc.0", Minor: "1.36", Prerelease: true}
+		return in
+	}},
+}
+
+// TestDocsShowRealFindings checks that docs/policies.md quotes, for every rule and
+// warning, a finding exactly as the engine produces it.
+func TestDocsShowRealFindings(t *testing.T) {
+	docs, err := os.ReadFile(filepath.Join("..", "..", "docs", "policies.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := map[string]bool{}
+	for _, ex := range docExamples {
+		covered[ex.id] = true
+		t.Run(ex.id, func(t *testing.T) {
+			e := newEngine(t, Options{Config: ex.config})
+			d, err := e.Evaluate(context.Background(), ex.input())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var line string
+			for _, r := range append(d.Deny, d.Warn...) {
+				if r.ID == ex.id {
+					line = r.String()
+					break
+				}
+			}
+			if line == "" {
+				t.Fatalf("the example produced no %s: %+v", ex.id, d)
+			}
+			if !strings.Contains(string(docs), line) {
+				t.Errorf("docs/policies.md does not quote the finding as produced:\n%s", line)
+			}
+		})
+	}
+	for _, id := range append(RuleIDs(), WarningIDs()...) {
+		if !covered[id] {
+			t.Errorf("no documentation example for %s", id)
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package policy
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+)
+
+// Input is what the plugin and the webhook both hand the engine for one write of an
+// Extension. Its JSON form is the policies' `input`; the engine adds `config`.
+type Input struct {
+	Request Request     `json:"request"`
+	Cluster ClusterInfo `json:"cluster"`
+	// ExtensionType is the type named by the object's spec.extensionType; nil when
+	// no such type exists.
+	ExtensionType *v1alpha1.ExtensionType `json:"extensionType"`
+	// Extensions are all other extensions in the cluster (not the object itself).
+	Extensions []v1alpha1.Extension `json:"extensions"`
+}
+
+// Operation is the kind of write under review.
+type Operation string
+
+// The operations the policies judge; any other operation is allowed untouched.
+const (
+	OperationCreate Operation = "CREATE"
+	OperationUpdate Operation = "UPDATE"
+)
+
+// SubResourceStatus is Request.SubResource for a write through the status subresource.
+const SubResourceStatus = "status"
+
+// Request is the part of the admission request the policies read.
+type Request struct {
+	Operation Operation `json:"operation"`
+	// SubResource is "" for the Extension itself and "status" for its status.
+	SubResource string   `json:"subResource"`
+	UserInfo    UserInfo `json:"userInfo"`
+	// Object is the Extension as it would be stored.
+	Object *v1alpha1.Extension `json:"object"`
+	// OldObject is the stored Extension an UPDATE replaces; nil on CREATE.
+	OldObject *v1alpha1.Extension `json:"oldObject"`
+}
+
+// UserInfo names who makes the write.
+type UserInfo struct {
+	Username string   `json:"username"`
+	Groups   []string `json:"groups"`
+}
+
+// ClusterInfo is the cluster's effective Kubernetes version.
+type ClusterInfo struct {
+	// KubernetesVersion is the effective semver, without a leading "v": "1.36.0".
+	KubernetesVersion string `json:"kubernetesVersion"`
+	// Minor is MAJOR.MINOR of KubernetesVersion: "1.36".
+	Minor string `json:"minor"`
+	// Prerelease is true when the cluster runs an alpha, beta or rc of Kubernetes.
+	Prerelease bool `json:"prerelease"`
+}
+
+// ClusterFromVersion derives the cluster's effective version from the API server's
+// /version: gitVersion ("v1.37.1", "v1.37.0-alpha.1+abc"), and emulationMajor and
+// emulationMinor when the server emulates an older version (empty otherwise).
+//
+// An emulated major.minor different from the binary's replaces it, as "M.m.0" and not
+// a prerelease. Kubernetes prereleases are alpha, beta and rc; other suffixes that
+// vendors add ("v1.30.2-eks-1552ad0", "v1.30.3-gke.1639000") and build metadata are
+// dropped, so "1.30.2" satisfies ">=1.30.0" as it should.
+func ClusterFromVersion(gitVersion, emulationMajor, emulationMinor string) (ClusterInfo, error) {
+	raw := strings.TrimSpace(gitVersion)
+	if raw == "" {
+		return ClusterInfo{}, fmt.Errorf("cluster version is empty")
+	}
+	v, err := semver.NewVersion(strings.TrimPrefix(raw, "v"))
+	if err != nil {
+		return ClusterInfo{}, fmt.Errorf("cluster version %q is not a Kubernetes version: %w", gitVersion, err)
+	}
+	major, minor := v.Major(), v.Minor()
+	pre := kubernetesPrerelease(v.Prerelease())
+
+	if emulationMajor != "" || emulationMinor != "" {
+		em, err := versionNumber("emulationMajor", emulationMajor)
+		if err != nil {
+			return ClusterInfo{}, err
+		}
+		en, err := versionNumber("emulationMinor", emulationMinor)
+		if err != nil {
+			return ClusterInfo{}, err
+		}
+		if em != major || en != minor {
+			return ClusterInfo{
+				KubernetesVersion: fmt.Sprintf("%d.%d.0", em, en),
+				Minor:             fmt.Sprintf("%d.%d", em, en),
+			}, nil
+		}
+	}
+
+	info := ClusterInfo{
+		KubernetesVersion: fmt.Sprintf("%d.%d.%d", major, minor, v.Patch()),
+		Minor:             fmt.Sprintf("%d.%d", major, minor),
+	}
+	if pre != "" {
+		info.KubernetesVersion += "-" + pre
+		info.Prerelease = true
+	}
+	return info, nil
+}
+
+// kubernetesPrerelease keeps a prerelease only when it is one of Kubernetes' own
+// (alpha, beta, rc); vendor suffixes are not prereleases.
+func kubernetesPrerelease(pre string) string {
+	first, _, _ := strings.Cut(pre, ".")
+	switch {
+	case strings.HasPrefix(first, "alpha"), strings.HasPrefix(first, "beta"), strings.HasPrefix(first, "rc"):
+		return pre
+	default:
+		return ""
+	}
+}
+
+// versionNumber reads a /version major or minor field; some providers append "+" ("37+").
+func versionNumber(field, s string) (uint64, error) {
+	n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(s), "+"), 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("cluster %s %q is not a number", field, s)
+	}
+	return n, nil
+}

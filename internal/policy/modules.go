@@ -1,0 +1,198 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/kubeext/kubectl-ext/policies"
+)
+
+// The policies follow one convention, which the engine checks when it loads them:
+// every package under kubeext.rules defines its findings as partial sets
+//
+//	violation contains {"id": "EXT-VERSION-001", "msg": msg} if { ... }
+//	warning contains {"id": "EXT-WARN-001", "msg": msg} if { ... }
+//
+// with the id written as a literal, so the rule ids can be read from the modules.
+var (
+	rulesPackage = ast.MustParseRef("data.kubeext.rules")
+	ruleIDFormat = regexp.MustCompile(`^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$`)
+)
+
+const (
+	violationRule = "violation"
+	warningRule   = "warning"
+)
+
+// moduleSet is a set of parsed policy modules (tests excluded) and the ids they define.
+type moduleSet struct {
+	modules    map[string]*ast.Module
+	ruleIDs    []string // ids of violation rules, sorted
+	warningIDs []string // ids of warnings, sorted
+}
+
+var parserOptions = ast.ParserOptions{RegoVersion: ast.RegoV1}
+
+// embeddedModules parses the embedded policies once.
+var embeddedModules = sync.OnceValues(func() (*moduleSet, error) {
+	set := &moduleSet{modules: map[string]*ast.Module{}}
+	if err := set.addFS(policies.FS, "policies"); err != nil {
+		return nil, err
+	}
+	if err := set.index(); err != nil {
+		return nil, err
+	}
+	return set, nil
+})
+
+// RuleIDs lists the ids of the rules of the embedded policies, sorted. These are the
+// ids the configuration's enforcement may name.
+func RuleIDs() []string {
+	set, err := embeddedModules()
+	if err != nil {
+		return nil
+	}
+	return slices.Clone(set.ruleIDs)
+}
+
+// WarningIDs lists the ids of the warnings of the embedded policies, sorted; warnings
+// are always shown and cannot be enforced.
+func WarningIDs() []string {
+	set, err := embeddedModules()
+	if err != nil {
+		return nil
+	}
+	return slices.Clone(set.warningIDs)
+}
+
+// loadModules returns the embedded policies plus the .rego files of extraDir (tests
+// excluded), which must put their rules in packages under kubeext.rules.
+func loadModules(extraDir string) (*moduleSet, error) {
+	embedded, err := embeddedModules()
+	if err != nil {
+		return nil, err
+	}
+	if extraDir == "" {
+		return embedded, nil
+	}
+	set := &moduleSet{modules: make(map[string]*ast.Module, len(embedded.modules))}
+	for name, m := range embedded.modules {
+		set.modules[name] = m
+	}
+	before := len(set.modules)
+	if err := set.addFS(os.DirFS(extraDir), extraDir); err != nil {
+		return nil, err
+	}
+	if len(set.modules) == before {
+		return nil, fmt.Errorf("extra policy directory %s holds no .rego module", extraDir)
+	}
+	for name, m := range set.modules {
+		if _, ok := embedded.modules[name]; ok {
+			continue
+		}
+		if !m.Package.Path.HasPrefix(rulesPackage) || len(m.Package.Path) <= len(rulesPackage) {
+			return nil, fmt.Errorf("%s: package %s: extra policies must live in a package under kubeext.rules", name, m.Package.Path)
+		}
+	}
+	if err := set.index(); err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
+// addFS parses the .rego files at the top of fsys, skipping tests.
+func (s *moduleSet) addFS(fsys fs.FS, prefix string) error {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return fmt.Errorf("read policies: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".rego") || strings.HasSuffix(name, "_test.rego") {
+			continue
+		}
+		src, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return fmt.Errorf("read policy %s: %w", name, err)
+		}
+		file := path.Join(prefix, name)
+		m, err := ast.ParseModuleWithOpts(file, string(src), parserOptions)
+		if err != nil {
+			return fmt.Errorf("parse policy: %w", err)
+		}
+		s.modules[file] = m
+	}
+	return nil
+}
+
+// index checks the convention of every rule module and records the ids it defines.
+func (s *moduleSet) index() error {
+	rules, warnings := map[string]bool{}, map[string]bool{}
+	var errs []error
+	for _, name := range sortedKeys(s.modules) {
+		m := s.modules[name]
+		if !m.Package.Path.HasPrefix(rulesPackage) {
+			continue
+		}
+		for _, r := range m.Rules {
+			ref := r.Head.Ref()
+			kind := ref[0].Value.String()
+			if kind != violationRule && kind != warningRule {
+				continue
+			}
+			id, err := findingID(r)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", r.Location, err))
+				continue
+			}
+			if kind == violationRule {
+				rules[id] = true
+			} else {
+				warnings[id] = true
+			}
+		}
+	}
+	for id := range rules {
+		if warnings[id] {
+			errs = append(errs, fmt.Errorf("id %s names both a rule and a warning", id))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("policies: %w", err)
+	}
+	s.ruleIDs, s.warningIDs = sortedKeys(rules), sortedKeys(warnings)
+	return nil
+}
+
+// findingID reads the literal id of a violation or warning rule.
+func findingID(r *ast.Rule) (string, error) {
+	name := r.Head.Ref()[0].Value.String()
+	if len(r.Head.Ref()) != 1 || r.Head.RuleKind() != ast.MultiValue || r.Head.Key == nil {
+		return "", fmt.Errorf("%s must be a partial set: %s contains {\"id\": \"EXT-...\", \"msg\": msg} if { ... }", name, name)
+	}
+	obj, ok := r.Head.Key.Value.(ast.Object)
+	if !ok {
+		return "", fmt.Errorf("%s must contain an object literal {\"id\": \"EXT-...\", \"msg\": msg}", name)
+	}
+	idTerm := obj.Get(ast.StringTerm("id"))
+	if idTerm == nil {
+		return "", fmt.Errorf("%s has no \"id\"", name)
+	}
+	id, ok := idTerm.Value.(ast.String)
+	if !ok || !ruleIDFormat.MatchString(string(id)) {
+		return "", fmt.Errorf("%s id %v must be a string literal like \"EXT-SCOPE-001\"", name, idTerm)
+	}
+	if obj.Get(ast.StringTerm("msg")) == nil {
+		return "", fmt.Errorf("%s %s has no \"msg\"", name, id)
+	}
+	return string(id), nil
+}

@@ -1,0 +1,250 @@
+# Helpers shared by the rule modules: the object under review, the kind of
+# write, the version the write asks for, the extension type's catalog, and
+# semver helpers. Nothing here denies anything.
+package kubeext.lib
+
+# Operations the policies review; anything else passes untouched.
+reviewed if input.request.operation in {"CREATE", "UPDATE"}
+
+is_create if input.request.operation == "CREATE"
+
+is_update if input.request.operation == "UPDATE"
+
+# A write through the status subresource (the extension manager recording progress).
+is_status_write if input.request.subResource == "status"
+
+# A write of the main resource: a create, or an update of spec or metadata.
+is_spec_write if not is_status_write
+
+# The object under review, and the stored object an UPDATE replaces ({} when absent).
+obj := o if {
+	o := input.request.object
+	is_object(o)
+} else := {}
+
+old := o if {
+	o := input.request.oldObject
+	is_object(o)
+} else := {}
+
+has_old if is_object(input.request.oldObject)
+
+spec := object_or_empty(obj, "spec")
+
+status := object_or_empty(obj, "status")
+
+old_spec := object_or_empty(old, "spec")
+
+old_status := object_or_empty(old, "status")
+
+object_or_empty(x, key) := x[key] if {
+	is_object(x[key])
+} else := {}
+
+# The status before this write: an UPDATE is judged against what was stored, so a
+# status write cannot move its own baseline.
+prior_status := old_status if {
+	has_old
+} else := status
+
+name := object.get(obj, ["metadata", "name"], "")
+
+annotations := a if {
+	a := obj.metadata.annotations
+	is_object(a)
+} else := {}
+
+has_annotation(key) if is_string(annotations[key])
+
+annotation_reason(key) := sprintf("reason: %q", [annotations[key]]) if {
+	annotations[key] != ""
+} else := "no reason given; put the reason in the annotation's value"
+
+# The object is being deleted: only finalizers can still change.
+being_deleted if obj.metadata.deletionTimestamp
+
+# x[key] is an object. Write `not object_at(x, key)`, never `not is_object(x.key)`:
+# the argument of a call is evaluated outside the negation, so when x.key is
+# undefined the whole expression fails instead of succeeding.
+object_at(x, key) if is_object(x[key])
+
+# ---- extension type ----
+
+type_name := object.get(spec, "extensionType", "")
+
+type_known if is_object(input.extensionType)
+
+ext_type := input.extensionType if type_known
+
+type_versions := vs if {
+	vs := ext_type.status.versions
+	is_array(vs)
+} else := []
+
+default_trains := [
+	{"name": "Stable", "includePrerelease": false},
+	{"name": "Preview", "includePrerelease": true},
+]
+
+type_trains := ts if {
+	ts := ext_type.spec.releaseTrains
+	is_array(ts)
+	count(ts) > 0
+} else := default_trains
+
+train_names := [n | some t in type_trains; n := t.name; is_string(n)]
+
+# ---- versions ----
+
+# autoUpgradeMinorVersion defaults to true, as the CRD does.
+default auto_upgrade := true
+
+auto_upgrade := false if spec.autoUpgradeMinorVersion == false
+
+spec_version := v if {
+	v := spec.version
+	is_string(v)
+} else := ""
+
+pinned if {
+	auto_upgrade == false
+	spec_version != ""
+}
+
+# The CRD defaults releaseTrain to Stable.
+release_train := t if {
+	t := spec.releaseTrain
+	is_string(t)
+	t != ""
+} else := "Stable"
+
+same_train(a, b) if lower(a) == lower(b)
+
+train_known if {
+	some t in type_trains
+	is_string(t.name)
+	same_train(t.name, release_train)
+}
+
+train_includes_prerelease if {
+	some t in type_trains
+	is_string(t.name)
+	same_train(t.name, release_train)
+	t.includePrerelease == true
+}
+
+# The version this write asks for: spec.version on a spec write, or a new
+# status.targetVersion on a status write. Undefined when the write names none.
+requested_version := spec_version if {
+	is_spec_write
+	spec_version != ""
+}
+
+requested_version := t if {
+	is_status_write
+	t := status.targetVersion
+	t != ""
+	t != object.get(old_status, "targetVersion", "")
+}
+
+requested_version_field := "spec.version" if {
+	is_spec_write
+} else := "status.targetVersion"
+
+# The version installed before this write.
+current_version := v if {
+	v := prior_status.currentVersion
+	is_string(v)
+} else := ""
+
+# A catalog entry is offered by the release train when it lists the train; an
+# entry that lists no trains is offered by every train, prereleases only by trains
+# that include prereleases.
+offered(entry) if {
+	some t in entry.releaseTrains
+	is_string(t)
+	same_train(t, release_train)
+}
+
+offered(entry) if {
+	not listed_trains(entry)
+	not is_prerelease(entry.version)
+}
+
+offered(entry) if {
+	not listed_trains(entry)
+	is_prerelease(entry.version)
+	train_includes_prerelease
+}
+
+listed_trains(entry) if {
+	is_array(entry.releaseTrains)
+	count(entry.releaseTrains) > 0
+}
+
+in_catalog(v) if {
+	some e in type_versions
+	e.version == v
+}
+
+offered_version(v) if {
+	some e in type_versions
+	e.version == v
+	offered(e)
+}
+
+# The first catalog entry for a version (a catalog should hold one).
+catalog_entry(v) := type_versions[i] if {
+	i := min({j | some j, e in type_versions; e.version == v})
+}
+
+trains_of(v) := sort({t |
+	some e in type_versions
+	e.version == v
+	some t in e.releaseTrains
+	is_string(t)
+})
+
+offered_versions := [v |
+	some e in type_versions
+	offered(e)
+	v := e.version
+	is_string(v)
+]
+
+# A few versions, for messages: "1.4.2, 1.4.1, 1.3.0".
+few(vs) := concat(", ", vs) if count(vs) <= 5
+
+few(vs) := sprintf("%s and %d more", [concat(", ", array.slice(vs, 0, 5)), count(vs) - 5]) if count(vs) > 5
+
+offered_hint := sprintf("the %s train offers %s", [release_train, few(offered_versions)]) if {
+	count(offered_versions) > 0
+} else := sprintf("the %s train offers no version yet", [release_train])
+
+# ---- semver ----
+
+# Valid semver, without the leading "v" semver.is_valid tolerates.
+valid_semver(v) if {
+	is_string(v)
+	not startswith(v, "v")
+	semver.is_valid(v)
+}
+
+# major and minor of a valid semver, as numbers.
+version_core(v) := split(split(v, "+")[0], "-")[0]
+
+major(v) := to_number(split(version_core(v), ".")[0])
+
+minor(v) := to_number(split(version_core(v), ".")[1])
+
+is_prerelease(v) if {
+	is_string(v)
+	contains(split(v, "+")[0], "-")
+}
+
+# "1.36" as [1, 36], for ordering Kubernetes minor versions.
+minor_tuple(s) := [to_number(p[0]), to_number(p[1])] if {
+	is_string(s)
+	regex.match(`^[0-9]+\.[0-9]+$`, s)
+	p := split(s, ".")
+}

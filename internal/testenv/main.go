@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -28,4 +29,12 @@ func Main(m *testing.M, env **Env, opts Options) int {
 		}
 	}
 	return code
+}
+
+// FuzzWorker reports whether this test binary runs as a worker of `go test -fuzz`.
+// Workers execute only the fuzz target, so a package's TestMain can skip starting a
+// control plane for them. Call it after flag.Parse (testing.M.Run parses flags).
+func FuzzWorker() bool {
+	f := flag.Lookup("test.fuzzworker")
+	return f != nil && f.Value.String() == "true"
 }

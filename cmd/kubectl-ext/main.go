@@ -11,5 +11,5 @@ import (
 
 func main() {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	os.Exit(cli.Execute(cli.NewRootCommand(streams), streams))
+	os.Exit(cli.Execute(cli.NewRootCommand(streams), streams, os.Args[1:]))
 }

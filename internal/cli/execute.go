@@ -10,11 +10,13 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
-// Execute runs cmd with a context cancelled by SIGINT/SIGTERM, prints an error as
-// "error: ..." on stderr like kubectl, and returns the process exit code.
-func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
+// Execute runs cmd on args (az-style settings pairs normalised, see NormalizeArgs) with
+// a context cancelled by SIGINT/SIGTERM, prints an error as "error: ..." on stderr like
+// kubectl, and returns the process exit code.
+func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	cmd.SetArgs(NormalizeArgs(args))
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
 		return 1

@@ -31,5 +31,19 @@ func run(m *testing.M) int {
 		return 1
 	}
 	binDir = dir
+	// Charts the plugin downloads are cached under a scratch directory.
+	cache, err := os.MkdirTemp("", "kubeext-cache-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(cache)
+	if _, err := testenv.AssetsDir(); err != nil { // resolve before XDG_CACHE_HOME moves
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	assets, _ := testenv.AssetsDir()
+	os.Setenv(testenv.AssetsEnv, assets)
+	os.Setenv("XDG_CACHE_HOME", cache)
 	return testenv.Main(m, &env, testenv.Options{})
 }

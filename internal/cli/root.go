@@ -45,7 +45,16 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
 	flags.AddFlags(cmd.PersistentFlags())
+	f := &factory{flags: flags}
+	f.charts.addFlags(cmd.PersistentFlags())
 
-	cmd.AddCommand(NewVersionCommand(streams))
+	cmd.AddCommand(
+		NewCreateCommand(f, streams),
+		NewShowCommand(f, streams),
+		NewListCommand(f, streams),
+		NewUpdateCommand(f, streams),
+		NewDeleteCommand(f, streams),
+		NewVersionCommand(streams),
+	)
 	return cmd
 }

@@ -80,8 +80,7 @@ func TestPluginThroughKubectl(t *testing.T) {
 func TestVersionInProcess(t *testing.T) {
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 	cmd := cli.NewRootCommand(streams)
-	cmd.SetArgs([]string{"version", "-o", "yaml"})
-	if code := cli.Execute(cmd, streams); code != 0 {
+	if code := cli.Execute(cmd, streams, []string{"version", "-o", "yaml"}); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"version: v", "goVersion: go", "platform: "} {

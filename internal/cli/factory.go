@@ -74,7 +74,6 @@ func (f *factory) client() (client.Client, error) {
 	return client.New(cfg, client.Options{Scheme: scheme()})
 }
 
-
 // manager returns a lifecycle manager whose progress lines go to progress.
 func (f *factory) manager(ctx context.Context, progress interface{ Write([]byte) (int, error) }) (*lifecycle.Manager, error) {
 	c, err := f.client()

@@ -77,7 +77,10 @@ func (s *settingsFlags) parse(create bool, protectedGiven bool) (parsedSettings,
 	if out.Protected, err = read("configuration-protected-settings", s.Protected, s.ProtectedFile); err != nil {
 		return out, err
 	}
-	if protectedGiven && out.Protected == nil {
+	switch {
+	case !protectedGiven:
+		out.Protected = nil // not given: no Secret on create, unchanged on update
+	case out.Protected == nil:
 		out.Protected = map[string]string{}
 	}
 	return out, nil

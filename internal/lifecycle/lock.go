@@ -60,7 +60,7 @@ func acquire(ctx context.Context, c client.Client, namespace, extension, holder 
 	case err != nil:
 		return nil, fmt.Errorf("reading the lock of extension %s: %w", extension, err)
 	default:
-		if h := ptr.Deref(lease.Spec.HolderIdentity, ""); h != "" && h != holder && !expired(lease, now()) {
+		if h := ptr.Deref(lease.Spec.HolderIdentity, ""); h != "" && h != holder && !expired(lease, now()) && !holderGone(h) {
 			age := time.Duration(0)
 			if lease.Spec.RenewTime != nil {
 				age = now().Sub(lease.Spec.RenewTime.Time).Round(time.Second)

@@ -27,11 +27,12 @@ help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build bin/kubectl-ext, bin/webhook and bin/localcluster
+build: ## Build bin/kubectl-ext, bin/webhook, and the demo's helpers
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-ext ./cmd/kubectl-ext
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/webhook ./cmd/webhook
 	$(GO) build -o $(BIN)/localcluster ./hack/localcluster
+	$(GO) build -o $(BIN)/democharts ./hack/democharts
 
 .PHONY: generate
 generate: ## Regenerate deepcopy code and CRDs (manifests/crd) with controller-gen

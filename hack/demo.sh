@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# make demo: a throwaway local control plane, the kubeext.dev CRDs, and the sample
-# ExtensionType and Extension, shown with kubectl. The control plane stops on exit,
-# Ctrl-C included.
+# make demo: a throwaway local control plane, the kubeext.dev CRDs, a catalog entry
+# whose charts are served from a local directory, and an extension taken through
+# create -> show -> list -> update -> delete with the real kubectl. The control plane
+# stops on exit, Ctrl-C included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,7 @@ BIN="${BIN:-bin}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/kubeext-demo.XXXXXX")"
 export KUBECONFIG="$work/kubeconfig"
 export PATH="$PWD/$BIN:$PATH"
+export XDG_CACHE_HOME="$work/cache"
 cluster_pid=""
 
 cleanup() {
@@ -22,7 +24,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+run() { printf '$'; printf ' %q' "$@"; printf '\n'; "$@"; }
 
 step "Starting a throwaway control plane (kube-apiserver + etcd, CRDs installed)"
 "$BIN/localcluster" --kubeconfig "$KUBECONFIG" &
@@ -37,11 +39,31 @@ done
 step "The plugin, found by kubectl on PATH"
 run kubectl ext version
 
-step "Applying the sample ExtensionType and Extension"
-run kubectl apply -f examples/extensiontype-podinfo.yaml
-run kubectl apply -f examples/extension-podinfo.yaml
+step "A catalog entry: podinfo, versions 1.4.0 to 2.0.0, charts in a local directory"
+"$BIN/democharts" "$work/charts"
+sed "s#https://stefanprodan.github.io/podinfo#file://$work/charts#" examples/extensiontype-podinfo.yaml >"$work/type.yaml"
+run kubectl apply -f "$work/type.yaml"
 
-step "The catalog and the extensions"
-run kubectl get exttype,ext
+# The demo cluster runs no controllers, so workloads never become ready: --no-wait.
+step "Create an extension with settings and a protected setting (auto-upgrade, Stable train)"
+run kubectl ext create podinfo --extension-type example.podinfo --release-namespace podinfo \
+  --config replicaCount=2 message="hello from kubectl ext" --config-protected apiKey=demo-secret --no-wait
+
+step "Show it: the protected setting's key, never its value"
+run kubectl ext show podinfo
+
+step "List the extensions"
+run kubectl ext list
+
+step "A request the policies refuse: a protected namespace"
+run kubectl ext create other --extension-type example.podinfo --release-namespace kube-system || true
+
+step "Update one setting; the others stay"
+run kubectl ext update podinfo --config replicaCount=3 --no-wait
+run kubectl get ext podinfo
+
+step "Delete it: release, protected settings and record"
+run kubectl ext delete podinfo --yes --no-wait
+run kubectl ext list
 
 step "Done; stopping the control plane"

@@ -17,7 +17,7 @@ import (
 var createExample = templates.Examples(`
 	# Install podinfo cluster-wide, auto-upgrading on the Stable train, with settings
 	kubectl ext create podinfo --extension-type example.podinfo \
-	  --release-namespace podinfo --config replicaCount=2 ui.message="hello world"
+	  --release-namespace podinfo --config replicaCount=2 message="hello world"
 
 	# Pin a version (auto-upgrade off) and pass a secret that is never shown back
 	kubectl ext create podinfo --extension-type example.podinfo \

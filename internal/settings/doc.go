@@ -18,17 +18,13 @@
 //
 // # Inline pairs (ParsePairs)
 //
-// Each argument holds one or more key=value pairs separated by unquoted
-// whitespace, so `--configuration-settings a=1 b=2` and
-// `--configuration-settings "a=1 b=2"` both give a=1 and b=2. The value is
-// everything after the first '=' up to the next whitespace, so it may itself
-// contain '='. A value that contains whitespace must be quoted inside the
-// argument: k="a b" or k='a b' (after the shell: `--config 'k="a b"'`). A quote
-// only quotes when it is the first character of the value; elsewhere it is an
-// ordinary character, so k={"a":1} keeps its quotes. Inside double quotes \" and
-// \\ stand for " and \; single quotes have no escapes. Hence the argument
-// `k=a b` is an error (the piece "b" is not a key=value pair), never the value
-// "a b". A key given twice keeps its last value.
+// Each argument is one key=value pair, as az k8s-extension reads them: the key
+// runs to the first '=' and the value is everything after it, '=' and spaces
+// included, so `--configuration-settings message="hello world"` gives the value
+// hello world. Several pairs after one flag (`--config a=1 b=2`) arrive as several
+// arguments; the CLI folds them back into the flag. Quotes are the shell's
+// business: a value keeps any quote characters the shell passes through. A key
+// given twice keeps its last value.
 //
 // # Files (ParseFile)
 //

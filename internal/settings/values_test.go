@@ -190,7 +190,7 @@ func TestMergeAndSources(t *testing.T) {
 }
 
 func TestParsedSettingsBecomeValues(t *testing.T) {
-	pairs, err := ParsePairs([]string{`replicaCount=3 message="a, b" hosts[0]=x`})
+	pairs, err := ParsePairs([]string{"replicaCount=3", "message=a, b", "hosts[0]=x"})
 	if err != nil {
 		t.Fatal(err)
 	}

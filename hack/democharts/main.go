@@ -1,0 +1,36 @@
+// Command democharts packages the demo's podinfo chart versions (the same fixtures the
+// tests use) into a directory, for a file:// extension type:
+//
+//	go run ./hack/democharts DIR
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"helm.sh/helm/v3/pkg/chartutil"
+
+	"github.com/kubeext/kubectl-ext/internal/chartsource/chartsourcetest"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: democharts DIR")
+		os.Exit(2)
+	}
+	dir := os.Args[1]
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	for _, spec := range chartsourcetest.Podinfo() {
+		ch, err := chartsourcetest.Chart(spec)
+		if err == nil {
+			_, err = chartutil.Save(ch, dir)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "democharts: %s: %v\n", spec.Version, err)
+			os.Exit(1)
+		}
+	}
+}

@@ -61,6 +61,9 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	// Registered under another name, so that applying the shipped manifests
+	// (TestManifestsApplyOnServer) does not patch the test's registration.
+	vwc.Name += "-under-test"
 	e, err := testenv.Start(testenv.Options{
 		EmulatedVersion:    "1.36",
 		ValidatingWebhooks: []*admissionregistrationv1.ValidatingWebhookConfiguration{vwc},

@@ -28,7 +28,7 @@ func TestAzWalkthrough(t *testing.T) {
 
 	// create
 	res := mustKext(t, "create", name, "--extension-type", typ, "--release-namespace", ns,
-		"--config", "replicaCount=2", `message="hello world"`,
+		"--config", "replicaCount=2", "message=hello world", // as the shell passes message="hello world"
 		"--config-protected", "apiKey=first-secret-value", "token=second-secret-value", "--no-wait")
 	if !strings.Contains(res.Stdout, "extension.kubeext.dev/"+name+" created") {
 		t.Errorf("create printed %q", res.Stdout)

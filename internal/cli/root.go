@@ -54,6 +54,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		NewListCommand(f, streams),
 		NewUpdateCommand(f, streams),
 		NewDeleteCommand(f, streams),
+		NewUpgradeCommand(f, streams),
 		NewVersionCommand(streams),
 	)
 	return cmd

@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/kubectl/pkg/util/templates"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubeext/kubectl-ext/internal/lifecycle"
+)
+
+var upgradeExample = templates.Examples(`
+	# See what the extension manager would upgrade, without changing anything
+	kubectl ext upgrade --all --dry-run
+
+	# Upgrade every auto-upgrading extension within its train and policies
+	kubectl ext upgrade --all
+
+	# Upgrade two extensions, as JSON for a script
+	kubectl ext upgrade podinfo flux -o json`)
+
+// UpgradeOptions is `kubectl ext upgrade`, the extension manager's periodic job.
+type UpgradeOptions struct {
+	Names  []string
+	All    bool
+	DryRun bool
+	Output string
+	wait   waitFlags
+	f      *factory
+	genericiooptions.IOStreams
+}
+
+// NewUpgradeCommand returns `kubectl ext upgrade`.
+func NewUpgradeCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &UpgradeOptions{f: f, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:   "upgrade [NAME ...|--all]",
+		Short: "Move auto-upgrading extensions to the newest version their train and policies allow",
+		Long: templates.LongDesc(`
+			Move each auto-upgrading extension to the newest version allowed by its release
+			train, its type's catalog, the chart's kubeVersion, its type's upgrade policy and
+			the admission policies; never to a new major version. Under the KubernetesMinor
+			policy only patches are taken until the cluster's Kubernetes minor moves past the
+			one the installed minor was adopted at. Pinned extensions are reported, not
+			touched. Each upgrade goes through the same reviewed path as update:
+			status.targetVersion first, then Helm.`),
+		Example: upgradeExample,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Names = args
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	cmd.Flags().BoolVar(&o.All, "all", false, "Upgrade every extension of the cluster.")
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "Only show the plan; change nothing.")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format. One of: (json, yaml).")
+	o.wait.addFlags(cmd.Flags())
+	return cmd
+}
+
+// Validate checks the arguments.
+func (o *UpgradeOptions) Validate() error {
+	switch {
+	case o.All && len(o.Names) > 0:
+		return fmt.Errorf("give extension names or --all, not both")
+	case !o.All && len(o.Names) == 0:
+		return fmt.Errorf("name the extensions to upgrade, or give --all")
+	}
+	switch o.Output {
+	case "", "json", "yaml":
+	default:
+		return fmt.Errorf("--output must be json or yaml, not %q", o.Output)
+	}
+	return o.wait.validate()
+}
+
+// Run plans and applies the upgrades; it fails when any extension failed.
+func (o *UpgradeOptions) Run(cmd *cobra.Command) error {
+	m, err := o.f.manager(cmd.Context(), o.ErrOut)
+	if err != nil {
+		return err
+	}
+	plans, err := m.Upgrade(cmd.Context(), lifecycle.UpgradeRequest{Names: o.Names, DryRun: o.DryRun, Wait: !o.wait.NoWait, Timeout: o.wait.Timeout})
+	if err != nil {
+		return err
+	}
+	if err := writePlans(o.Out, plans, o.Output); err != nil {
+		return err
+	}
+	failed := 0
+	for _, p := range plans {
+		if p.Action == lifecycle.ActionFailed {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d extensions failed to upgrade", failed, len(plans))
+	}
+	return nil
+}
+
+func writePlans(out io.Writer, plans []lifecycle.Plan, format string) error {
+	if plans == nil {
+		plans = []lifecycle.Plan{}
+	}
+	switch format {
+	case "json":
+		b, err := json.MarshalIndent(plans, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(out, string(b))
+		return err
+	case "yaml":
+		b, err := yaml.Marshal(plans)
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(b)
+		return err
+	}
+	w := printers.GetNewTabWriter(out)
+	fmt.Fprintln(w, "NAME\tCURRENT\tTARGET\tACTION\tREASON")
+	for _, p := range plans {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Name, dash(p.Current), dash(p.Target), p.Action, p.Reason)
+	}
+	return w.Flush()
+}

@@ -66,3 +66,11 @@ demo: envtest-assets build ## Run the demo on a throwaway local control plane
 .PHONY: clean
 clean: ## Remove build output (the asset cache stays)
 	rm -rf $(BIN) dist
+
+IMAGE_REGISTRY ?= ghcr.io/kubeext
+IMAGE_TAG      ?= $(VERSION)
+
+.PHONY: image
+image: ## Build the webhook and plugin images (needs a container engine: docker or podman)
+	docker build --target webhook --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE_REGISTRY)/kubeext-webhook:$(IMAGE_TAG) .
+	docker build --target plugin --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE_REGISTRY)/kubeext-plugin:$(IMAGE_TAG) .

@@ -12,8 +12,9 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/testenv"
 )
 
-// TestManifestsApplyOnServer: the shipped kustomization passes the API server's own
-// validation (server-side dry run) with the real kubectl.
+// TestManifestsApplyOnServer: the shipped kustomizations (CRDs and webhook; the
+// optional extension manager) pass the API server's own validation (server-side dry
+// run) with the real kubectl.
 func TestManifestsApplyOnServer(t *testing.T) {
 	ctx := testCtx(t)
 	root, err := testenv.ModuleRoot()
@@ -43,5 +44,13 @@ func TestManifestsApplyOnServer(t *testing.T) {
 		if !strings.Contains(res.Stdout, want) {
 			t.Errorf("the dry run did not cover %s:\n%s", want, res.Stdout)
 		}
+	}
+
+	res, err = env.Kubectl(ctx, "", "apply", "--dry-run=server", "-k", filepath.Join(root, "manifests", "extension-manager"))
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("kubectl apply --dry-run=server -k manifests/extension-manager/: %v (exit %d)\n%s\n%s", err, res.ExitCode, res.Stdout, res.Stderr)
+	}
+	if !strings.Contains(res.Stdout, "cronjob.batch/kubeext-extension-manager created (server dry run)") {
+		t.Errorf("the dry run did not cover the CronJob:\n%s", res.Stdout)
 	}
 }

@@ -80,6 +80,11 @@ func NewCreateCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 	o.settings.addFlags(fs)
 	o.wait.addFlags(fs)
 	o.print.AddFlags(cmd)
+	cmd.ValidArgsFunction = cobra.NoFileCompletions
+	_ = cmd.RegisterFlagCompletionFunc("extension-type", completeTypes(f))
+	_ = cmd.RegisterFlagCompletionFunc("scope", fixedCompletions("cluster", "namespace"))
+	_ = cmd.RegisterFlagCompletionFunc("auto-upgrade-minor-version", fixedCompletions("true", "false"))
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", fixedCompletions("none", "client", "server"))
 	return cmd
 }
 

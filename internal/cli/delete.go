@@ -45,6 +45,7 @@ func NewDeleteCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation.")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "Remove only the Extension record; leave the Helm release installed.")
 	o.wait.addFlags(cmd.Flags())
+	cmd.ValidArgsFunction = completeExtensions(f, 1)
 	return cmd
 }
 

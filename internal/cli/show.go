@@ -48,6 +48,7 @@ func NewShowCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Comma
 		},
 	}
 	o.print.AddFlags(cmd)
+	cmd.ValidArgsFunction = completeExtensions(f, 1)
 	return cmd
 }
 

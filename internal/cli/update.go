@@ -74,6 +74,8 @@ func NewUpdateCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 	o.settings.addFlags(fs)
 	o.wait.addFlags(fs)
 	o.print.AddFlags(cmd)
+	cmd.ValidArgsFunction = completeExtensions(f, 1)
+	_ = cmd.RegisterFlagCompletionFunc("auto-upgrade-minor-version", fixedCompletions("true", "false"))
 	return cmd
 }
 

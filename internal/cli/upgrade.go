@@ -62,6 +62,7 @@ func NewUpgradeCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Co
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "Only show the plan; change nothing.")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format. One of: (json, yaml).")
 	o.wait.addFlags(cmd.Flags())
+	cmd.ValidArgsFunction = completeExtensions(f, 0)
 	return cmd
 }
 

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"regexp"
 
 	"github.com/spf13/cobra"
@@ -40,6 +42,7 @@ type CreateOptions struct {
 	DryRun                            string
 	settings                          settingsFlags
 	wait                              waitFlags
+	fleet                             fleetFlags
 	print                             *genericclioptions.PrintFlags
 
 	protectedGiven bool
@@ -79,6 +82,7 @@ func NewCreateCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 	fs.Lookup("dry-run").NoOptDefVal = "client"
 	o.settings.addFlags(fs)
 	o.wait.addFlags(fs)
+	o.fleet.addFlags(fs)
 	o.print.AddFlags(cmd)
 	cmd.ValidArgsFunction = cobra.NoFileCompletions
 	_ = cmd.RegisterFlagCompletionFunc("extension-type", completeTypes(f))
@@ -145,6 +149,9 @@ func (o *CreateOptions) Validate() error {
 	if err != nil {
 		return err
 	}
+	if err := o.fleet.validate(); err != nil {
+		return err
+	}
 	if err := o.wait.validate(); err != nil {
 		return err
 	}
@@ -162,15 +169,47 @@ func (o *CreateOptions) Validate() error {
 	return nil
 }
 
-// Run creates the extension.
+// Run creates the extension, on one cluster or on each of a fleet.
 func (o *CreateOptions) Run(cmd *cobra.Command) error {
-	m, err := o.f.manager(cmd.Context(), o.ErrOut)
+	p, err := resultPrinter(o.print, o.req.DryRun)
 	if err != nil {
 		return err
 	}
-	e, err := m.Create(cmd.Context(), o.req)
-	if err != nil {
-		return err
+	op := func(ctx context.Context, f *factory, out, errOut io.Writer) (string, error) {
+		m, err := f.manager(ctx, errOut)
+		if err != nil {
+			return "", err
+		}
+		e, err := m.Create(ctx, o.req)
+		if err != nil {
+			return "", err
+		}
+		if err := p.PrintObj(printable(e), out); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s at version %s", orDryRun(string(e.Status.ProvisioningState)), versionOf(e)), nil
 	}
-	return printResult(o.print, o.req.DryRun, e, o.Out)
+	if o.fleet.enabled() {
+		contexts, err := o.fleet.resolve(o.f)
+		if err != nil {
+			return err
+		}
+		return runFleet(cmd.Context(), o.f, contexts, o.fleet.Parallel, o.Out, o.ErrOut, op)
+	}
+	_, err = op(cmd.Context(), o.f, o.Out, o.ErrOut)
+	return err
+}
+
+func orDryRun(state string) string {
+	if state == "" {
+		return "dry run"
+	}
+	return state
+}
+
+func versionOf(e *v1alpha1.Extension) string {
+	if e.Status.CurrentVersion != "" {
+		return e.Status.CurrentVersion
+	}
+	return e.Status.TargetVersion
 }

@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -22,6 +25,7 @@ type DeleteOptions struct {
 	Name       string
 	Yes, Force bool
 	wait       waitFlags
+	fleet      fleetFlags
 	f          *factory
 	genericiooptions.IOStreams
 }
@@ -39,45 +43,58 @@ func NewDeleteCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 			if err := o.wait.validate(); err != nil {
 				return err
 			}
+			if err := o.fleet.validate(); err != nil {
+				return err
+			}
 			return o.Run(cmd)
 		},
 	}
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation.")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "Remove only the Extension record; leave the Helm release installed.")
 	o.wait.addFlags(cmd.Flags())
+	o.fleet.addFlags(cmd.Flags())
 	cmd.ValidArgsFunction = completeExtensions(f, 1)
 	return cmd
 }
 
-// Run deletes the extension. One that does not exist is reported, and is no error.
+// Run deletes the extension, on one cluster or on each of a fleet. One that does not
+// exist is reported, and is no error.
 func (o *DeleteOptions) Run(cmd *cobra.Command) error {
-	m, err := o.f.manager(cmd.Context(), o.ErrOut)
-	if err != nil {
-		return err
-	}
-	if _, err := m.Get(cmd.Context(), o.Name); lifecycle.IsNotFound(err) {
-		fmt.Fprintf(o.Out, "extension %s not found; nothing to delete\n", o.Name)
-		return nil
-	} else if err != nil {
-		return err
-	}
 	if !o.Yes {
 		what := "Uninstall extension " + o.Name + " and delete its record and protected settings?"
 		if o.Force {
 			what = "Delete the record of extension " + o.Name + " and leave its Helm release installed?"
 		}
+		if o.fleet.enabled() {
+			what = strings.TrimSuffix(what, "?") + " on every cluster named?"
+		}
 		if ok, err := confirm(o.In, o.ErrOut, what); err != nil || !ok {
 			return err
 		}
 	}
-	err = m.Delete(cmd.Context(), lifecycle.DeleteRequest{Name: o.Name, Force: o.Force, Wait: !o.wait.NoWait, Timeout: o.wait.Timeout})
-	if lifecycle.IsNotFound(err) {
-		fmt.Fprintf(o.Out, "extension %s not found; nothing to delete\n", o.Name)
-		return nil
+	op := func(ctx context.Context, f *factory, out, errOut io.Writer) (string, error) {
+		m, err := f.manager(ctx, errOut)
+		if err != nil {
+			return "", err
+		}
+		err = m.Delete(ctx, lifecycle.DeleteRequest{Name: o.Name, Force: o.Force, Wait: !o.wait.NoWait, Timeout: o.wait.Timeout})
+		if lifecycle.IsNotFound(err) {
+			fmt.Fprintf(out, "extension %s not found; nothing to delete\n", o.Name)
+			return "not found; nothing to delete", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(out, "extension.kubeext.dev/%s deleted\n", o.Name)
+		return "deleted", nil
 	}
-	if err != nil {
-		return err
+	if o.fleet.enabled() {
+		contexts, err := o.fleet.resolve(o.f)
+		if err != nil {
+			return err
+		}
+		return runFleet(cmd.Context(), o.f, contexts, o.fleet.Parallel, o.Out, o.ErrOut, op)
 	}
-	fmt.Fprintf(o.Out, "extension.kubeext.dev/%s deleted\n", o.Name)
-	return nil
+	_, err := op(cmd.Context(), o.f, o.Out, o.ErrOut)
+	return err
 }

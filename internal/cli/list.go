@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,6 +34,7 @@ var listExample = templates.Examples(`
 // ListOptions is `kubectl ext list`.
 type ListOptions struct {
 	print *genericclioptions.PrintFlags
+	fleet fleetFlags
 	f     *factory
 	genericiooptions.IOStreams
 }
@@ -47,51 +51,138 @@ func NewListCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Comma
 		RunE:    func(cmd *cobra.Command, _ []string) error { return o.Run(cmd) },
 	}
 	o.print.AddFlags(cmd)
+	o.fleet.addFlags(cmd.Flags())
 	cmd.Flags().Lookup("output").Usage = "Output format. One of: (wide, json, yaml, name, jsonpath, go-template, ...)."
 	return cmd
 }
 
-// Run lists the extensions.
+// ContextAnnotation names, in fleet output, the kubeconfig context an extension was
+// read from. It is set on printed copies only, never written to a cluster.
+const ContextAnnotation = "kubeext.dev/context"
+
+// Run lists the extensions of one cluster, or of each of a fleet in one table.
 func (o *ListOptions) Run(cmd *cobra.Command) error {
-	m, err := o.f.manager(cmd.Context(), o.ErrOut)
-	if err != nil {
+	if err := o.fleet.validate(); err != nil {
 		return err
 	}
-	list, err := m.List(cmd.Context())
-	if err != nil {
-		return err
-	}
-	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
 	format := ptr.Deref(o.print.OutputFormat, "")
-	if format == "" || format == "wide" {
-		if len(list.Items) == 0 {
+	table := format == "" || format == "wide"
+	var p printers.ResourcePrinter
+	if !table {
+		var err error
+		if p, err = o.print.ToPrinter(); err != nil {
+			return err
+		}
+	}
+	if !o.fleet.enabled() {
+		m, err := o.f.manager(cmd.Context(), o.ErrOut)
+		if err != nil {
+			return err
+		}
+		list, err := m.List(cmd.Context())
+		if err != nil {
+			return err
+		}
+		return o.print1(list, nil, table, format == "wide", p)
+	}
+
+	contexts, err := o.fleet.resolve(o.f)
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	all := &v1alpha1.ExtensionList{}
+	var from []string
+	var status bytes.Buffer
+	ferr := runFleet(cmd.Context(), o.f, contexts, o.fleet.Parallel, &status, o.ErrOut,
+		func(ctx context.Context, f *factory, _, errOut io.Writer) (string, error) {
+			m, err := f.manager(ctx, errOut)
+			if err != nil {
+				return "", err
+			}
+			list, err := m.List(ctx)
+			if err != nil {
+				return "", err
+			}
+			name := ptr.Deref(f.flags.Context, "")
+			mu.Lock()
+			defer mu.Unlock()
+			for _, e := range list.Items {
+				all.Items = append(all.Items, e)
+				from = append(from, name)
+			}
+			return fmt.Sprintf("%d extensions", len(list.Items)), nil
+		})
+	if perr := o.print1(all, from, table, format == "wide", p); perr != nil {
+		return perr
+	}
+	if ferr != nil {
+		_, _ = o.ErrOut.Write(status.Bytes()) // which clusters failed, and why
+	}
+	return ferr
+}
+
+// print1 prints a list; from, when set, names each item's context.
+func (o *ListOptions) print1(list *v1alpha1.ExtensionList, from []string, table, wide bool, p printers.ResourcePrinter) error {
+	idx := make([]int, len(list.Items))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		ia, ib := idx[a], idx[b]
+		if from != nil && from[ia] != from[ib] {
+			return from[ia] < from[ib]
+		}
+		return list.Items[ia].Name < list.Items[ib].Name
+	})
+	items := make([]v1alpha1.Extension, len(idx))
+	var ctxs []string
+	for i, j := range idx {
+		items[i] = *printable(&list.Items[j])
+		if from != nil {
+			ctxs = append(ctxs, from[j])
+			if !table {
+				if items[i].Annotations == nil {
+					items[i].Annotations = map[string]string{}
+				}
+				items[i].Annotations[ContextAnnotation] = from[j]
+			}
+		}
+	}
+	if table {
+		if len(items) == 0 {
 			fmt.Fprintln(o.ErrOut, "No extensions found.")
 			return nil
 		}
-		return WriteTable(o.Out, list.Items, format == "wide", time.Now())
+		return writeTable(o.Out, items, ctxs, wide, time.Now())
 	}
-	p, err := o.print.ToPrinter()
-	if err != nil {
-		return err
-	}
-	for i := range list.Items {
-		list.Items[i].SetManagedFields(nil)
-	}
-	list.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("ExtensionList"))
-	return p.PrintObj(list, o.Out)
+	out := &v1alpha1.ExtensionList{Items: items}
+	out.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("ExtensionList"))
+	return p.PrintObj(out, o.Out)
 }
 
 // WriteTable writes the list table: NAME TYPE SCOPE NAMESPACE VERSION AUTO-UPGRADE TRAIN
 // STATE AGE, and with wide TARGET, REVISION and ERROR too.
 func WriteTable(out io.Writer, items []v1alpha1.Extension, wide bool, now time.Time) error {
+	return writeTable(out, items, nil, wide, now)
+}
+
+// writeTable writes the list table, with a CONTEXT column first when contexts is set.
+func writeTable(out io.Writer, items []v1alpha1.Extension, contexts []string, wide bool, now time.Time) error {
 	w := printers.GetNewTabWriter(out)
 	header := "NAME\tTYPE\tSCOPE\tNAMESPACE\tVERSION\tAUTO-UPGRADE\tTRAIN\tSTATE\tAGE"
+	if contexts != nil {
+		header = "CONTEXT\t" + header
+	}
 	if wide {
 		header += "\tTARGET\tREVISION\tERROR"
 	}
 	fmt.Fprintln(w, header)
 	for i := range items {
 		e := &items[i]
+		if contexts != nil {
+			fmt.Fprintf(w, "%s\t", contexts[i])
+		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%t\t%s\t%s\t%s",
 			e.Name, e.Spec.ExtensionType, lifecycle.ScopeOf(e), lifecycle.ReleaseNamespace(e),
 			dash(e.Status.CurrentVersion), ptr.Deref(e.Spec.AutoUpgradeMinorVersion, true), dash(e.Spec.ReleaseTrain),

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -38,6 +39,7 @@ type UpdateOptions struct {
 	DryRun                string
 	settings              settingsFlags
 	wait                  waitFlags
+	fleet                 fleetFlags
 	print                 *genericclioptions.PrintFlags
 
 	changed func(string) bool
@@ -73,6 +75,7 @@ func NewUpdateCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 	fs.Lookup("dry-run").NoOptDefVal = "client"
 	o.settings.addFlags(fs)
 	o.wait.addFlags(fs)
+	o.fleet.addFlags(fs)
 	o.print.AddFlags(cmd)
 	cmd.ValidArgsFunction = completeExtensions(f, 1)
 	_ = cmd.RegisterFlagCompletionFunc("auto-upgrade-minor-version", fixedCompletions("true", "false"))
@@ -124,6 +127,9 @@ func (o *UpdateOptions) Validate() error {
 	if err := o.wait.validate(); err != nil {
 		return err
 	}
+	if err := o.fleet.validate(); err != nil {
+		return err
+	}
 	o.req = req
 	return nil
 }
@@ -141,15 +147,33 @@ func (o *UpdateOptions) Run(cmd *cobra.Command) error {
 			return err
 		}
 	}
-	m, err := o.f.manager(cmd.Context(), o.ErrOut)
+	p, err := resultPrinter(o.print, o.req.DryRun)
 	if err != nil {
 		return err
 	}
-	e, err := m.Update(cmd.Context(), o.req)
-	if err != nil {
-		return err
+	op := func(ctx context.Context, f *factory, out, errOut io.Writer) (string, error) {
+		m, err := f.manager(ctx, errOut)
+		if err != nil {
+			return "", err
+		}
+		e, err := m.Update(ctx, o.req)
+		if err != nil {
+			return "", err
+		}
+		if err := p.PrintObj(printable(e), out); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s at version %s", orDryRun(string(e.Status.ProvisioningState)), versionOf(e)), nil
 	}
-	return printResult(o.print, o.req.DryRun, e, o.Out)
+	if o.fleet.enabled() {
+		contexts, err := o.fleet.resolve(o.f)
+		if err != nil {
+			return err
+		}
+		return runFleet(cmd.Context(), o.f, contexts, o.fleet.Parallel, o.Out, o.ErrOut, op)
+	}
+	_, err = op(cmd.Context(), o.f, o.Out, o.ErrOut)
+	return err
 }
 
 // confirm asks on a terminal; without one (scripts, CI) it proceeds, like kubectl.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,6 +32,7 @@ type UpgradeOptions struct {
 	DryRun bool
 	Output string
 	wait   waitFlags
+	fleet  fleetFlags
 	f      *factory
 	genericiooptions.IOStreams
 }
@@ -62,6 +64,7 @@ func NewUpgradeCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Co
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "Only show the plan; change nothing.")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format. One of: (json, yaml).")
 	o.wait.addFlags(cmd.Flags())
+	o.fleet.addFlags(cmd.Flags())
 	cmd.ValidArgsFunction = completeExtensions(f, 0)
 	return cmd
 }
@@ -79,32 +82,48 @@ func (o *UpgradeOptions) Validate() error {
 	default:
 		return fmt.Errorf("--output must be json or yaml, not %q", o.Output)
 	}
+	if err := o.fleet.validate(); err != nil {
+		return err
+	}
 	return o.wait.validate()
 }
 
-// Run plans and applies the upgrades; it fails when any extension failed.
+// Run plans and applies the upgrades, on one cluster or on each of a fleet; it fails
+// when any extension failed.
 func (o *UpgradeOptions) Run(cmd *cobra.Command) error {
-	m, err := o.f.manager(cmd.Context(), o.ErrOut)
-	if err != nil {
-		return err
-	}
-	plans, err := m.Upgrade(cmd.Context(), lifecycle.UpgradeRequest{Names: o.Names, DryRun: o.DryRun, Wait: !o.wait.NoWait, Timeout: o.wait.Timeout})
-	if err != nil {
-		return err
-	}
-	if err := writePlans(o.Out, plans, o.Output); err != nil {
-		return err
-	}
-	failed := 0
-	for _, p := range plans {
-		if p.Action == lifecycle.ActionFailed {
-			failed++
+	op := func(ctx context.Context, f *factory, out, errOut io.Writer) (string, error) {
+		m, err := f.manager(ctx, errOut)
+		if err != nil {
+			return "", err
 		}
+		plans, err := m.Upgrade(ctx, lifecycle.UpgradeRequest{Names: o.Names, DryRun: o.DryRun, Wait: !o.wait.NoWait, Timeout: o.wait.Timeout})
+		if err != nil {
+			return "", err
+		}
+		if err := writePlans(out, plans, o.Output); err != nil {
+			return "", err
+		}
+		count := map[string]int{}
+		for _, p := range plans {
+			count[p.Action]++
+		}
+		summary := fmt.Sprintf("%d upgraded, %d to upgrade, %d up to date, %d pinned, %d blocked, %d failed",
+			count[lifecycle.ActionUpgraded], count[lifecycle.ActionUpgrade], count[lifecycle.ActionUpToDate],
+			count[lifecycle.ActionPinned], count[lifecycle.ActionBlocked], count[lifecycle.ActionFailed])
+		if n := count[lifecycle.ActionFailed]; n > 0 {
+			return summary, fmt.Errorf("%d of %d extensions failed to upgrade", n, len(plans))
+		}
+		return summary, nil
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d extensions failed to upgrade", failed, len(plans))
+	if o.fleet.enabled() {
+		contexts, err := o.fleet.resolve(o.f)
+		if err != nil {
+			return err
+		}
+		return runFleet(cmd.Context(), o.f, contexts, o.fleet.Parallel, o.Out, o.ErrOut, op)
 	}
-	return nil
+	_, err := op(cmd.Context(), o.f, o.Out, o.ErrOut)
+	return err
 }
 
 func writePlans(out io.Writer, plans []lifecycle.Plan, format string) error {

@@ -28,6 +28,7 @@ func run() error {
 	kubeconfig := fs.String("kubeconfig", "", "where to write the kubeconfig of the local cluster (required)")
 	emulated := fs.String("emulated-version", "", "Kubernetes minor the API server emulates, e.g. 1.36")
 	verbose := fs.Bool("v", false, "show the control plane's logs")
+	webhookEnv := fs.String("webhook-env", "", "register the shipped ValidatingWebhookConfiguration, pointed at a local server, and write WEBHOOK_HOST, WEBHOOK_PORT and WEBHOOK_CERT_DIR for it to this file")
 	_ = fs.Parse(os.Args[1:])
 	if *kubeconfig == "" {
 		return fmt.Errorf("--kubeconfig is required")
@@ -36,6 +37,13 @@ func run() error {
 	defer stop()
 
 	opts := testenv.Options{EmulatedVersion: *emulated}
+	if *webhookEnv != "" {
+		vwc, err := testenv.ShippedWebhookConfiguration()
+		if err != nil {
+			return err
+		}
+		opts.ValidatingWebhooks = append(opts.ValidatingWebhooks, vwc)
+	}
 	if *verbose {
 		opts.Output = os.Stderr
 	}
@@ -50,6 +58,13 @@ func run() error {
 			fmt.Fprintf(os.Stderr, "localcluster: %v\n", err)
 		}
 	}()
+	if *webhookEnv != "" {
+		host, port, dir := env.WebhookServing()
+		data := fmt.Sprintf("WEBHOOK_HOST=%s\nWEBHOOK_PORT=%d\nWEBHOOK_CERT_DIR=%s\n", host, port, dir)
+		if err := os.WriteFile(*webhookEnv, []byte(data), 0o600); err != nil {
+			return err
+		}
+	}
 	kc, err := os.ReadFile(env.Kubeconfig)
 	if err != nil {
 		return err

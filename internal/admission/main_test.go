@@ -15,11 +15,9 @@ import (
 
 	"github.com/go-logr/logr/funcr"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/kubeext/kubectl-ext/internal/testenv"
 	"github.com/kubeext/kubectl-ext/internal/webhook"
-	"github.com/kubeext/kubectl-ext/manifests"
 )
 
 var (
@@ -56,7 +54,7 @@ func run(m *testing.M) int {
 	if testenv.FuzzWorker() {
 		return m.Run()
 	}
-	vwc, err := shippedWebhookConfiguration()
+	vwc, err := testenv.ShippedWebhookConfiguration()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -115,20 +113,6 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
-}
-
-// shippedWebhookConfiguration reads the ValidatingWebhookConfiguration of manifests/,
-// so the tests exercise the rules that ship.
-func shippedWebhookConfiguration() (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
-	b, err := manifests.Webhook.ReadFile(manifests.ValidatingWebhookFile)
-	if err != nil {
-		return nil, err
-	}
-	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096).Decode(vwc); err != nil {
-		return nil, err
-	}
-	return vwc, nil
 }
 
 func freeAddr() (string, error) {

@@ -248,3 +248,17 @@ func (e *Env) Stop() error {
 	errs = append(errs, os.RemoveAll(e.dir))
 	return errors.Join(errs...)
 }
+
+// ShippedWebhookConfiguration reads the ValidatingWebhookConfiguration of manifests/,
+// so tests and the demo register the rules that ship.
+func ShippedWebhookConfiguration() (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+	b, err := manifests.Webhook.ReadFile(manifests.ValidatingWebhookFile)
+	if err != nil {
+		return nil, err
+	}
+	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096).Decode(vwc); err != nil {
+		return nil, fmt.Errorf("%s: %w", manifests.ValidatingWebhookFile, err)
+	}
+	return vwc, nil
+}

@@ -180,4 +180,3 @@ func oneLine(s string) string {
 	}
 	return s
 }
-

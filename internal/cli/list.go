@@ -156,6 +156,15 @@ func (o *ListOptions) print1(list *v1alpha1.ExtensionList, from []string, table,
 		}
 		return writeTable(o.Out, items, ctxs, wide, time.Now())
 	}
+	if ptr.Deref(o.print.OutputFormat, "") == "name" {
+		// The name printer takes objects, not typed lists.
+		for i := range items {
+			if err := p.PrintObj(&items[i], o.Out); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	out := &v1alpha1.ExtensionList{Items: items}
 	out.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("ExtensionList"))
 	return p.PrintObj(out, o.Out)

@@ -55,6 +55,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		NewUpdateCommand(f, streams),
 		NewDeleteCommand(f, streams),
 		NewUpgradeCommand(f, streams),
+		NewTypeCommand(f, streams),
 		NewVersionCommand(streams),
 	)
 	return cmd

@@ -23,6 +23,9 @@ func TestProtectedValuesNeverShown(t *testing.T) {
 	record := func(label string, args ...string) {
 		t.Helper()
 		res := kext(t, args...)
+		if !strings.HasPrefix(label, "failing") && res.ExitCode != 0 {
+			t.Errorf("%s: exit %d: %s", label, res.ExitCode, res.Stderr)
+		}
 		outputs = append(outputs, label+" stdout:\n"+res.Stdout, label+" stderr:\n"+res.Stderr)
 	}
 	record("create", "create", name, "--extension-type", typ, "--release-namespace", ns, "--no-wait",

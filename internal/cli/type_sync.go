@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+)
+
+var typeSyncLong = templates.LongDesc(`
+	Read the versions of extension types from their chart sources.
+
+	For each type, every version of its chart and the chart's kubeVersion are read from
+	the https:// repository's index, the oci:// registry's tags or the file:// directory
+	and written to the type's status.versions, each with the release trains that offer
+	it. One line per type says what was found, or why the source could not be read; the
+	command fails when any type could not be synced.`)
+
+var typeSyncExample = templates.Examples(`
+	# Read the versions of one type
+	kubectl ext type sync example.podinfo
+
+	# Of every type in the catalog
+	kubectl ext type sync --all
+
+	# A type whose charts are in a plain-HTTP OCI registry on loopback
+	kubectl ext type sync example.agent --plain-http --registry-config ./config.json`)
+
+// TypeSyncOptions is `kubectl ext type sync`.
+type TypeSyncOptions struct {
+	Names []string
+	All   bool
+	f     *factory
+	genericiooptions.IOStreams
+}
+
+// NewTypeSyncCommand returns `kubectl ext type sync`.
+func NewTypeSyncCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &TypeSyncOptions{f: f, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:     "sync [TYPE ...|--all]",
+		Short:   "Read extension types' versions from their chart sources",
+		Long:    typeSyncLong,
+		Example: typeSyncExample,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Names = args
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+		ValidArgsFunction: completeTypes(f),
+	}
+	cmd.Flags().BoolVar(&o.All, "all", false, "Sync every extension type of the catalog.")
+	return cmd
+}
+
+// Validate checks that types are named, or --all given, but not both.
+func (o *TypeSyncOptions) Validate() error {
+	switch {
+	case o.All && len(o.Names) > 0:
+		return fmt.Errorf("give either TYPE names or --all, not both")
+	case !o.All && len(o.Names) == 0:
+		return fmt.Errorf("name the extension types to sync, or give --all to sync every type (see `kubectl ext type list`)")
+	}
+	return nil
+}
+
+// Run syncs the types one after the other, one line each.
+func (o *TypeSyncOptions) Run(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	c, err := o.f.client()
+	if err != nil {
+		return err
+	}
+	var items []*v1alpha1.ExtensionType
+	failed := 0
+	if o.All {
+		list := &v1alpha1.ExtensionTypeList{}
+		if err := c.List(ctx, list); err != nil {
+			return typeExplain(err, "list", "extensiontypes.kubeext.dev")
+		}
+		sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+		for i := range list.Items {
+			items = append(items, &list.Items[i])
+		}
+		if len(items) == 0 {
+			fmt.Fprintln(o.ErrOut, "No extension types found; add one with `kubectl ext type add`.")
+			return nil
+		}
+	}
+	total := len(items)
+	seen := map[string]bool{}
+	for _, name := range o.Names {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		total++
+		t, err := typeGet(ctx, c, name)
+		if err != nil {
+			fmt.Fprintf(o.Out, "%s: failed: %v\n", name, err)
+			failed++
+			continue
+		}
+		items = append(items, t)
+	}
+	opts := typeChartOptions(o.f.charts, o.ErrOut)
+	for _, t := range items {
+		if err := typeSync(ctx, c, t, opts, time.Now()); err != nil {
+			fmt.Fprintf(o.Out, "%s: failed: %v\n", t.Name, err)
+			failed++
+			continue
+		}
+		fmt.Fprintln(o.Out, typeSyncSummary(t))
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d extension types could not be synced", failed, total)
+	}
+	return nil
+}

@@ -1,0 +1,249 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/kubectl/pkg/util/templates"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/catalog"
+)
+
+var typeVersionsLong = templates.LongDesc(`
+	List the versions of an extension type this cluster can run, newest first, like
+	'az k8s-extension extension-types list-versions-by-cluster'.
+
+	A version is listed when the release train offers it (every train offers releases;
+	trains with prereleases offer those too) and its chart's kubeVersion admits the
+	cluster's Kubernetes version. With --all, the other versions are listed too, with a
+	REASON saying why they are excluded. The versions are the ones last read by
+	'kubectl ext type sync'; a type never synced is synced first.`)
+
+var typeVersionsExample = templates.Examples(`
+	# The versions of podinfo on the Stable train that this cluster can run
+	kubectl ext type versions example.podinfo
+
+	# Only the newest one on the Preview train
+	kubectl ext type versions example.podinfo --release-train Preview --show-latest
+
+	# Only 1.x versions
+	kubectl ext type versions example.podinfo --major-version 1
+
+	# Every version, with the reason each excluded one is excluded
+	kubectl ext type versions example.podinfo --all
+
+	# As JSON, for scripts
+	kubectl ext type versions example.podinfo -o json`)
+
+// TypeVersionsOptions is `kubectl ext type versions`.
+type TypeVersionsOptions struct {
+	Name         string
+	ReleaseTrain string
+	MajorVersion string
+	ShowLatest   bool
+	All          bool
+	Output       string
+
+	major int
+	f     *factory
+	genericiooptions.IOStreams
+}
+
+// NewTypeVersionsCommand returns `kubectl ext type versions`.
+func NewTypeVersionsCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &TypeVersionsOptions{f: f, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:     "versions TYPE [flags]",
+		Short:   "List the versions of an extension type this cluster can run (az k8s-extension extension-types list-versions-by-cluster)",
+		Long:    typeVersionsLong,
+		Example: typeVersionsExample,
+		Args:    exactType,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Name = args[0]
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+		ValidArgsFunction: completeOneType(f),
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.ReleaseTrain, "release-train", "", "Release train whose versions to list (default Stable, or the type's first train when it has no Stable).")
+	fs.StringVar(&o.MajorVersion, "major-version", "", "List only versions of this major version, e.g. 1 for 1.x.")
+	fs.BoolVar(&o.ShowLatest, "show-latest", false, "List only the newest version the cluster can run.")
+	fs.BoolVar(&o.All, "all", false, "List the excluded versions too, with the reason.")
+	fs.StringVarP(&o.Output, "output", "o", "", "Output format. One of: (json, yaml).")
+	_ = cmd.RegisterFlagCompletionFunc("output", fixedCompletions("json", "yaml"))
+	return cmd
+}
+
+// Validate checks the flags.
+func (o *TypeVersionsOptions) Validate() error {
+	o.major = -1
+	if o.MajorVersion != "" {
+		n, err := strconv.ParseUint(strings.TrimPrefix(o.MajorVersion, "v"), 10, 31)
+		if err != nil {
+			return fmt.Errorf("--major-version must be a whole number such as 1 (for 1.x), not %q", o.MajorVersion)
+		}
+		o.major = int(n)
+	}
+	if o.ShowLatest && o.All {
+		return fmt.Errorf("--show-latest lists only the newest version the cluster can run and --all lists excluded versions too: give one of them")
+	}
+	switch o.Output {
+	case "", "json", "yaml":
+	default:
+		return fmt.Errorf("--output must be json or yaml, not %q", o.Output)
+	}
+	return nil
+}
+
+// Run lists the versions.
+func (o *TypeVersionsOptions) Run(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	c, err := o.f.client()
+	if err != nil {
+		return err
+	}
+	t, err := typeGet(ctx, c, o.Name)
+	if err != nil {
+		return err
+	}
+	train, err := typeTrain(t, o.ReleaseTrain)
+	if err != nil {
+		return err
+	}
+	cluster, err := typeClusterInfo(ctx, o.f)
+	if err != nil {
+		return err
+	}
+	if t.Status.SyncedAt == nil && len(t.Status.Versions) == 0 {
+		fmt.Fprintf(o.ErrOut, "Reading the versions of extension type %s from %s\n", t.Name, t.Spec.Chart.Repository)
+		if err := typeSync(ctx, c, t, typeChartOptions(o.f.charts, o.ErrOut), time.Now()); err != nil {
+			return err
+		}
+	}
+	rows := SelectTypeVersions(t, TypeVersionQuery{
+		Train: train, KubeVersion: cluster.KubernetesVersion, Major: o.major, Latest: o.ShowLatest, All: o.All,
+	})
+	switch o.Output {
+	case "json":
+		b, err := json.MarshalIndent(rows, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(o.Out, string(b))
+		return err
+	case "yaml":
+		b, err := yaml.Marshal(rows)
+		if err != nil {
+			return err
+		}
+		_, err = o.Out.Write(b)
+		return err
+	}
+	if len(rows) == 0 {
+		what := "versions"
+		if o.major >= 0 {
+			what = fmt.Sprintf("%d.x versions", o.major)
+		}
+		fmt.Fprintf(o.ErrOut, "No %s of extension type %s on the %s train run on Kubernetes %s (see them all with --all).\n",
+			what, t.Name, train, cluster.KubernetesVersion)
+		return nil
+	}
+	return WriteTypeVersions(o.Out, rows, o.All)
+}
+
+// typeTrain resolves --release-train against the type's trains: its own spelling of
+// the name, or Stable (else the type's first train) when none is given.
+func typeTrain(t *v1alpha1.ExtensionType, name string) (string, error) {
+	if name == "" {
+		if tr, ok := catalog.Train(t, v1alpha1.ReleaseTrainStable); ok {
+			return tr.Name, nil
+		}
+		return catalog.Trains(t)[0].Name, nil
+	}
+	if tr, ok := catalog.Train(t, name); ok {
+		return tr.Name, nil
+	}
+	return "", fmt.Errorf("extension type %s has no release train %q (its trains: %s)", t.Name, name, strings.Join(catalog.TrainNames(t), ", "))
+}
+
+// TypeVersionRow is one line of `kubectl ext type versions`.
+type TypeVersionRow struct {
+	Version       string   `json:"version"`
+	KubeVersion   string   `json:"kubeVersion"`
+	ReleaseTrains []string `json:"releaseTrains"`
+	Excluded      bool     `json:"excluded"`
+	Reason        string   `json:"reason"`
+}
+
+// TypeVersionQuery selects versions of a type.
+type TypeVersionQuery struct {
+	// Train is the release train; KubeVersion the cluster's ("" skips that check).
+	Train, KubeVersion string
+	// Major keeps only versions of that major version; negative keeps all.
+	Major int
+	// Latest keeps only the newest version that is not excluded.
+	Latest bool
+	// All keeps the excluded versions too.
+	All bool
+}
+
+// SelectTypeVersions lists a type's versions for a query, newest first, each with
+// the reason it is excluded, if it is.
+func SelectTypeVersions(t *v1alpha1.ExtensionType, q TypeVersionQuery) []TypeVersionRow {
+	vs := append([]v1alpha1.TypeVersion(nil), t.Status.Versions...)
+	catalog.SortNewestFirst(vs)
+	rows := []TypeVersionRow{}
+	for _, tv := range vs {
+		if q.Major >= 0 {
+			v, err := semver.NewVersion(tv.Version)
+			if err != nil || v.Major() != uint64(q.Major) {
+				continue
+			}
+		}
+		reason := catalog.Exclusion(tv, q.Train, q.KubeVersion)
+		if reason != "" && (!q.All || q.Latest) {
+			continue
+		}
+		trains := append([]string{}, tv.ReleaseTrains...)
+		rows = append(rows, TypeVersionRow{
+			Version: tv.Version, KubeVersion: tv.KubeVersion, ReleaseTrains: trains,
+			Excluded: reason != "", Reason: reason,
+		})
+		if q.Latest {
+			break
+		}
+	}
+	return rows
+}
+
+// WriteTypeVersions writes the table VERSION KUBE-VERSION TRAINS, and REASON with
+// withReason.
+func WriteTypeVersions(out io.Writer, rows []TypeVersionRow, withReason bool) error {
+	w := printers.GetNewTabWriter(out)
+	header := "VERSION\tKUBE-VERSION\tTRAINS"
+	if withReason {
+		header += "\tREASON"
+	}
+	fmt.Fprintln(w, header)
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%s\t%s", r.Version, dash(r.KubeVersion), dash(strings.Join(r.ReleaseTrains, ",")))
+		if withReason {
+			fmt.Fprintf(w, "\t%s", dash(r.Reason))
+		}
+		fmt.Fprintln(w)
+	}
+	return w.Flush()
+}

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# make demo: a throwaway local control plane, the kubeext.dev CRDs, a catalog entry
-# whose charts are served from a local directory, and an extension taken through
-# create -> show -> list -> update -> delete with the real kubectl. The control plane
-# stops on exit, Ctrl-C included.
+# make demo: the whole product on a throwaway local control plane, with the admission
+# webhook running and registered. Each step is printed before it runs. The control
+# plane and the webhook stop on exit, Ctrl-C included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,13 +10,15 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/kubeext-demo.XXXXXX")"
 export KUBECONFIG="$work/kubeconfig"
 export PATH="$PWD/$BIN:$PATH"
 export XDG_CACHE_HOME="$work/cache"
-cluster_pid=""
+pids=()
 
 cleanup() {
-  if [[ -n "$cluster_pid" ]] && kill -0 "$cluster_pid" 2>/dev/null; then
-    kill -TERM "$cluster_pid" 2>/dev/null || true
-    wait "$cluster_pid" 2>/dev/null || true
-  fi
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    if kill -0 "${pids[$i]}" 2>/dev/null; then
+      kill -TERM "${pids[$i]}" 2>/dev/null || true
+      wait "${pids[$i]}" 2>/dev/null || true
+    fi
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -25,28 +26,52 @@ trap 'exit 130' INT TERM
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 run() { printf '$'; printf ' %q' "$@"; printf '\n'; "$@"; }
+# fails runs a command that must be refused, and fails the demo if it is not.
+fails() {
+  printf '$'; printf ' %q' "$@"; printf '\n'
+  if "$@"; then echo "demo: that should have been refused" >&2; exit 1; fi
+}
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+  local secs=$1 what=$2; shift 2
+  for _ in $(seq 1 $((secs * 4))); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.25
+  done
+  echo "demo: $what did not happen within ${secs}s" >&2
+  exit 1
+}
 
-step "Starting a throwaway control plane (kube-apiserver + etcd, CRDs installed)"
-"$BIN/localcluster" --kubeconfig "$KUBECONFIG" &
-cluster_pid=$!
-for _ in $(seq 1 180); do
-  [[ -f "$KUBECONFIG" ]] && break
-  kill -0 "$cluster_pid" 2>/dev/null || { echo "the control plane did not start" >&2; exit 1; }
-  sleep 0.5
-done
-[[ -f "$KUBECONFIG" ]] || { echo "the control plane did not become ready in 90s" >&2; exit 1; }
+step "Starting a throwaway control plane (kube-apiserver + etcd, CRDs installed, webhook registered)"
+"$BIN/localcluster" --kubeconfig "$KUBECONFIG" --webhook-env "$work/webhook.env" &
+pids+=($!)
+wait_for 90 "the control plane starting" test -f "$KUBECONFIG"
+# shellcheck disable=SC1091
+source "$work/webhook.env"
 
-step "The plugin, found by kubectl on PATH"
+step "Starting the admission webhook (bin/webhook), enforcing the Rego policies"
+printf '{}\n' >"$work/policy.yaml"
+health="127.0.0.1:$((20000 + RANDOM % 20000))"
+"$BIN/webhook" --kubeconfig "$KUBECONFIG" --host "$WEBHOOK_HOST" --port "$WEBHOOK_PORT" \
+  --cert-dir "$WEBHOOK_CERT_DIR" --config "$work/policy.yaml" --metrics-bind-address 0 \
+  --health-probe-bind-address "$health" --zap-log-level error &
+pids+=($!)
+wait_for 60 "the webhook becoming ready" curl -fsS "http://$health/readyz"
 run kubectl ext version
 
-step "A catalog entry: podinfo, versions 1.4.0 to 2.0.0, charts in a local directory"
+step "The catalog: one extension type, podinfo 1.4.0 to 2.0.0, charts in a local directory"
 "$BIN/democharts" "$work/charts"
 sed "s#https://stefanprodan.github.io/podinfo#file://$work/charts#" examples/extensiontype-podinfo.yaml >"$work/type.yaml"
 run kubectl apply -f "$work/type.yaml"
+run kubectl ext type sync example.podinfo
+run kubectl ext type list
+
+step "Which versions this cluster may run, like az k8s-extension extension-types list-versions-by-cluster"
+run kubectl ext type versions example.podinfo --all
 
 # The demo cluster runs no controllers, so workloads never become ready: --no-wait.
-step "Create an extension with settings and a protected setting (auto-upgrade, Stable train)"
+step "Create an extension pinned at 1.4.0, with settings and a protected setting"
 run kubectl ext create podinfo --extension-type example.podinfo --release-namespace podinfo \
+  --auto-upgrade-minor-version false --version 1.4.0 \
   --config replicaCount=2 message="hello from kubectl ext" --config-protected apiKey=demo-secret --no-wait
 
 step "Show it: the protected setting's key, never its value"
@@ -55,15 +80,21 @@ run kubectl ext show podinfo
 step "List the extensions"
 run kubectl ext list
 
-step "A request the policies refuse: a protected namespace"
-run kubectl ext create other --extension-type example.podinfo --release-namespace kube-system || true
+step "A patch update, 1.4.0 to 1.4.1, with a setting change: allowed"
+run kubectl ext update podinfo --version 1.4.1 --auto-upgrade-minor-version false --config replicaCount=3 --no-wait
 
-step "Update one setting; the others stay"
-run kubectl ext update podinfo --config replicaCount=3 --no-wait
-run kubectl get ext podinfo
+step "A minor update, 1.4.1 to 1.5.0, within Kubernetes 1.37: refused by the plugin's own check ..."
+fails kubectl ext update podinfo --version 1.5.0 --auto-upgrade-minor-version false --no-wait
+
+step "... and by the admission webhook, for anyone who writes the Extension directly"
+fails kubectl patch ext podinfo --type merge -p '{"spec":{"version":"1.5.0"}}'
+
+step "What the extension manager would upgrade, once auto-upgrade is back on"
+run kubectl ext update podinfo --auto-upgrade-minor-version true --no-wait
+run kubectl ext upgrade --all --dry-run
 
 step "Delete it: release, protected settings and record"
 run kubectl ext delete podinfo --yes --no-wait
 run kubectl ext list
 
-step "Done; stopping the control plane"
+step "Done; stopping the webhook and the control plane"

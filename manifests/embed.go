@@ -20,3 +20,26 @@ var Webhook embed.FS
 
 // ValidatingWebhookFile is the ValidatingWebhookConfiguration inside Webhook.
 const ValidatingWebhookFile = "webhook/validatingwebhookconfiguration.yaml"
+
+// Catalog holds catalog/*.yaml: the default catalog of extension types that
+// `kubectl ext init` installs, one ExtensionType per file.
+//
+//go:embed catalog/*.yaml
+var Catalog embed.FS
+
+// CatalogDir is the directory of the extension types inside Catalog.
+const CatalogDir = "catalog"
+
+// Kustomization is kustomization.yaml: its images entry for kubeext-webhook names the
+// webhook image that `kubectl ext init --with-webhook` deploys by default.
+//
+//go:embed kustomization.yaml
+var Kustomization []byte
+
+// WebhookKustomizationFile is the kustomization inside Webhook; its resources list
+// the webhook's files in the order they are applied.
+const WebhookKustomizationFile = "webhook/kustomization.yaml"
+
+// WebhookImageName is the image name the webhook Deployment uses in manifests/ and the
+// kustomization's images entry rewrites.
+const WebhookImageName = "kubeext-webhook"

@@ -56,6 +56,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		NewDeleteCommand(f, streams),
 		NewUpgradeCommand(f, streams),
 		NewTypeCommand(f, streams),
+		NewInitCommand(f, streams),
 		NewVersionCommand(streams),
 	)
 	return cmd

@@ -1,0 +1,173 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/kubectl/pkg/util/templates"
+)
+
+var initLong = templates.LongDesc(`
+	Install what kubectl ext needs on a cluster: the kubeext.dev CRDs (Extension and
+	ExtensionType), a default catalog of extension types and, with --with-webhook, the
+	admission webhook that reviews every write of an Extension. All of it is embedded in
+	the plugin.
+
+	Objects are applied with server-side apply (field manager kubectl-ext, taking over
+	fields that other managers set): the CRDs first, which init waits for until they are
+	Established, then the namespace, then the rest, the ValidatingWebhookConfiguration
+	last. Running init again changes nothing that is current, and says "unchanged". The
+	webhook's policy ConfigMap (kubeext-system/kubeext-policy) is created once and never
+	overwritten, so your edits to it survive a re-run.
+
+	--print writes the same objects as one YAML stream and contacts no cluster, for a
+	GitOps repository. --check applies nothing: it reports whether the CRDs are
+	Established, how many extension types there are, and whether the webhook is
+	registered, has ready endpoints and answers. It exits 1 when the CRDs are missing or,
+	with --with-webhook, when the webhook is missing or does not answer.`)
+
+var initExample = templates.Examples(`
+	# Install the CRDs and the default catalog, then read the catalog's versions
+	kubectl ext init
+	kubectl ext type sync --all
+
+	# Also install the admission webhook, with the image from your registry
+	kubectl ext init --with-webhook --image registry.example.com/kubeext-webhook:v0.1.0
+
+	# Let the API server check everything without changing anything
+	kubectl ext init --with-webhook --dry-run=server
+
+	# Write the manifests for a GitOps repository instead of applying them
+	kubectl ext init --with-webhook --print > kubeext.yaml
+
+	# Is everything installed? Exit 1 if the CRDs are missing; with --with-webhook,
+	# also if the webhook is missing or does not answer
+	kubectl ext init --check
+	kubectl ext init --check --with-webhook`)
+
+// InitOptions is `kubectl ext init`.
+type InitOptions struct {
+	WithWebhook    bool
+	WithoutCatalog bool
+	Image          string
+	Print          bool
+	DryRun         string
+	Check          bool
+	Timeout        time.Duration
+
+	imageGiven bool
+	dryRun     bool
+	f          *factory
+	genericiooptions.IOStreams
+}
+
+// NewInitCommand returns `kubectl ext init`.
+func NewInitCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &InitOptions{f: f, IOStreams: streams}
+	image, imageErr := initDefaultWebhookImage()
+	cmd := &cobra.Command{
+		Use:     "init [--with-webhook [--image REF]] [--without-catalog] [--print | --dry-run=server | --check]",
+		Short:   "Install the CRDs, the default catalog and, optionally, the admission webhook",
+		Long:    initLong,
+		Example: initExample,
+		Args:    initNoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if imageErr != nil {
+				return imageErr // only with a broken build: the kustomization is embedded
+			}
+			o.Complete(cmd)
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	fs := cmd.Flags()
+	fs.BoolVar(&o.WithWebhook, "with-webhook", false, "Also install the admission webhook (namespace kubeext-system: Deployment, Service, RBAC, policy ConfigMap, ValidatingWebhookConfiguration). With --check: require it.")
+	fs.StringVar(&o.Image, "image", image, "Image of the webhook's Deployment (with --with-webhook).")
+	fs.BoolVar(&o.WithoutCatalog, "without-catalog", false, "Do not install the default catalog of extension types.")
+	fs.BoolVar(&o.Print, "print", false, "Print the objects as a YAML stream (for kubectl apply -f - or a GitOps repository) and apply nothing; contacts no cluster.")
+	fs.StringVar(&o.DryRun, "dry-run", "none", `"none", or "server": the API server checks every object and keeps none.`)
+	fs.BoolVar(&o.Check, "check", false, "Apply nothing; report what is installed and whether the webhook answers. Exit 1 if the CRDs (with --with-webhook: also the webhook) are missing.")
+	fs.DurationVar(&o.Timeout, "timeout", time.Minute, "How long to wait for the CRDs to be Established.")
+	cmd.ValidArgsFunction = cobra.NoFileCompletions
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", fixedCompletions("none", "server"))
+	return cmd
+}
+
+func initNoArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%s takes no arguments, got %q; see '%s --help'", cmd.CommandPath(), strings.Join(args, " "), cmd.CommandPath())
+	}
+	return nil
+}
+
+// Complete reads which flags were given.
+func (o *InitOptions) Complete(cmd *cobra.Command) {
+	o.imageGiven = cmd.Flags().Changed("image")
+}
+
+// Validate checks the flags before anything is read from or written to the cluster.
+func (o *InitOptions) Validate() error {
+	switch strings.ToLower(o.DryRun) {
+	case "", "none", "false":
+	case "server":
+		o.dryRun = true
+	case "client", "true":
+		return fmt.Errorf("--dry-run=client is not supported by init: use --print to see the objects without a cluster, or --dry-run=server to have the API server check them")
+	default:
+		return fmt.Errorf(`--dry-run must be "none" or "server", not %q`, o.DryRun)
+	}
+	switch {
+	case o.Check && (o.Print || o.dryRun || o.WithoutCatalog || o.imageGiven):
+		return fmt.Errorf("--check applies nothing and takes only --with-webhook (to require the webhook); leave out --print, --dry-run, --without-catalog and --image")
+	case o.Print && o.dryRun:
+		return fmt.Errorf("--print and --dry-run=server cannot be combined: --print contacts no cluster; pipe it to `kubectl apply --dry-run=server -f -` instead")
+	case o.imageGiven && !o.WithWebhook:
+		return fmt.Errorf("--image sets the webhook's image: add --with-webhook")
+	case o.Timeout <= 0:
+		return fmt.Errorf("--timeout must be positive, not %s", o.Timeout)
+	}
+	if o.WithWebhook {
+		return initValidateImage(o.Image)
+	}
+	return nil
+}
+
+// Run prints, checks or applies.
+func (o *InitOptions) Run(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	if o.Check {
+		return o.runCheck(cmd)
+	}
+	m, err := buildInitManifests(initSelection{Catalog: !o.WithoutCatalog, Webhook: o.WithWebhook, Image: o.Image})
+	if err != nil {
+		return err
+	}
+	if o.Print {
+		return writeInitYAML(o.Out, m.all())
+	}
+	cfg, err := o.f.flags.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("no cluster to talk to (check --kubeconfig and --context): %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	mapper, err := o.f.flags.ToRESTMapper()
+	if err != nil {
+		return err
+	}
+	if err := newInitApplier(dyn, mapper, o.dryRun, o.Out, m).run(ctx, m, o.Timeout); err != nil {
+		return err
+	}
+	if !o.dryRun && !o.WithoutCatalog {
+		fmt.Fprintln(o.ErrOut, "Read the catalog's versions from the chart sources with: kubectl ext type sync --all")
+	}
+	return nil
+}

@@ -80,18 +80,20 @@ run kubectl ext show podinfo
 step "List the extensions"
 run kubectl ext list
 
-step "A patch update, 1.4.0 to 1.4.1, with a setting change: allowed"
-run kubectl ext update podinfo --version 1.4.1 --auto-upgrade-minor-version false --config replicaCount=3 --no-wait
+step "A patch update of the settings: allowed; the other settings stay"
+run kubectl ext update podinfo --config replicaCount=3 --no-wait
 
-step "A minor update, 1.4.1 to 1.5.0, within Kubernetes 1.37: refused by the plugin's own check ..."
+step "A minor update, 1.4.0 to 1.5.0, within Kubernetes 1.37: refused by the plugin's own check ..."
 fails kubectl ext update podinfo --version 1.5.0 --auto-upgrade-minor-version false --no-wait
 
 step "... and by the admission webhook, for anyone who writes the Extension directly"
 fails kubectl patch ext podinfo --type merge -p '{"spec":{"version":"1.5.0"}}'
 
-step "What the extension manager would upgrade, once auto-upgrade is back on"
+step "Back to auto-upgrade: what the extension manager would do, then doing it"
 run kubectl ext update podinfo --auto-upgrade-minor-version true --no-wait
 run kubectl ext upgrade --all --dry-run
+run kubectl ext upgrade --all --no-wait
+run kubectl ext list
 
 step "Delete it: release, protected settings and record"
 run kubectl ext delete podinfo --yes --no-wait

@@ -74,3 +74,13 @@ IMAGE_TAG      ?= $(VERSION)
 image: ## Build the webhook and plugin images (needs a container engine: docker or podman)
 	docker build --target webhook --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE_REGISTRY)/kubeext-webhook:$(IMAGE_TAG) .
 	docker build --target plugin --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE_REGISTRY)/kubeext-plugin:$(IMAGE_TAG) .
+
+.PHONY: dist
+dist: ## Build release archives for six platforms into dist/, their checksums, and krew.yaml
+	VERSION='$(VERSION)' COMMIT='$(COMMIT)' GO='$(GO)' hack/dist.sh
+
+BENCH_COUNT ?= 5
+
+.PHONY: bench
+bench: ## Run the Go benchmarks (policy evaluation), BENCH_COUNT times each, for benchstat
+	$(GO) test ./internal/policy/ -run '^$$' -bench . -benchmem -count $(BENCH_COUNT)

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"regexp"
 
 	"github.com/spf13/cobra"
@@ -175,29 +174,10 @@ func (o *CreateOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	op := func(ctx context.Context, f *factory, out, errOut io.Writer) (string, error) {
-		m, err := f.manager(ctx, errOut)
-		if err != nil {
-			return "", err
-		}
-		e, err := m.Create(ctx, o.req)
-		if err != nil {
-			return "", err
-		}
-		if err := p.PrintObj(printable(e), out); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("%s at version %s", orDryRun(string(e.Status.ProvisioningState)), versionOf(e)), nil
-	}
-	if o.fleet.enabled() {
-		contexts, err := o.fleet.resolve(o.f)
-		if err != nil {
-			return err
-		}
-		return runFleet(cmd.Context(), o.f, contexts, o.fleet.Parallel, o.Out, o.ErrOut, op)
-	}
-	_, err = op(cmd.Context(), o.f, o.Out, o.ErrOut)
-	return err
+	op := extensionOp(p, func(ctx context.Context, m *lifecycle.Manager) (*v1alpha1.Extension, error) {
+		return m.Create(ctx, o.req)
+	})
+	return o.fleet.run(cmd.Context(), o.f, o.Out, o.ErrOut, op)
 }
 
 func orDryRun(state string) string {

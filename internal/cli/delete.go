@@ -88,13 +88,5 @@ func (o *DeleteOptions) Run(cmd *cobra.Command) error {
 		fmt.Fprintf(out, "extension.kubeext.dev/%s deleted\n", o.Name)
 		return "deleted", nil
 	}
-	if o.fleet.enabled() {
-		contexts, err := o.fleet.resolve(o.f)
-		if err != nil {
-			return err
-		}
-		return runFleet(cmd.Context(), o.f, contexts, o.fleet.Parallel, o.Out, o.ErrOut, op)
-	}
-	_, err := op(cmd.Context(), o.f, o.Out, o.ErrOut)
-	return err
+	return o.fleet.run(cmd.Context(), o.f, o.Out, o.ErrOut, op)
 }

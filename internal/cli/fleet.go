@@ -92,6 +92,20 @@ func (f *factory) forContext(name string) *factory {
 	return &factory{flags: n, charts: f.charts}
 }
 
+// run runs op on the fleet when --contexts or --all-contexts is given, and otherwise
+// once on the cluster of the current context, writing to out and errOut directly.
+func (ff *fleetFlags) run(ctx context.Context, f *factory, out, errOut io.Writer, op clusterOp) error {
+	if !ff.enabled() {
+		_, err := op(ctx, f, out, errOut)
+		return err
+	}
+	contexts, err := ff.resolve(f)
+	if err != nil {
+		return err
+	}
+	return runFleet(ctx, f, contexts, ff.Parallel, out, errOut, op)
+}
+
 // fleetResult is what happened on one cluster.
 type fleetResult struct {
 	Context string

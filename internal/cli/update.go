@@ -14,6 +14,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
 
@@ -151,29 +152,10 @@ func (o *UpdateOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	op := func(ctx context.Context, f *factory, out, errOut io.Writer) (string, error) {
-		m, err := f.manager(ctx, errOut)
-		if err != nil {
-			return "", err
-		}
-		e, err := m.Update(ctx, o.req)
-		if err != nil {
-			return "", err
-		}
-		if err := p.PrintObj(printable(e), out); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("%s at version %s", orDryRun(string(e.Status.ProvisioningState)), versionOf(e)), nil
-	}
-	if o.fleet.enabled() {
-		contexts, err := o.fleet.resolve(o.f)
-		if err != nil {
-			return err
-		}
-		return runFleet(cmd.Context(), o.f, contexts, o.fleet.Parallel, o.Out, o.ErrOut, op)
-	}
-	_, err = op(cmd.Context(), o.f, o.Out, o.ErrOut)
-	return err
+	op := extensionOp(p, func(ctx context.Context, m *lifecycle.Manager) (*v1alpha1.Extension, error) {
+		return m.Update(ctx, o.req)
+	})
+	return o.fleet.run(cmd.Context(), o.f, o.Out, o.ErrOut, op)
 }
 
 // confirm asks on a terminal; without one (scripts, CI) it proceeds, like kubectl.

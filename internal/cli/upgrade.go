@@ -115,15 +115,7 @@ func (o *UpgradeOptions) Run(cmd *cobra.Command) error {
 		}
 		return summary, nil
 	}
-	if o.fleet.enabled() {
-		contexts, err := o.fleet.resolve(o.f)
-		if err != nil {
-			return err
-		}
-		return runFleet(cmd.Context(), o.f, contexts, o.fleet.Parallel, o.Out, o.ErrOut, op)
-	}
-	_, err := op(cmd.Context(), o.f, o.Out, o.ErrOut)
-	return err
+	return o.fleet.run(cmd.Context(), o.f, o.Out, o.ErrOut, op)
 }
 
 func writePlans(out io.Writer, plans []lifecycle.Plan, format string) error {

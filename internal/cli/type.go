@@ -5,15 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/discovery"
@@ -24,6 +21,7 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/catalog"
 	"github.com/kubeext/kubectl-ext/internal/chartsource"
+	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 	"github.com/kubeext/kubectl-ext/internal/policy"
 	"github.com/kubeext/kubectl-ext/internal/policyinput"
 )
@@ -101,7 +99,7 @@ func typeClusterInfo(ctx context.Context, f *factory) (policy.ClusterInfo, error
 		return policy.ClusterInfo{}, err
 	}
 	info, err := policyinput.Discovery{Client: dc}.ClusterInfo(ctx)
-	return info, typeExplain(err, "read", "the cluster's version")
+	return info, lifecycle.Explain(err, "read", "the cluster's version")
 }
 
 // typeGet reads an extension type; one that does not exist is an error naming the
@@ -109,7 +107,7 @@ func typeClusterInfo(ctx context.Context, f *factory) (policy.ClusterInfo, error
 func typeGet(ctx context.Context, c client.Client, name string) (*v1alpha1.ExtensionType, error) {
 	t := &v1alpha1.ExtensionType{}
 	err := c.Get(ctx, types.NamespacedName{Name: name}, t)
-	if apierrors.IsNotFound(err) && !typeNoCRD(err) {
+	if apierrors.IsNotFound(err) && !lifecycle.IsCRDMissing(err) {
 		known := "none; add one with `kubectl ext type add`"
 		list := &v1alpha1.ExtensionTypeList{}
 		if lerr := c.List(ctx, list); lerr == nil && len(list.Items) > 0 {
@@ -123,7 +121,7 @@ func typeGet(ctx context.Context, c client.Client, name string) (*v1alpha1.Exten
 		return nil, fmt.Errorf("extension type %q does not exist (known types: %s)", name, known)
 	}
 	if err != nil {
-		return nil, typeExplain(err, "get", "extensiontypes.kubeext.dev")
+		return nil, lifecycle.Explain(err, "get", "extensiontypes.kubeext.dev")
 	}
 	return t, nil
 }
@@ -140,7 +138,7 @@ func typeSync(ctx context.Context, c client.Client, t *v1alpha1.ExtensionType, o
 		if !first {
 			fresh := &v1alpha1.ExtensionType{}
 			if err := c.Get(ctx, types.NamespacedName{Name: t.Name}, fresh); err != nil {
-				return typeExplain(err, "get", "extensiontypes.kubeext.dev")
+				return lifecycle.Explain(err, "get", "extensiontypes.kubeext.dev")
 			}
 			*t = *fresh
 		}
@@ -148,7 +146,7 @@ func typeSync(ctx context.Context, c client.Client, t *v1alpha1.ExtensionType, o
 		err := catalog.Sync(ctx, c, t, src, now)
 		var status apierrors.APIStatus
 		if errors.As(err, &status) { // writing the status failed, not reading the source
-			return typeExplain(err, "update", "extensiontypes.kubeext.dev/status")
+			return lifecycle.Explain(err, "update", "extensiontypes.kubeext.dev/status")
 		}
 		return err
 	})
@@ -163,51 +161,4 @@ func typeSyncSummary(t *v1alpha1.ExtensionType) string {
 	catalog.SortNewestFirst(vs)
 	return fmt.Sprintf("%s: %d versions of chart %s (newest %s) from %s",
 		t.Name, len(vs), t.Spec.Chart.Name, vs[0].Version, t.Spec.Chart.Repository)
-}
-
-// typeExplain turns API errors into messages a user can act on: missing CRDs, RBAC,
-// an unreachable cluster, a refused object.
-func typeExplain(err error, verb, resource string) error {
-	if err == nil {
-		return nil
-	}
-	var se *apierrors.StatusError
-	switch {
-	case typeNoCRD(err):
-		return fmt.Errorf("the kubeext.dev CRDs are not installed in this cluster: install them with `kubectl ext init` (or `kubectl apply -k manifests/`): %w", err)
-	case apierrors.IsForbidden(err) && !strings.Contains(err.Error(), "admission webhook"):
-		return fmt.Errorf("forbidden: you may not %s %s; ask a cluster admin for that permission: %w", verb, resource, err)
-	case apierrors.IsInvalid(err) && errors.As(err, &se) && se.ErrStatus.Details != nil && len(se.ErrStatus.Details.Causes) > 0:
-		lines := make([]string, 0, len(se.ErrStatus.Details.Causes))
-		for _, c := range se.ErrStatus.Details.Causes {
-			msg := c.Message
-			if c.Field != "" && !strings.HasPrefix(msg, c.Field) {
-				msg = c.Field + ": " + msg
-			}
-			lines = append(lines, "  "+msg)
-		}
-		kind := se.ErrStatus.Details.Kind
-		if kind == "" {
-			kind = resource
-		}
-		return fmt.Errorf("the API server refused %s %q:\n%s", kind, se.ErrStatus.Details.Name, strings.Join(lines, "\n"))
-	case typeUnreachable(err):
-		return fmt.Errorf("cannot reach the cluster (check --kubeconfig, --context and that the API server is up): %w", err)
-	}
-	return err
-}
-
-func typeNoCRD(err error) bool {
-	return meta.IsNoMatchError(err) ||
-		(apierrors.IsNotFound(err) && strings.Contains(err.Error(), "the server could not find the requested resource"))
-}
-
-func typeUnreachable(err error) bool {
-	if _, ok := err.(apierrors.APIStatus); ok {
-		return false
-	}
-	var ne net.Error
-	var ue *url.Error
-	var oe *net.OpError
-	return errors.As(err, &oe) || errors.As(err, &ue) || (errors.As(err, &ne) && ne.Timeout())
 }

@@ -292,7 +292,7 @@ func (o *TypeAddOptions) Run(cmd *cobra.Command) error {
 		if apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("extension type %s already exists; `type add` does not change it: edit it with `kubectl get exttype %s -o yaml > type.yaml` and `kubectl apply -f type.yaml`, or delete it first with `kubectl delete exttype %s`", o.Name, o.Name, o.Name)
 		}
-		return typeExplain(err, "create", "extensiontypes.kubeext.dev")
+		return lifecycle.Explain(err, "create", "extensiontypes.kubeext.dev")
 	}
 	var syncErr error
 	if o.Sync {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/catalog"
+	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
 
 var typeListExample = templates.Examples(`
@@ -76,7 +77,7 @@ func (o *TypeListOptions) Run(cmd *cobra.Command) error {
 	}
 	list := &v1alpha1.ExtensionTypeList{}
 	if err := c.List(cmd.Context(), list); err != nil {
-		return typeExplain(err, "list", "extensiontypes.kubeext.dev")
+		return lifecycle.Explain(err, "list", "extensiontypes.kubeext.dev")
 	}
 	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
 	if p == nil {

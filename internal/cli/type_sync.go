@@ -10,6 +10,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
 
 var typeSyncLong = templates.LongDesc(`
@@ -83,7 +84,7 @@ func (o *TypeSyncOptions) Run(cmd *cobra.Command) error {
 	if o.All {
 		list := &v1alpha1.ExtensionTypeList{}
 		if err := c.List(ctx, list); err != nil {
-			return typeExplain(err, "list", "extensiontypes.kubeext.dev")
+			return lifecycle.Explain(err, "list", "extensiontypes.kubeext.dev")
 		}
 		sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
 		for i := range list.Items {

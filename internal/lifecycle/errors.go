@@ -13,24 +13,51 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 )
 
-// explain turns API errors into messages a user can act on: missing CRDs, RBAC, an
-// unreachable cluster. verb and resource name what was attempted.
-func explain(err error, verb, resource string) error {
+// explain is Explain, for this package's callers.
+func explain(err error, verb, resource string) error { return Explain(err, verb, resource) }
+
+// Explain turns API errors into messages a user can act on: missing CRDs, RBAC,
+// an unreachable cluster, a refused object.
+func Explain(err error, verb, resource string) error {
 	if err == nil {
 		return nil
 	}
+	var se *apierrors.StatusError
 	switch {
-	case meta.IsNoMatchError(err) || (apierrors.IsNotFound(err) && strings.Contains(err.Error(), "the server could not find the requested resource")):
+	case IsCRDMissing(err):
 		return fmt.Errorf("the kubeext.dev CRDs are not installed in this cluster: install them with `kubectl ext init` (or `kubectl apply -k manifests/`): %w", err)
 	case apierrors.IsForbidden(err) && !strings.Contains(err.Error(), "admission webhook"):
 		return fmt.Errorf("forbidden: you may not %s %s; ask a cluster admin for that permission: %w", verb, resource, err)
-	case isUnreachable(err):
+	case apierrors.IsInvalid(err) && errors.As(err, &se) && se.ErrStatus.Details != nil && len(se.ErrStatus.Details.Causes) > 0:
+		lines := make([]string, 0, len(se.ErrStatus.Details.Causes))
+		for _, c := range se.ErrStatus.Details.Causes {
+			msg := c.Message
+			if c.Field != "" && !strings.HasPrefix(msg, c.Field) {
+				msg = c.Field + ": " + msg
+			}
+			lines = append(lines, "  "+msg)
+		}
+		kind := se.ErrStatus.Details.Kind
+		if kind == "" {
+			kind = resource
+		}
+		return fmt.Errorf("the API server refused %s %q:\n%s", kind, se.ErrStatus.Details.Name, strings.Join(lines, "\n"))
+	case unreachable(err):
 		return fmt.Errorf("cannot reach the cluster (check --kubeconfig, --context and that the API server is up): %w", err)
 	}
 	return err
 }
 
-func isUnreachable(err error) bool {
+// IsCRDMissing reports whether err says the kubeext.dev CRDs are not installed.
+func IsCRDMissing(err error) bool {
+	return meta.IsNoMatchError(err) ||
+		(apierrors.IsNotFound(err) && strings.Contains(err.Error(), "the server could not find the requested resource"))
+}
+
+func unreachable(err error) bool {
+	if _, ok := err.(apierrors.APIStatus); ok {
+		return false
+	}
 	var ne net.Error
 	var ue *url.Error
 	var oe *net.OpError

@@ -244,3 +244,32 @@ func FuzzHandle(f *testing.F) {
 		}
 	})
 }
+
+// TestMetricsSharedBetweenServers: a second webhook server in one process (a restart
+// in a test, or two servers in one binary) shares the series instead of panicking on a
+// duplicate registration, and both servers' reviews are counted.
+func TestMetricsSharedBetweenServers(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	first, second := testHandler(t), testHandler(t)
+	first.Metrics, second.Metrics = NewMetrics(reg), NewMetrics(reg)
+	for _, h := range []*Handler{first, second} {
+		if resp := h.Handle(context.Background(), request(admissionv1.Create, "", raw(t, ext("podinfo")), runtime.RawExtension{})); !resp.Allowed {
+			t.Fatalf("review denied: %v", resp.Result)
+		}
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reviews float64
+	for _, mf := range mfs {
+		if mf.GetName() == "kubeext_admission_reviews_total" {
+			for _, m := range mf.GetMetric() {
+				reviews += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if reviews != 2 {
+		t.Errorf("kubeext_admission_reviews_total = %v over both servers, want 2", reviews)
+	}
+}

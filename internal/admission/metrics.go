@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,7 +17,8 @@ type Metrics struct {
 }
 
 // NewMetrics registers the series on reg (controller-runtime's metrics.Registry in the
-// webhook, a fresh registry in tests).
+// webhook, a fresh registry in tests). Series already registered there, by an earlier
+// server in the same process, are shared rather than registered twice.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		reviews: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -33,8 +35,26 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Policy violations by rule id and enforcement (deny, warn, dryrun).",
 		}, []string{"rule", "enforcement"}),
 	}
-	reg.MustRegister(m.reviews, m.latency, m.violations)
+	m.reviews = register(reg, m.reviews)
+	m.latency = register(reg, m.latency)
+	m.violations = register(reg, m.violations)
 	return m
+}
+
+// register registers c on reg, or returns the collector already registered there
+// under the same description.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	err := reg.Register(c)
+	if err == nil {
+		return c
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing
+		}
+	}
+	panic(err) // a programming error: two different series with one name
 }
 
 func (m *Metrics) observe(op, sub, decision string, d time.Duration, dec policy.Decision) {

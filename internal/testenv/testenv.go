@@ -211,6 +211,33 @@ func (e *Env) connect() error {
 	return err
 }
 
+// KubeconfigFor provisions a client certificate for user in groups and writes a
+// kubeconfig that authenticates as them, e.g. as a ServiceAccount
+// ("system:serviceaccount:<namespace>:<name>") to test its RBAC.
+func (e *Env) KubeconfigFor(user string, groups ...string) (string, error) {
+	u, err := e.env.AddUser(envtest.User{Name: user, Groups: groups}, nil)
+	if err != nil {
+		return "", fmt.Errorf("provisioning user %s: %w", user, err)
+	}
+	kc, err := u.KubeConfig()
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(e.dir, "kubeconfig-*")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := f.Write(kc); err != nil {
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// WebhookCABundle is the CA that signed the certificate in WebhookServing's directory,
+// for tests that register a webhook of their own.
+func (e *Env) WebhookCABundle() []byte { return e.env.WebhookInstallOptions.LocalServingCAData }
+
 // RestartAPIServer stops kube-apiserver and starts it again on the same etcd, port and
 // certificates, with a new emulated version ("" for none): a cluster minor upgrade.
 func (e *Env) RestartAPIServer(emulatedVersion string) error {

@@ -2,16 +2,20 @@ package webhook
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/open-policy-agent/cert-controller/pkg/rotator"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -25,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+	ctrladmission "sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/kubeext/kubectl-ext/internal/admission"
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
@@ -99,7 +104,10 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 			// Only the certificate Secret is read from a namespace; the kubeext.dev
 			// kinds are cluster-scoped.
 			ByObject: map[client.Object]cache.ByObject{
-				&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.ServiceNamespace: {}}},
+				&corev1.Secret{}: {
+					Namespaces: map[string]cache.Config{o.ServiceNamespace: {}},
+					Field:      fields.OneTermEqualSelector("metadata.name", o.SecretName),
+				},
 			},
 		},
 	})
@@ -132,28 +140,25 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 
 	certsReady := make(chan struct{})
 	if o.SelfManagedCerts {
-		if err := rotator.AddRotator(mgr, &rotator.CertRotator{
-			SecretKey:      types.NamespacedName{Namespace: o.ServiceNamespace, Name: o.SecretName},
-			CertDir:        o.CertDir,
-			CAName:         "kubeext-webhook-ca",
-			CAOrganization: "kubeext",
-			DNSName:        fmt.Sprintf("%s.%s.svc", o.ServiceName, o.ServiceNamespace),
-			ExtraDNSNames:  []string{o.ServiceName, fmt.Sprintf("%s.%s", o.ServiceName, o.ServiceNamespace)},
-			IsReady:        certsReady,
-			Webhooks:       []rotator.WebhookInfo{{Name: o.WebhookConfigName, Type: rotator.Validating}},
-		}); err != nil {
+		if err := rotator.AddRotator(mgr, newCertRotator(o, certsReady)); err != nil {
 			return fmt.Errorf("setting up certificate rotation: %w", err)
+		}
+		if err := mgr.Add(&certFiles{dir: o.CertDir, secretName: o.SecretName, cache: mgr.GetCache(), log: log.WithName("certs")}); err != nil {
+			return err
 		}
 	} else {
 		close(certsReady)
 	}
 
-	handler := admission.NewHandler(
+	var handler ctrladmission.Handler = admission.NewHandler(
 		&admission.Validator{Engine: engine, Inputs: policyinput.Gatherer{Reader: mgr.GetClient(), Cluster: version}},
 		admission.NewMetrics(metrics.Registry),
 		log.WithName("admission"),
 		o.MaxConcurrent,
 	)
+	if testHookReview != nil {
+		handler = hookedHandler{handler}
+	}
 
 	// The webhook server starts once its certificates exist; until then /readyz fails.
 	var serving atomic.Pointer[crwebhook.Server]
@@ -163,7 +168,7 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 	if err := mgr.AddReadyzCheck("webhook", func(req *http.Request) error {
 		s := serving.Load()
 		if s == nil {
-			return errors.New("waiting for serving certificates")
+			return errors.New("waiting for serving certificates and the kubeext.dev caches")
 		}
 		return (*s).StartedChecker()(req)
 	}); err != nil {
@@ -175,12 +180,63 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 			return
 		case <-certsReady:
 		}
+		// Reviews read ExtensionTypes and Extensions from the cache: start those
+		// informers before serving, so that no review waits for a first list, and none
+		// arriving during shutdown (after the caches stop) finds an informer that can
+		// no longer start.
+		if err := warmCache(ctx, mgr.GetCache(), log); err != nil {
+			return
+		}
 		srv := mgr.GetWebhookServer()
-		srv.Register(ValidatePath, &crwebhook.Admission{Handler: handler})
+		srv.Register(ValidatePath, drainable(ctx, &crwebhook.Admission{Handler: handler}))
 		serving.Store(&srv)
 		log.Info("serving admission reviews", "port", o.Port, "path", ValidatePath)
 	}()
 
 	log.Info("starting the kubectl-ext webhook", "selfManagedCerts", o.SelfManagedCerts, "certDir", o.CertDir)
 	return mgr.Start(ctx)
+}
+
+// warmCache starts the informers of the kinds a review reads and waits for them to
+// sync, retrying while the kubeext.dev CRDs are missing. It fails only when ctx ends.
+func warmCache(ctx context.Context, c cache.Cache, log logr.Logger) error {
+	return wait.PollUntilContextCancel(ctx, 2*time.Second, true, func(ctx context.Context) (bool, error) {
+		for _, obj := range []client.Object{&v1alpha1.ExtensionType{}, &v1alpha1.Extension{}} {
+			if _, err := c.GetInformer(ctx, obj); err != nil {
+				log.Error(err, "waiting for the kubeext.dev API (are the CRDs installed?)")
+				return false, nil
+			}
+		}
+		return c.WaitForCacheSync(ctx), nil
+	})
+}
+
+// testHookReview, set only by tests, runs at the start of every review: it holds a
+// review in flight so that a test can shut the server down around it.
+var testHookReview func(context.Context)
+
+type hookedHandler struct{ ctrladmission.Handler }
+
+func (h hookedHandler) Handle(ctx context.Context, req ctrladmission.Request) ctrladmission.Response {
+	testHookReview(ctx)
+	return h.Handler.Handle(ctx, req)
+}
+
+// newCertRotator describes the self-managed CA and serving certificate: the serving
+// certificate names the Service the API server calls, and the CA goes into the
+// caBundle of the ValidatingWebhookConfiguration.
+func newCertRotator(o *Options, ready chan struct{}) *rotator.CertRotator {
+	return &rotator.CertRotator{
+		SecretKey:      types.NamespacedName{Namespace: o.ServiceNamespace, Name: o.SecretName},
+		CertDir:        o.CertDir,
+		CertName:       secretCertKey,
+		KeyName:        secretKeyKey,
+		CAName:         "kubeext-webhook-ca",
+		CAOrganization: "kubeext",
+		DNSName:        fmt.Sprintf("%s.%s.svc", o.ServiceName, o.ServiceNamespace),
+		ExtraDNSNames:  []string{o.ServiceName, fmt.Sprintf("%s.%s", o.ServiceName, o.ServiceNamespace)},
+		ExtKeyUsages:   &[]x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsReady:        ready,
+		Webhooks:       []rotator.WebhookInfo{{Name: o.WebhookConfigName, Type: rotator.Validating}},
+	}
 }

@@ -1,0 +1,437 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/open-policy-agent/cert-controller/pkg/rotator"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeext/kubectl-ext/internal/testenv"
+)
+
+// webhookProcess is the real webhook binary, run as its ServiceAccount would run it.
+type webhookProcess struct {
+	cmd     *exec.Cmd
+	log     *syncBuffer
+	done    chan struct{}
+	err     error
+	addr    string // host:port of the HTTPS server
+	health  string // host:port of /healthz and /readyz
+	certDir string
+}
+
+// startWebhook runs bin/webhook with --self-managed-certs and the shipped names,
+// serving HTTPS on addr, and waits until /readyz answers.
+func startWebhook(t *testing.T, kubeconfig, addr string) *webhookProcess {
+	t.Helper()
+	p := &webhookProcess{log: &syncBuffer{}, done: make(chan struct{}), addr: addr, health: freeAddr(t), certDir: t.TempDir()}
+	host, port, _ := net.SplitHostPort(p.addr)
+	p.cmd = exec.Command(filepath.Join(binDir, "webhook"),
+		"--kubeconfig", kubeconfig,
+		"--self-managed-certs",
+		"--host", host, "--port", port,
+		"--cert-dir", p.certDir,
+		"--health-probe-bind-address", p.health,
+		"--metrics-bind-address", "0",
+		"--shutdown-grace-period", "5s",
+	)
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			t.Logf("webhook on %s logged:\n%s", p.addr, p.log)
+		}
+	})
+	eventually(t, 60*time.Second, "the webhook becomes ready", func(ctx context.Context) error {
+		if p.exited() {
+			t.Fatalf("the webhook exited before it was ready (%v):\n%s", p.err, p.log)
+		}
+		return ready(ctx, p.health)
+	})
+	return p
+}
+
+func (p *webhookProcess) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop sends SIGTERM, as the kubelet does, and returns the exit error.
+func (p *webhookProcess) stop(t *testing.T) error {
+	t.Helper()
+	if !p.exited() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		t.Errorf("the webhook did not stop within 30s of SIGTERM")
+	}
+	return p.err
+}
+
+const (
+	certNamespace = "kubeext-system"
+	certSecret    = "kubeext-webhook-cert"
+	webhookConfig = "kubeext-webhook"
+	serviceDNS    = "kubeext-webhook.kubeext-system.svc"
+)
+
+// TestSelfManagedCertificates installs the shipped webhook manifests with the real
+// kubectl, runs the real webhook binary with --self-managed-certs as the shipped
+// ServiceAccount (so the shipped RBAC is what it gets), and follows its certificates
+// through generation, injection into the caBundle, a second replica, renewal of an
+// expiring serving certificate, replacement of an expiring CA, and shutdown. The API
+// server calls the webhook through the shipped Service name, verifying it with the
+// injected caBundle. The steps build on each other and run in order.
+func TestSelfManagedCertificates(t *testing.T) {
+	ctx := t.Context()
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := env.Kubectl(ctx, binDir, "apply", "-k", filepath.Join(root, "manifests", "webhook"))
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("kubectl apply -k manifests/webhook: %v %s", err, res.Stderr)
+	}
+	t.Cleanup(func() {
+		// The configuration would send the package's later writes to a stopped webhook.
+		vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: webhookConfig}}
+		if err := env.Client.Delete(context.Background(), vwc); err != nil {
+			t.Errorf("deleting the webhook configuration: %v", err)
+		}
+	})
+
+	// This cluster runs no pods and no proxy, so the Service cannot select a pod. An
+	// ExternalName Service of the same name pointing at localhost takes its place:
+	// the API server still resolves the shipped clientConfig (name, namespace, path)
+	// and verifies the certificate for kubeext-webhook.kubeext-system.svc. Only the
+	// port changes, to the one the first replica listens on.
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "kubeext-webhook", Namespace: certNamespace}}
+	if err := env.Client.Delete(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	svc = &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubeext-webhook", Namespace: certNamespace},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "localhost"},
+	}
+	if err := env.Client.Create(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	setServicePort(t, int32(p))
+
+	// Before the webhook runs, the shipped Secret is empty and the caBundle unset.
+	if s := secret(t); len(s.Data) != 0 {
+		t.Fatalf("the shipped Secret already holds %d keys", len(s.Data))
+	}
+	if ca := caBundle(t); len(ca) != 0 {
+		t.Fatalf("the shipped configuration already has a caBundle")
+	}
+
+	kubeconfig, err := env.KubeconfigFor("system:serviceaccount:kubeext-system:kubeext-webhook",
+		"system:serviceaccounts", "system:serviceaccounts:kubeext-system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := startWebhook(t, kubeconfig, addr)
+
+	var generated *corev1.Secret
+	t.Run("generates a CA and a serving certificate for the Service", func(t *testing.T) {
+		generated = secret(t)
+		for _, k := range []string{"ca.crt", "ca.key", "tls.crt", "tls.key"} {
+			if len(generated.Data[k]) == 0 {
+				t.Fatalf("the Secret has no %s", k)
+			}
+		}
+		leaf := parseCert(t, generated.Data["tls.crt"])
+		if !slices.Contains(leaf.DNSNames, serviceDNS) {
+			t.Errorf("serving certificate names %v, want %s among them", leaf.DNSNames, serviceDNS)
+		}
+		if err := leaf.CheckSignatureFrom(parseCert(t, generated.Data["ca.crt"])); err != nil {
+			t.Errorf("the serving certificate is not signed by the Secret's CA: %v", err)
+		}
+	})
+
+	t.Run("injects the CA into the caBundle and serves the certificate from the cert dir", func(t *testing.T) {
+		if got := caBundle(t); !bytes.Equal(got, generated.Data["ca.crt"]) {
+			t.Errorf("caBundle is not the Secret's CA:\n%s", got)
+		}
+		for _, k := range []string{"tls.crt", "tls.key"} {
+			b, err := os.ReadFile(filepath.Join(first.certDir, k))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(b, generated.Data[k]) {
+				t.Errorf("%s in the cert dir differs from the Secret's", k)
+			}
+		}
+		if err := serves(first, generated); err != nil {
+			t.Error(err)
+		}
+	})
+
+	t.Run("the API server calls the webhook through the Service, trusting the caBundle", func(t *testing.T) {
+		deniedThroughWebhook(t, "no-such-type-1")
+	})
+
+	t.Run("puts back a caBundle that someone else changed", func(t *testing.T) {
+		other := newRotator().CreateCACert
+		ca, err := other(time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		setCABundle(t, ca.CertPEM)
+		eventually(t, 30*time.Second, "the caBundle is the Secret's CA again", func(context.Context) error {
+			if got := caBundle(t); !bytes.Equal(got, generated.Data["ca.crt"]) {
+				return errors.New("caBundle still differs")
+			}
+			return nil
+		})
+	})
+
+	second := startWebhook(t, kubeconfig, freeAddr(t))
+	t.Run("a second replica reuses the stored certificate", func(t *testing.T) {
+		now := secret(t)
+		if !bytes.Equal(now.Data["tls.crt"], generated.Data["tls.crt"]) || !bytes.Equal(now.Data["ca.crt"], generated.Data["ca.crt"]) {
+			t.Fatal("starting a second replica replaced the certificates")
+		}
+		if err := serves(second, now); err != nil {
+			t.Error(err)
+		}
+	})
+
+	t.Run("renews a serving certificate near its expiry and keeps the CA", func(t *testing.T) {
+		before := secret(t)
+		ca := artifactsFrom(t, before)
+		crt, key, err := newRotator().CreateCertPEM(ca, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		updateSecret(t, func(s *corev1.Secret) { s.Data["tls.crt"], s.Data["tls.key"] = crt, key })
+
+		eventually(t, 60*time.Second, "both replicas serve a renewed certificate", func(context.Context) error {
+			now := secret(t)
+			if bytes.Equal(now.Data["tls.crt"], crt) {
+				return errors.New("the Secret still holds the expiring certificate")
+			}
+			if left := time.Until(parseCert(t, now.Data["tls.crt"]).NotAfter); left < 180*24*time.Hour {
+				return fmt.Errorf("the stored certificate expires in %s", left)
+			}
+			return errors.Join(serves(first, now), serves(second, now))
+		})
+		if now := secret(t); !bytes.Equal(now.Data["ca.crt"], before.Data["ca.crt"]) {
+			t.Error("renewing the serving certificate replaced the CA")
+		}
+		if got := caBundle(t); !bytes.Equal(got, before.Data["ca.crt"]) {
+			t.Error("renewing the serving certificate changed the caBundle")
+		}
+	})
+
+	t.Run("replaces a CA near its expiry and updates the caBundle", func(t *testing.T) {
+		r := newRotator()
+		ca, err := r.CreateCACert(time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		crt, key, err := r.CreateCertPEM(ca, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		updateSecret(t, func(s *corev1.Secret) {
+			s.Data["ca.crt"], s.Data["ca.key"], s.Data["tls.crt"], s.Data["tls.key"] = ca.CertPEM, ca.KeyPEM, crt, key
+		})
+
+		eventually(t, 60*time.Second, "a new CA in the Secret and the caBundle, served by both replicas", func(context.Context) error {
+			now := secret(t)
+			if bytes.Equal(now.Data["ca.crt"], ca.CertPEM) {
+				return errors.New("the Secret still holds the expiring CA")
+			}
+			if left := time.Until(parseCert(t, now.Data["ca.crt"]).NotAfter); left < 180*24*time.Hour {
+				return fmt.Errorf("the stored CA expires in %s", left)
+			}
+			if !bytes.Equal(caBundle(t), now.Data["ca.crt"]) {
+				return errors.New("the caBundle is not the new CA yet")
+			}
+			return errors.Join(serves(first, now), serves(second, now))
+		})
+		deniedThroughWebhook(t, "no-such-type-2")
+	})
+
+	t.Run("SIGTERM stops a replica cleanly while the other keeps serving", func(t *testing.T) {
+		if err := second.stop(t); err != nil {
+			t.Fatalf("the webhook exited with %v after SIGTERM:\n%s", err, second.log)
+		}
+		if !strings.Contains(second.log.String(), "Stopping and waiting for webhooks") {
+			t.Errorf("no orderly shutdown in the log:\n%s", second.log)
+		}
+		deniedThroughWebhook(t, "no-such-type-3")
+	})
+}
+
+// serves checks that p presents the Secret's serving certificate, verified by the
+// Secret's CA for the Service's name, and has the same files in its cert dir.
+func serves(p *webhookProcess, s *corev1.Secret) error {
+	leaf, err := servedCertificate(p.addr, serviceDNS, s.Data["ca.crt"])
+	if err != nil {
+		return fmt.Errorf("webhook on %s: %w", p.addr, err)
+	}
+	want, _ := pem.Decode(s.Data["tls.crt"])
+	if want == nil || !bytes.Equal(leaf.Raw, want.Bytes) {
+		return fmt.Errorf("webhook on %s serves another certificate than the Secret's", p.addr)
+	}
+	for _, k := range []string{"tls.crt", "tls.key"} {
+		b, err := os.ReadFile(filepath.Join(p.certDir, k))
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(b, s.Data[k]) {
+			return fmt.Errorf("%s in %s differs from the Secret's", k, p.certDir)
+		}
+	}
+	return nil
+}
+
+// deniedThroughWebhook creates, with the real kubectl, an Extension of a type that
+// does not exist: only the webhook, reached over TLS, answers with the rule id.
+func deniedThroughWebhook(t *testing.T, name string) {
+	t.Helper()
+	manifest := filepath.Join(t.TempDir(), "extension.yaml")
+	if err := os.WriteFile(manifest, []byte(`apiVersion: kubeext.dev/v1alpha1
+kind: Extension
+metadata:
+  name: `+name+`
+spec:
+  extensionType: example.no-such-type
+  scope:
+    cluster:
+      releaseNamespace: demo
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := env.Kubectl(t.Context(), binDir, "create", "-f", manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `admission webhook "extensions.kubeext.dev" denied the request`
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, want) || !strings.Contains(res.Stderr, "[EXT-TYPE-001]") {
+		t.Fatalf("kubectl create of an unknown type: exit %d, want a denial by the webhook with [EXT-TYPE-001]:\n%s%s",
+			res.ExitCode, res.Stdout, res.Stderr)
+	}
+}
+
+func secret(t *testing.T) *corev1.Secret {
+	t.Helper()
+	s := &corev1.Secret{}
+	if err := env.Client.Get(context.Background(), types.NamespacedName{Namespace: certNamespace, Name: certSecret}, s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func updateSecret(t *testing.T, mutate func(*corev1.Secret)) {
+	t.Helper()
+	s := secret(t)
+	mutate(s)
+	if err := env.Client.Update(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func webhookConfiguration(t *testing.T) *admissionregistrationv1.ValidatingWebhookConfiguration {
+	t.Helper()
+	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Name: webhookConfig}, vwc); err != nil {
+		t.Fatal(err)
+	}
+	if len(vwc.Webhooks) != 1 || vwc.Webhooks[0].ClientConfig.Service == nil {
+		t.Fatalf("the shipped configuration should call one webhook through a Service: %+v", vwc.Webhooks)
+	}
+	return vwc
+}
+
+func caBundle(t *testing.T) []byte {
+	t.Helper()
+	return webhookConfiguration(t).Webhooks[0].ClientConfig.CABundle
+}
+
+func setCABundle(t *testing.T, ca []byte) {
+	t.Helper()
+	vwc := webhookConfiguration(t)
+	vwc.Webhooks[0].ClientConfig.CABundle = ca
+	if err := env.Client.Update(context.Background(), vwc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func setServicePort(t *testing.T, port int32) {
+	t.Helper()
+	vwc := webhookConfiguration(t)
+	vwc.Webhooks[0].ClientConfig.Service.Port = &port
+	if err := env.Client.Update(context.Background(), vwc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newRotator describes certificates exactly as the webhook makes them (the shipped
+// names), so that only the validity differs in the ones the tests plant.
+func newRotator() *rotator.CertRotator {
+	return newCertRotator(NewOptions(), nil)
+}
+
+func artifactsFrom(t *testing.T, s *corev1.Secret) *rotator.KeyPairArtifacts {
+	t.Helper()
+	block, _ := pem.Decode(s.Data["ca.key"])
+	if block == nil {
+		t.Fatal("ca.key holds no PEM block")
+	}
+	key, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rotator.KeyPairArtifacts{Cert: parseCert(t, s.Data["ca.crt"]), CertPEM: s.Data["ca.crt"], Key: key, KeyPEM: s.Data["ca.key"]}
+}
+
+func parseCert(t *testing.T, pemBytes []byte) *x509.Certificate {
+	t.Helper()
+	block, _ := pem.Decode(pemBytes)
+	if block == nil {
+		t.Fatal("no PEM block")
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -124,10 +124,17 @@ func TestSelfManagedCertificates(t *testing.T) {
 		t.Fatalf("kubectl apply -k manifests/webhook: %v %s", err, res.Stderr)
 	}
 	t.Cleanup(func() {
-		// The configuration would send the package's later writes to a stopped webhook.
-		vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: webhookConfig}}
-		if err := env.Client.Delete(context.Background(), vwc); err != nil {
-			t.Errorf("deleting the webhook configuration: %v", err)
+		// The configuration would send the package's later writes to a stopped webhook,
+		// and a rerun (-count) starts from the shipped, empty Secret and Service. The
+		// namespace stays: without a namespace controller it would never go.
+		for _, obj := range []client.Object{
+			&admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: webhookConfig}},
+			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: certSecret, Namespace: certNamespace}},
+			&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "kubeext-webhook", Namespace: certNamespace}},
+		} {
+			if err := env.Client.Delete(context.Background(), obj); err != nil {
+				t.Errorf("deleting %T %s: %v", obj, obj.GetName(), err)
+			}
 		}
 	})
 

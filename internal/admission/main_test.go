@@ -1,15 +1,12 @@
 package admission_test
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,27 +22,9 @@ var (
 	// policyFile is the webhook's --config; tests rewrite it to change enforcement.
 	policyFile string
 	// webhookLog collects the webhook's log lines.
-	webhookLog = &syncBuffer{}
+	webhookLog = &testenv.SyncBuffer{}
 	healthAddr string
 )
-
-// syncBuffer is a bytes.Buffer safe for the webhook's goroutines and the tests.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
@@ -82,7 +61,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	healthAddr, err = freeAddr()
+	healthAddr, err = testenv.FreeAddr()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -113,15 +92,6 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // waitReady polls /readyz until the webhook serves (or fails to start).

@@ -74,7 +74,7 @@ func TestShutdownDrainsInFlightReviews(t *testing.T) {
 			o.MetricsAddr = "0"
 			o.HealthAddr = freeAddr(t)
 			o.ShutdownGracePeriod = tt.grace
-			log := &syncBuffer{}
+			log := &testenv.SyncBuffer{}
 			logger := funcr.New(func(prefix, args string) { fmt.Fprintln(log, prefix, args) }, funcr.Options{})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()

@@ -31,7 +31,7 @@ import (
 // webhookProcess is the real webhook binary, run as its ServiceAccount would run it.
 type webhookProcess struct {
 	cmd     *exec.Cmd
-	log     *syncBuffer
+	log     *testenv.SyncBuffer
 	done    chan struct{}
 	err     error
 	addr    string // host:port of the HTTPS server
@@ -43,7 +43,7 @@ type webhookProcess struct {
 // serving HTTPS on addr, and waits until /readyz answers.
 func startWebhook(t *testing.T, kubeconfig, addr string) *webhookProcess {
 	t.Helper()
-	p := &webhookProcess{log: &syncBuffer{}, done: make(chan struct{}), addr: addr, health: freeAddr(t), certDir: t.TempDir()}
+	p := &webhookProcess{log: &testenv.SyncBuffer{}, done: make(chan struct{}), addr: addr, health: freeAddr(t), certDir: t.TempDir()}
 	host, port, _ := net.SplitHostPort(p.addr)
 	p.cmd = exec.Command(filepath.Join(binDir, "webhook"),
 		"--kubeconfig", kubeconfig,

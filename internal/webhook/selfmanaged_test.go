@@ -43,6 +43,14 @@ type webhookProcess struct {
 // serving HTTPS on addr, and waits until /readyz answers.
 func startWebhook(t *testing.T, kubeconfig, addr string) *webhookProcess {
 	t.Helper()
+	p := launchWebhook(t, kubeconfig, addr)
+	p.waitReady(t)
+	return p
+}
+
+// launchWebhook is startWebhook without the wait.
+func launchWebhook(t *testing.T, kubeconfig, addr string) *webhookProcess {
+	t.Helper()
 	p := &webhookProcess{log: &testenv.SyncBuffer{}, done: make(chan struct{}), addr: addr, health: freeAddr(t), certDir: t.TempDir()}
 	host, port, _ := net.SplitHostPort(p.addr)
 	p.cmd = exec.Command(filepath.Join(binDir, "webhook"),
@@ -65,13 +73,17 @@ func startWebhook(t *testing.T, kubeconfig, addr string) *webhookProcess {
 			t.Logf("webhook on %s logged:\n%s", p.addr, p.log)
 		}
 	})
-	eventually(t, 60*time.Second, "the webhook becomes ready", func(ctx context.Context) error {
+	return p
+}
+
+func (p *webhookProcess) waitReady(t *testing.T) {
+	t.Helper()
+	eventually(t, 60*time.Second, "the webhook on "+p.addr+" becomes ready", func(ctx context.Context) error {
 		if p.exited() {
 			t.Fatalf("the webhook exited before it was ready (%v):\n%s", p.err, p.log)
 		}
 		return ready(ctx, p.health)
 	})
-	return p
 }
 
 func (p *webhookProcess) exited() bool {
@@ -109,10 +121,11 @@ const (
 // TestSelfManagedCertificates installs the shipped webhook manifests with the real
 // kubectl, runs the real webhook binary with --self-managed-certs as the shipped
 // ServiceAccount (so the shipped RBAC is what it gets), and follows its certificates
-// through generation, injection into the caBundle, a second replica, renewal of an
-// expiring serving certificate, replacement of an expiring CA, and shutdown. The API
-// server calls the webhook through the shipped Service name, verifying it with the
-// injected caBundle. The steps build on each other and run in order.
+// through generation by two replicas at once, injection into the caBundle, a third
+// replica, renewal of an expiring serving certificate, replacement of an expiring CA,
+// and shutdown. The API server calls the webhook through the shipped Service name,
+// verifying it with the injected caBundle. The steps build on each other and run in
+// order.
 func TestSelfManagedCertificates(t *testing.T) {
 	ctx := t.Context()
 	root, err := testenv.ModuleRoot()
@@ -172,7 +185,10 @@ func TestSelfManagedCertificates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := startWebhook(t, kubeconfig, addr)
+	// Two replicas start at once, as the Deployment's do, racing to fill the Secret.
+	first, second := launchWebhook(t, kubeconfig, addr), launchWebhook(t, kubeconfig, freeAddr(t))
+	first.waitReady(t)
+	second.waitReady(t)
 
 	var generated *corev1.Secret
 	t.Run("generates a CA and a serving certificate for the Service", func(t *testing.T) {
@@ -228,13 +244,19 @@ func TestSelfManagedCertificates(t *testing.T) {
 		})
 	})
 
-	second := startWebhook(t, kubeconfig, freeAddr(t))
-	t.Run("a second replica reuses the stored certificate", func(t *testing.T) {
+	t.Run("replicas started together agree on one certificate", func(t *testing.T) {
+		if err := serves(second, generated); err != nil {
+			t.Error(err)
+		}
+	})
+
+	third := startWebhook(t, kubeconfig, freeAddr(t))
+	t.Run("a replica started later reuses the stored certificate", func(t *testing.T) {
 		now := secret(t)
 		if !bytes.Equal(now.Data["tls.crt"], generated.Data["tls.crt"]) || !bytes.Equal(now.Data["ca.crt"], generated.Data["ca.crt"]) {
-			t.Fatal("starting a second replica replaced the certificates")
+			t.Fatal("starting another replica replaced the certificates")
 		}
-		if err := serves(second, now); err != nil {
+		if err := serves(third, now); err != nil {
 			t.Error(err)
 		}
 	})
@@ -248,7 +270,7 @@ func TestSelfManagedCertificates(t *testing.T) {
 		}
 		updateSecret(t, func(s *corev1.Secret) { s.Data["tls.crt"], s.Data["tls.key"] = crt, key })
 
-		eventually(t, 60*time.Second, "both replicas serve a renewed certificate", func(context.Context) error {
+		eventually(t, 60*time.Second, "every replica serves a renewed certificate", func(context.Context) error {
 			now := secret(t)
 			if bytes.Equal(now.Data["tls.crt"], crt) {
 				return errors.New("the Secret still holds the expiring certificate")
@@ -256,7 +278,7 @@ func TestSelfManagedCertificates(t *testing.T) {
 			if left := time.Until(parseCert(t, now.Data["tls.crt"]).NotAfter); left < 180*24*time.Hour {
 				return fmt.Errorf("the stored certificate expires in %s", left)
 			}
-			return errors.Join(serves(first, now), serves(second, now))
+			return errors.Join(serves(first, now), serves(second, now), serves(third, now))
 		})
 		if now := secret(t); !bytes.Equal(now.Data["ca.crt"], before.Data["ca.crt"]) {
 			t.Error("renewing the serving certificate replaced the CA")
@@ -280,7 +302,7 @@ func TestSelfManagedCertificates(t *testing.T) {
 			s.Data["ca.crt"], s.Data["ca.key"], s.Data["tls.crt"], s.Data["tls.key"] = ca.CertPEM, ca.KeyPEM, crt, key
 		})
 
-		eventually(t, 60*time.Second, "a new CA in the Secret and the caBundle, served by both replicas", func(context.Context) error {
+		eventually(t, 60*time.Second, "a new CA in the Secret and the caBundle, served by every replica", func(context.Context) error {
 			now := secret(t)
 			if bytes.Equal(now.Data["ca.crt"], ca.CertPEM) {
 				return errors.New("the Secret still holds the expiring CA")
@@ -291,12 +313,12 @@ func TestSelfManagedCertificates(t *testing.T) {
 			if !bytes.Equal(caBundle(t), now.Data["ca.crt"]) {
 				return errors.New("the caBundle is not the new CA yet")
 			}
-			return errors.Join(serves(first, now), serves(second, now))
+			return errors.Join(serves(first, now), serves(second, now), serves(third, now))
 		})
 		deniedThroughWebhook(t, "no-such-type-2")
 	})
 
-	t.Run("SIGTERM stops a replica cleanly while the other keeps serving", func(t *testing.T) {
+	t.Run("SIGTERM stops a replica cleanly while the others keep serving", func(t *testing.T) {
 		if err := second.stop(t); err != nil {
 			t.Fatalf("the webhook exited with %v after SIGTERM:\n%s", err, second.log)
 		}

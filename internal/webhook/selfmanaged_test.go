@@ -7,7 +7,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +38,7 @@ type webhookProcess struct {
 	err     error
 	addr    string // host:port of the HTTPS server
 	health  string // host:port of /healthz and /readyz
+	metrics string // host:port of /metrics
 	certDir string
 }
 
@@ -51,7 +54,7 @@ func startWebhook(t *testing.T, kubeconfig, addr string) *webhookProcess {
 // launchWebhook is startWebhook without the wait.
 func launchWebhook(t *testing.T, kubeconfig, addr string) *webhookProcess {
 	t.Helper()
-	p := &webhookProcess{log: &testenv.SyncBuffer{}, done: make(chan struct{}), addr: addr, health: freeAddr(t), certDir: t.TempDir()}
+	p := &webhookProcess{log: &testenv.SyncBuffer{}, done: make(chan struct{}), addr: addr, health: freeAddr(t), metrics: freeAddr(t), certDir: t.TempDir()}
 	host, port, _ := net.SplitHostPort(p.addr)
 	p.cmd = exec.Command(filepath.Join(binDir, "webhook"),
 		"--kubeconfig", kubeconfig,
@@ -59,7 +62,7 @@ func launchWebhook(t *testing.T, kubeconfig, addr string) *webhookProcess {
 		"--host", host, "--port", port,
 		"--cert-dir", p.certDir,
 		"--health-probe-bind-address", p.health,
-		"--metrics-bind-address", "0",
+		"--metrics-bind-address", p.metrics,
 		"--shutdown-grace-period", "5s",
 	)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
@@ -227,6 +230,25 @@ func TestSelfManagedCertificates(t *testing.T) {
 
 	t.Run("the API server calls the webhook through the Service, trusting the caBundle", func(t *testing.T) {
 		deniedThroughWebhook(t, "no-such-type-1")
+	})
+
+	t.Run("serves /healthz and counts the denial in /metrics", func(t *testing.T) {
+		if code, _ := get(t, "http://"+first.health+"/healthz"); code != http.StatusOK {
+			t.Errorf("/healthz: %d", code)
+		}
+		code, body := get(t, "http://"+first.metrics+"/metrics")
+		if code != http.StatusOK {
+			t.Fatalf("/metrics: %d", code)
+		}
+		for _, series := range []string{
+			`kubeext_admission_reviews_total{decision="denied",operation="CREATE",subresource="none"} 1`,
+			`kubeext_policy_violations_total{enforcement="deny",rule="EXT-TYPE-001"} 1`,
+			`kubeext_admission_review_duration_seconds_count{decision="denied"} 1`,
+		} {
+			if !strings.Contains(body, series) {
+				t.Errorf("/metrics has no %s", series)
+			}
+		}
 	})
 
 	t.Run("puts back a caBundle that someone else changed", func(t *testing.T) {
@@ -463,4 +485,18 @@ func parseCert(t *testing.T, pemBytes []byte) *x509.Certificate {
 		t.Fatal(err)
 	}
 	return c
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
 }

@@ -55,9 +55,11 @@ type ChartVersion struct {
 // for concurrent use.
 type Source interface {
 	// Versions lists the chart's versions, newest first by semver. Versions
-	// that are not strict semver are skipped.
+	// that are not strict semver are skipped, except that a leading "v" is
+	// dropped: cert-manager's v1.16.0 is listed as 1.16.0.
 	Versions(ctx context.Context) ([]ChartVersion, error)
-	// Load returns the chart of one version.
+	// Load returns the chart of one version, given as Versions lists it (or
+	// with the chart's own leading "v"). The chart keeps its own version.
 	Load(ctx context.Context, version string) (*chart.Chart, error)
 }
 
@@ -160,17 +162,38 @@ type versionKey struct {
 	cv ChartVersion
 }
 
-// sortVersions keeps the strict-semver versions of in, one entry per version
-// (the first seen), newest first.
+// canonical returns version without the leading "v" some charts put on it, and
+// its semver, when that is strict semver. Kubernetes-style "v1.16.0" and
+// "1.16.0" are then one version; everything after the source (the catalog,
+// the policies, the Extension's status) sees the form without "v".
+func canonical(version string) (string, *semver.Version, bool) {
+	c := strings.TrimPrefix(version, "v")
+	v, err := semver.StrictNewVersion(c)
+	if err != nil {
+		return version, nil, false
+	}
+	return c, v, true
+}
+
+// sameVersion tells whether a chart's own version is the version asked for.
+func sameVersion(chartVersion, version string) bool {
+	a, _, _ := canonical(chartVersion)
+	b, _, _ := canonical(version)
+	return a == b
+}
+
+// sortVersions keeps the strict-semver versions of in (in canonical form), one
+// entry per version (the first seen), newest first.
 func sortVersions(in []ChartVersion) []ChartVersion {
 	seen := make(map[string]bool, len(in))
 	keys := make([]versionKey, 0, len(in))
 	for _, cv := range in {
-		v, err := semver.StrictNewVersion(cv.Version)
-		if err != nil || seen[v.String()] {
+		c, v, ok := canonical(cv.Version)
+		if !ok || seen[v.String()] {
 			continue
 		}
 		seen[v.String()] = true
+		cv.Version = c
 		cv.Prerelease = v.Prerelease() != ""
 		keys = append(keys, versionKey{v: v, cv: cv})
 	}
@@ -211,7 +234,7 @@ func checkChart(ch *chart.Chart, name, version, where string) error {
 	if ch.Metadata == nil {
 		return fmt.Errorf("the chart %s %s from %s has no Chart.yaml", name, version, where)
 	}
-	if ch.Metadata.Name != name || ch.Metadata.Version != version {
+	if ch.Metadata.Name != name || !sameVersion(ch.Metadata.Version, version) {
 		return fmt.Errorf("%s holds chart %s %s where %s %s was expected",
 			where, ch.Metadata.Name, ch.Metadata.Version, name, version)
 	}

@@ -542,3 +542,46 @@ func TestHTTPSRepositoryTLSOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestLeadingV: charts versioned like Kubernetes ("v1.16.0", as cert-manager's are)
+// are listed without the "v", load by either spelling, and keep their own version.
+func TestLeadingV(t *testing.T) {
+	ctx := context.Background()
+	dir := chartsourcetest.Charts(t, []chartsourcetest.Spec{
+		{Name: "vchart", Version: "v1.15.0", AppVersion: "v1.15.0"},
+		{Name: "vchart", Version: "v1.16.0", AppVersion: "v1.16.0"},
+		{Name: "vchart", Version: "v1.17.0-alpha.1", AppVersion: "v1.17.0-alpha.1"},
+	})
+	want := []chartsource.ChartVersion{
+		{Version: "1.17.0-alpha.1", AppVersion: "v1.17.0-alpha.1", Prerelease: true},
+		{Version: "1.16.0", AppVersion: "v1.16.0"},
+		{Version: "1.15.0", AppVersion: "v1.15.0"},
+	}
+	for _, repository := range []string{chartsourcetest.ServeHTTP(t, dir), "file://" + dir} {
+		t.Run(strings.SplitN(repository, ":", 2)[0], func(t *testing.T) {
+			src, err := chartsource.New(v1alpha1.ChartSource{Repository: repository, Name: "vchart"}, chartsource.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := src.Versions(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Versions =\n %+v\nwant\n %+v", got, want)
+			}
+			for _, asked := range []string{"1.16.0", "v1.16.0"} {
+				ch, err := src.Load(ctx, asked)
+				if err != nil {
+					t.Fatalf("Load(%s): %v", asked, err)
+				}
+				if ch.Metadata.Version != "v1.16.0" {
+					t.Errorf("Load(%s) returned version %s, want the chart's own v1.16.0", asked, ch.Metadata.Version)
+				}
+			}
+			if _, err := src.Load(ctx, "1.16.1"); !errors.Is(err, chartsource.ErrVersionNotFound) {
+				t.Errorf("Load(1.16.1) = %v, want ErrVersionNotFound", err)
+			}
+		})
+	}
+}

@@ -53,7 +53,8 @@ func (s *fileSource) Load(ctx context.Context, version string) (*chart.Chart, er
 	if err := s.scan(); err != nil {
 		return nil, err
 	}
-	p, ok := s.paths[version]
+	key, _, _ := canonical(version)
+	p, ok := s.paths[key]
 	if !ok {
 		return nil, versionNotFound(s.name, version, s.repoURL, s.versions)
 	}
@@ -81,10 +82,11 @@ func (s *fileSource) scan() error {
 	var all []ChartVersion
 	paths := make(map[string]string)
 	for _, f := range found {
-		if _, dup := paths[f.cv.Version]; dup {
+		key, _, _ := canonical(f.cv.Version)
+		if _, dup := paths[key]; dup {
 			continue
 		}
-		paths[f.cv.Version] = f.path
+		paths[key] = f.path
 		all = append(all, f.cv)
 	}
 	s.versions = sortVersions(all)

@@ -204,12 +204,20 @@ func (s *httpSource) download(archiveURL string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// findVersion returns the entry of version, if the index has it.
+// findVersion returns the entry of version, if the index has it: the entry
+// spelled the same, else the one that differs only by a leading "v".
 func findVersion(cvs repo.ChartVersions, version string) *repo.ChartVersion {
+	var alike *repo.ChartVersion
 	for _, cv := range cvs {
-		if cv != nil && cv.Metadata != nil && cv.Version == version {
+		if cv == nil || cv.Metadata == nil {
+			continue
+		}
+		if cv.Version == version {
 			return cv
 		}
+		if alike == nil && sameVersion(cv.Version, version) {
+			alike = cv
+		}
 	}
-	return nil
+	return alike
 }

@@ -107,10 +107,32 @@ func TestSortVersions(t *testing.T) {
 	in := []ChartVersion{
 		{Version: "1.0.0"}, {Version: "v2.0.0"}, {Version: "1.10.0"}, {Version: "1.2"}, {Version: "1.10.0-rc.1"},
 		{Version: "1.9.0"}, {Version: "1.0.0", AppVersion: "duplicate"}, {Version: "not-a-version"}, {Version: "1.10.0+build.1"},
+		{Version: "v1.9.0", AppVersion: "duplicate with a v"}, {Version: "vv3.0.0"}, {Version: "V3.0.0"},
 	}
 	got := versionStrings(sortVersions(in))
-	want := []string{"1.10.0", "1.10.0+build.1", "1.10.0-rc.1", "1.9.0", "1.0.0"}
+	want := []string{"2.0.0", "1.10.0", "1.10.0+build.1", "1.10.0-rc.1", "1.9.0", "1.0.0"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("sortVersions = %v, want %v (strict semver only, one per version, newest first)", got, want)
+		t.Errorf("sortVersions = %v, want %v (strict semver but for one leading v, one per version, newest first)", got, want)
+	}
+}
+
+func TestSameVersion(t *testing.T) {
+	tests := []struct {
+		chartVersion, asked string
+		want                bool
+	}{
+		{"1.16.0", "1.16.0", true},
+		{"v1.16.0", "1.16.0", true},
+		{"v1.16.0", "v1.16.0", true},
+		{"1.16.0", "v1.16.0", true},
+		{"v1.16.0", "1.16.1", false},
+		{"v1.16.0-rc.1", "1.16.0", false},
+		{"1.16", "1.16", true}, // not semver: compared as spelled
+		{"1.16", "v1.16", false},
+	}
+	for _, tt := range tests {
+		if got := sameVersion(tt.chartVersion, tt.asked); got != tt.want {
+			t.Errorf("sameVersion(%q, %q) = %v, want %v", tt.chartVersion, tt.asked, got, tt.want)
+		}
 	}
 }

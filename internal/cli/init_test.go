@@ -497,7 +497,7 @@ func TestInitCatalogEntries(t *testing.T) {
 			if errs := validation.IsDNS1123Subdomain(et.Name); len(errs) > 0 {
 				t.Errorf("name: %v", errs)
 			}
-			if !regexp.MustCompile(`^(https|oci)://[a-z0-9.-]+/\S+$`).MatchString(et.Spec.Chart.Repository) || et.Spec.Chart.Name == "" {
+			if !regexp.MustCompile(`^(https|oci)://[a-z0-9.-]+(/\S*)?$`).MatchString(et.Spec.Chart.Repository) || et.Spec.Chart.Name == "" {
 				t.Errorf("chart source %+v is not a public https:// or oci:// source", et.Spec.Chart)
 			}
 			if et.Spec.Description == "" {

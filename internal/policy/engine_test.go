@@ -464,9 +464,16 @@ func TestDocsNameEveryRule(t *testing.T) {
 	}
 }
 
+// writeFile replaces path through a rename, as a ConfigMap volume does: a watcher
+// polling every few milliseconds would otherwise read the truncated, empty file (a
+// valid configuration: all defaults) between the truncate and the write.
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -103,7 +103,8 @@ func TestChartWithLeadingV(t *testing.T) {
 	}
 	installed("1.15.0")
 
-	mustKext(t, "update", name, "--auto-upgrade", "false", "--version", "1.15.1", "--no-wait")
+	// Already pinned, so --version alone keeps it pinned.
+	mustKext(t, "update", name, "--version", "1.15.1", "--no-wait")
 	installed("1.15.1")
 
 	// The chart's own spelling is refused with the policy that says what to write.

@@ -28,6 +28,9 @@ var updateExample = templates.Examples(`
 	# Pin a version
 	kubectl ext update podinfo --auto-upgrade-minor-version false --version 1.4.1
 
+	# Move a pinned extension to another version
+	kubectl ext update podinfo --version 1.4.2
+
 	# Go back to automatic upgrades on the Preview train
 	kubectl ext update podinfo --auto-upgrade-minor-version true --release-train Preview`)
 
@@ -69,7 +72,7 @@ func NewUpdateCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 	fs := cmd.Flags()
 	fs.StringVar(&o.AutoUpgrade, "auto-upgrade-minor-version", "", "true keeps the extension current within its train; false pins --version.")
 	fs.StringVar(&o.AutoUpgrade, "auto-upgrade", "", "Alias of --auto-upgrade-minor-version.")
-	fs.StringVar(&o.Version, "version", "", "Version to pin (with auto-upgrade off).")
+	fs.StringVar(&o.Version, "version", "", "Version to pin: needs --auto-upgrade-minor-version false unless the extension is pinned already.")
 	fs.StringVar(&o.ReleaseTrain, "release-train", "", "Release train to take versions from.")
 	fs.BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation.")
 	fs.StringVar(&o.DryRun, "dry-run", "none", `"none", "client" or "server".`)
@@ -98,8 +101,10 @@ func (o *UpdateOptions) Validate() error {
 		if o.Version == "" {
 			return fmt.Errorf("--version needs a value")
 		}
-		if req.AutoUpgrade == nil || *req.AutoUpgrade {
-			return fmt.Errorf("--version pins the extension, so it needs --auto-upgrade-minor-version false")
+		// Without --auto-upgrade-minor-version, --version keeps a pinned extension
+		// pinned; an auto-upgrading one is refused once it has been read.
+		if req.AutoUpgrade != nil && *req.AutoUpgrade {
+			return fmt.Errorf("--version pins the extension, so it cannot go with --auto-upgrade-minor-version true")
 		}
 		req.Version, given = ptr.To(o.Version), true
 	} else if req.AutoUpgrade != nil && !*req.AutoUpgrade {

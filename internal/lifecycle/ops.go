@@ -277,6 +277,9 @@ func (m *Manager) Update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 	if err != nil {
 		return nil, err
 	}
+	if req.Version != nil && req.AutoUpgrade == nil && ptr.Deref(e.Spec.AutoUpgradeMinorVersion, true) {
+		return nil, fmt.Errorf("--version pins the extension, so it needs --auto-upgrade-minor-version false: %s upgrades its minor version automatically", e.Name)
+	}
 	t, err := m.getType(ctx, e.Spec.ExtensionType)
 	if err != nil {
 		return nil, err

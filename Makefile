@@ -82,5 +82,5 @@ dist: ## Build release archives for six platforms into dist/, their checksums, a
 BENCH_COUNT ?= 5
 
 .PHONY: bench
-bench: ## Run the Go benchmarks (policy evaluation), BENCH_COUNT times each, for benchstat
+bench: ## Run the Go benchmarks (policy evaluation, input building, compilation), BENCH_COUNT times each, for benchstat
 	$(GO) test ./internal/policy/ -run '^$$' -bench . -benchmem -count $(BENCH_COUNT)

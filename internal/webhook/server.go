@@ -156,8 +156,8 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 		log.WithName("admission"),
 		o.MaxConcurrent,
 	)
-	if testHookReview != nil {
-		handler = hookedHandler{handler}
+	if hook := testHookReview; hook != nil {
+		handler = hookedHandler{Handler: handler, hook: hook}
 	}
 
 	// The webhook server starts once its certificates exist; until then /readyz fails.
@@ -215,10 +215,13 @@ func warmCache(ctx context.Context, c cache.Cache, log logr.Logger) error {
 // review in flight so that a test can shut the server down around it.
 var testHookReview func(context.Context)
 
-type hookedHandler struct{ ctrladmission.Handler }
+type hookedHandler struct {
+	ctrladmission.Handler
+	hook func(context.Context)
+}
 
 func (h hookedHandler) Handle(ctx context.Context, req ctrladmission.Request) ctrladmission.Response {
-	testHookReview(ctx)
+	h.hook(ctx)
 	return h.Handler.Handle(ctx, req)
 }
 

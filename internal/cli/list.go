@@ -65,15 +65,11 @@ func (o *ListOptions) Run(cmd *cobra.Command) error {
 	if err := o.fleet.validate(); err != nil {
 		return err
 	}
-	format := ptr.Deref(o.print.OutputFormat, "")
-	table := format == "" || format == "wide"
-	var p printers.ResourcePrinter
-	if !table {
-		var err error
-		if p, err = o.print.ToPrinter(); err != nil {
-			return err
-		}
+	p, err := outputPrinter(o.print, "wide")
+	if err != nil {
+		return err
 	}
+	table, wide := p == nil, ptr.Deref(o.print.OutputFormat, "") == "wide"
 	if !o.fleet.enabled() {
 		m, err := o.f.manager(cmd.Context(), o.ErrOut)
 		if err != nil {
@@ -83,7 +79,7 @@ func (o *ListOptions) Run(cmd *cobra.Command) error {
 		if err != nil {
 			return err
 		}
-		return o.print1(list, nil, table, format == "wide", p)
+		return o.print1(list, nil, table, wide, p)
 	}
 
 	contexts, err := o.fleet.resolve(o.f)
@@ -113,7 +109,7 @@ func (o *ListOptions) Run(cmd *cobra.Command) error {
 			}
 			return fmt.Sprintf("%d extensions", len(list.Items)), nil
 		})
-	if perr := o.print1(all, from, table, format == "wide", p); perr != nil {
+	if perr := o.print1(all, from, table, wide, p); perr != nil {
 		return perr
 	}
 	if ferr != nil {
@@ -156,18 +152,9 @@ func (o *ListOptions) print1(list *v1alpha1.ExtensionList, from []string, table,
 		}
 		return writeTable(o.Out, items, ctxs, wide, time.Now())
 	}
-	if ptr.Deref(o.print.OutputFormat, "") == "name" {
-		// The name printer takes objects, not typed lists.
-		for i := range items {
-			if err := p.PrintObj(&items[i], o.Out); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	out := &v1alpha1.ExtensionList{Items: items}
 	out.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("ExtensionList"))
-	return p.PrintObj(out, o.Out)
+	return printList(p, o.print, out, o.Out)
 }
 
 // WriteTable writes the list table: NAME TYPE SCOPE NAMESPACE VERSION AUTO-UPGRADE TRAIN

@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
@@ -49,4 +53,32 @@ func printable(e *v1alpha1.Extension) *v1alpha1.Extension {
 	e = e.DeepCopy()
 	e.SetManagedFields(nil)
 	return e
+}
+
+// outputPrinter returns the printer that -o asks for, or nil when it asks for the
+// command's own human view: no -o, or one of human (such as "wide"). Commands make it
+// before they read anything, so that a bad -o fails at once.
+func outputPrinter(pf *genericclioptions.PrintFlags, human ...string) (printers.ResourcePrinter, error) {
+	if format := ptr.Deref(pf.OutputFormat, ""); format == "" || slices.Contains(human, format) {
+		return nil, nil
+	}
+	return pf.ToPrinter()
+}
+
+// printList prints a typed list with p. The name printer takes no typed lists, so
+// for -o name each item is printed.
+func printList(p printers.ResourcePrinter, pf *genericclioptions.PrintFlags, list runtime.Object, out io.Writer) error {
+	if ptr.Deref(pf.OutputFormat, "") != "name" {
+		return p.PrintObj(list, out)
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return err
+	}
+	for _, item := range items {
+		if err := p.PrintObj(item, out); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -54,6 +54,10 @@ func NewShowCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Comma
 
 // Run shows the extension.
 func (o *ShowOptions) Run(cmd *cobra.Command) error {
+	p, err := outputPrinter(o.print)
+	if err != nil {
+		return err
+	}
 	m, err := o.f.manager(cmd.Context(), o.ErrOut)
 	if err != nil {
 		return err
@@ -62,13 +66,8 @@ func (o *ShowOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	if ptr.Deref(o.print.OutputFormat, "") != "" {
-		p, err := o.print.ToPrinter()
-		if err != nil {
-			return err
-		}
-		e.SetManagedFields(nil)
-		return p.PrintObj(e, o.Out)
+	if p != nil {
+		return p.PrintObj(printable(e), o.Out)
 	}
 	keys, err := m.ProtectedKeys(cmd.Context(), e)
 	if err != nil {

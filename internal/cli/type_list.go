@@ -63,13 +63,9 @@ func NewTypeListCommand(f *factory, streams genericiooptions.IOStreams) *cobra.C
 
 // Run lists the types.
 func (o *TypeListOptions) Run(cmd *cobra.Command) error {
-	format := ptr.Deref(o.print.OutputFormat, "")
-	var p printers.ResourcePrinter
-	if format != "" && format != "wide" {
-		var err error
-		if p, err = o.print.ToPrinter(); err != nil {
-			return err
-		}
+	p, err := outputPrinter(o.print, "wide")
+	if err != nil {
+		return err
 	}
 	c, err := o.f.client()
 	if err != nil {
@@ -85,23 +81,15 @@ func (o *TypeListOptions) Run(cmd *cobra.Command) error {
 			fmt.Fprintln(o.ErrOut, "No extension types found; add one with `kubectl ext type add`.")
 			return nil
 		}
-		return WriteTypeTable(o.Out, list.Items, format == "wide", time.Now())
+		return WriteTypeTable(o.Out, list.Items, ptr.Deref(o.print.OutputFormat, "") == "wide", time.Now())
 	}
 	gvk := v1alpha1.GroupVersion.WithKind("ExtensionType")
 	for i := range list.Items {
 		list.Items[i].SetManagedFields(nil)
 		list.Items[i].SetGroupVersionKind(gvk)
 	}
-	if format == "name" { // the name printer takes no typed lists
-		for i := range list.Items {
-			if err := p.PrintObj(&list.Items[i], o.Out); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	list.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("ExtensionTypeList"))
-	return p.PrintObj(list, o.Out)
+	return printList(p, o.print, list, o.Out)
 }
 
 // WriteTypeTable writes the type list: NAME CHART REPOSITORY SCOPE POLICY VERSIONS
@@ -221,12 +209,9 @@ func exactType(cmd *cobra.Command, args []string) error {
 
 // Run shows the type.
 func (o *TypeShowOptions) Run(cmd *cobra.Command) error {
-	var p printers.ResourcePrinter
-	if ptr.Deref(o.print.OutputFormat, "") != "" {
-		var err error
-		if p, err = o.print.ToPrinter(); err != nil {
-			return err
-		}
+	p, err := outputPrinter(o.print)
+	if err != nil {
+		return err
 	}
 	c, err := o.f.client()
 	if err != nil {

@@ -207,6 +207,7 @@ func (s *httpSource) download(archiveURL string) ([]byte, error) {
 // findVersion returns the entry of version, if the index has it: the entry
 // spelled the same, else the one that differs only by a leading "v".
 func findVersion(cvs repo.ChartVersions, version string) *repo.ChartVersion {
+	want, _, _ := canonical(version)
 	var alike *repo.ChartVersion
 	for _, cv := range cvs {
 		if cv == nil || cv.Metadata == nil {
@@ -215,7 +216,7 @@ func findVersion(cvs repo.ChartVersions, version string) *repo.ChartVersion {
 		if cv.Version == version {
 			return cv
 		}
-		if alike == nil && sameVersion(cv.Version, version) {
+		if c, _, _ := canonical(cv.Version); alike == nil && c == want {
 			alike = cv
 		}
 	}

@@ -8,6 +8,8 @@
 #   KREW_OUT           the rendered krew manifest (default: krew.yaml)
 #   PLATFORMS          os/arch pairs to build, space separated (default: all six); the
 #                      manifest is rendered only when all six are built
+#   RENDER_ONLY        true: build nothing, render KREW_OUT from DIST_DIR/checksums.txt as
+#                      it is (archives built one platform at a time, their checksums joined)
 #   SOURCE_DATE_EPOCH  mtime of every archive entry (default: the HEAD commit's time)
 #   GO                 the go command (default: go)
 #
@@ -71,6 +73,34 @@ mkdir -p "$DIST_DIR"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
+# render writes KREW_OUT from hack/krew.yaml.tmpl and DIST_DIR/checksums.txt.
+render() {
+  # The template names each platform's checksum __SHA256_<OS>_<ARCH>__ and the version __VERSION__.
+  subst="s|__VERSION__|$VERSION|g"
+  while read -r sum name; do
+    [[ "$name" == "kubectl-ext_${VERSION}_"*.tar.gz ]] ||
+      die "$DIST_DIR/checksums.txt lists $name, which is not an archive of $VERSION"
+    rest="${name#"kubectl-ext_${VERSION}_"}"
+    rest="${rest%.tar.gz}"
+    token="__SHA256_$(tr '[:lower:]' '[:upper:]' <<<"$rest")__"
+    subst+=";s|$token|$sum|g"
+  done <"$DIST_DIR/checksums.txt"
+  sed "$subst" hack/krew.yaml.tmpl >"$tmp/krew.yaml"
+  if left="$(grep -o '__[A-Z0-9_]*__' "$tmp/krew.yaml")"; then
+    die "hack/krew.yaml.tmpl has placeholders nothing filled in: $(tr '\n' ' ' <<<"$left")"
+  fi
+  mkdir -p "$(dirname "$KREW_OUT")"
+  mv "$tmp/krew.yaml" "$KREW_OUT"
+  log "wrote $KREW_OUT"
+}
+
+if [[ "${RENDER_ONLY:-}" == true ]]; then
+  [[ -f "$DIST_DIR/checksums.txt" ]] || die "RENDER_ONLY=true needs $DIST_DIR/checksums.txt"
+  log "version $VERSION: rendering $KREW_OUT from $DIST_DIR/checksums.txt, building nothing"
+  render
+  exit 0
+fi
+
 ldflags="-s -w -X $MODULE/internal/version.version=$VERSION -X $MODULE/internal/version.gitCommit=$COMMIT"
 log "version $VERSION, commit $COMMIT, mtime $SOURCE_DATE_EPOCH, into $DIST_DIR"
 
@@ -114,18 +144,4 @@ if [[ "$all" != true ]]; then
   exit 0
 fi
 
-# The template names each platform's checksum __SHA256_<OS>_<ARCH>__ and the version __VERSION__.
-subst="s|__VERSION__|$VERSION|g"
-while read -r sum name; do
-  rest="${name#"kubectl-ext_${VERSION}_"}"
-  rest="${rest%.tar.gz}"
-  token="__SHA256_$(tr '[:lower:]' '[:upper:]' <<<"$rest")__"
-  subst+=";s|$token|$sum|g"
-done <"$DIST_DIR/checksums.txt"
-sed "$subst" hack/krew.yaml.tmpl >"$tmp/krew.yaml"
-if left="$(grep -o '__[A-Z0-9_]*__' "$tmp/krew.yaml")"; then
-  die "hack/krew.yaml.tmpl has placeholders nothing filled in: $(tr '\n' ' ' <<<"$left")"
-fi
-mkdir -p "$(dirname "$KREW_OUT")"
-mv "$tmp/krew.yaml" "$KREW_OUT"
-log "wrote $KREW_OUT"
+render

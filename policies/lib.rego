@@ -81,16 +81,15 @@ type_versions := vs if {
 	is_array(vs)
 } else := []
 
-default_trains := [
-	{"name": "Stable", "includePrerelease": false},
-	{"name": "Preview", "includePrerelease": true},
-]
-
+# The engine hands the policies the type with its trains spelled out: its
+# spec.releaseTrains (the defaults when it names none) and, on every catalog entry,
+# the trains that offer it. What an entry that lists no train means is decided once,
+# in Go (ExtensionType.OfferingTrains in internal/api/v1alpha1); the policies only
+# read the lists.
 type_trains := ts if {
 	ts := ext_type.spec.releaseTrains
 	is_array(ts)
-	count(ts) > 0
-} else := default_trains
+} else := []
 
 train_names := [n | some t in type_trains; n := t.name; is_string(n)]
 
@@ -126,13 +125,6 @@ train_known if {
 	same_train(t.name, release_train)
 }
 
-train_includes_prerelease if {
-	some t in type_trains
-	is_string(t.name)
-	same_train(t.name, release_train)
-	t.includePrerelease == true
-}
-
 # The version this write asks for: spec.version on a spec write, or a new
 # status.targetVersion on a status write. Undefined when the write names none.
 requested_version := spec_version if {
@@ -157,29 +149,11 @@ current_version := v if {
 	is_string(v)
 } else := ""
 
-# A catalog entry is offered by the release train when it lists the train; an
-# entry that lists no trains is offered by every train, prereleases only by trains
-# that include prereleases.
+# A catalog entry is offered by the release train when it lists the train.
 offered(entry) if {
 	some t in entry.releaseTrains
 	is_string(t)
 	same_train(t, release_train)
-}
-
-offered(entry) if {
-	not listed_trains(entry)
-	not is_prerelease(entry.version)
-}
-
-offered(entry) if {
-	not listed_trains(entry)
-	is_prerelease(entry.version)
-	train_includes_prerelease
-}
-
-listed_trains(entry) if {
-	is_array(entry.releaseTrains)
-	count(entry.releaseTrains) > 0
 }
 
 in_catalog(v) if {

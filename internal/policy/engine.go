@@ -157,8 +157,10 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (Decision, error) {
 }
 
 // inputValue converts in to the policies' input, with the configuration in force
-// at input.config.
+// at input.config. The extension type's trains are spelled out (ResolveTrains), so the
+// policies read the train rule of internal/api/v1alpha1 instead of restating it.
 func (e *Engine) inputValue(in Input) (ast.Value, error) {
+	in.ExtensionType = in.ExtensionType.ResolveTrains()
 	in.Request.Object = withoutManagedFields(in.Request.Object)
 	in.Request.OldObject = withoutManagedFields(in.Request.OldObject)
 	others := make([]v1alpha1.Extension, len(in.Extensions))

@@ -1,19 +1,19 @@
-// Package catalog reads an ExtensionType's versions from its chart source into
-// status.versions, and answers which versions a release train offers and which of
-// them a cluster can run.
+// Package catalog is the one place that knows extension types: it reads a type (or
+// says which ones exist), syncs its versions from the chart source into
+// status.versions, and answers which versions a release train offers and which of them
+// a cluster can run. The plugin's commands, lifecycle and the extension manager all go
+// through it, so a type is found, synced and filtered one way.
+//
+// catalog.go holds the train rule, select.go the version listings built on it, and
+// store.go the reads and writes against the cluster.
 package catalog
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/Masterminds/semver/v3"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/chartsource"
@@ -64,31 +64,6 @@ func Versions(t *v1alpha1.ExtensionType, cvs []chartsource.ChartVersion) []v1alp
 		out = append(out, tv)
 	}
 	return out
-}
-
-// Sync reads the type's versions from its chart source and writes them, with the time,
-// to status.versions through the status subresource.
-func Sync(ctx context.Context, c client.Client, t *v1alpha1.ExtensionType, src chartsource.Source, now time.Time) error {
-	cvs, err := src.Versions(ctx)
-	if err != nil {
-		meta.SetStatusCondition(&t.Status.Conditions, metav1.Condition{
-			Type: "Synced", Status: metav1.ConditionFalse, Reason: "SourceError",
-			Message: err.Error(), ObservedGeneration: t.Generation,
-		})
-		_ = c.Status().Update(ctx, t) // best effort: the error below is what matters
-		return fmt.Errorf("reading the versions of extension type %s from %s: %w", t.Name, t.Spec.Chart.Repository, err)
-	}
-	t.Status.Versions = Versions(t, cvs)
-	synced := metav1.NewTime(now)
-	t.Status.SyncedAt = &synced
-	meta.SetStatusCondition(&t.Status.Conditions, metav1.Condition{
-		Type: "Synced", Status: metav1.ConditionTrue, Reason: "Synced",
-		Message: fmt.Sprintf("%d versions", len(cvs)), ObservedGeneration: t.Generation,
-	})
-	if err := c.Status().Update(ctx, t); err != nil {
-		return fmt.Errorf("writing the versions of extension type %s: %w", t.Name, err)
-	}
-	return nil
 }
 
 // Offered reports whether the train offers the version.

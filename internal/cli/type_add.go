@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -279,7 +278,7 @@ func (o *TypeAddOptions) Run(cmd *cobra.Command) error {
 	if o.dry == lifecycle.DryRunClient {
 		return o.printer.PrintObj(o.obj, o.Out)
 	}
-	c, err := o.f.client()
+	cat, err := o.f.catalog(o.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -288,7 +287,7 @@ func (o *TypeAddOptions) Run(cmd *cobra.Command) error {
 		opts = append(opts, client.DryRunAll)
 	}
 	obj := o.obj.DeepCopy()
-	if err := c.Create(ctx, obj, opts...); err != nil {
+	if err := cat.Client.Create(ctx, obj, opts...); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("extension type %s already exists; `type add` does not change it: edit it with `kubectl get exttype %s -o yaml > type.yaml` and `kubectl apply -f type.yaml`, or delete it first with `kubectl delete exttype %s`", o.Name, o.Name, o.Name)
 		}
@@ -297,7 +296,7 @@ func (o *TypeAddOptions) Run(cmd *cobra.Command) error {
 	var syncErr error
 	if o.Sync {
 		fmt.Fprintf(o.ErrOut, "Reading the versions of extension type %s from %s\n", obj.Name, obj.Spec.Chart.Repository)
-		if syncErr = typeSync(ctx, c, obj, typeChartOptions(o.f.charts, o.ErrOut), time.Now()); syncErr == nil {
+		if syncErr = cat.Sync(ctx, obj); syncErr == nil {
 			fmt.Fprintln(o.ErrOut, typeSyncSummary(obj))
 		}
 	}

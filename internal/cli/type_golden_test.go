@@ -49,21 +49,21 @@ func TestTypeVersionsGolden(t *testing.T) {
 	et := typeFixture(t)
 	tests := []struct {
 		name   string
-		query  TypeVersionQuery
+		query  catalog.VersionQuery
 		golden string
 	}{
-		{name: "Stable offers the releases the cluster can run, newest first", query: TypeVersionQuery{Train: "Stable", Major: -1}, golden: "type-versions-stable.golden"},
-		{name: "Preview adds the release candidate", query: TypeVersionQuery{Train: "Preview", Major: -1}, golden: "type-versions-preview.golden"},
-		{name: "--show-latest on Stable is 2.0.0 alone", query: TypeVersionQuery{Train: "Stable", Major: -1, Latest: true}, golden: "type-versions-stable-latest.golden"},
-		{name: "--major-version 1 on Stable skips 2.0.0 and the excluded 1.6.0", query: TypeVersionQuery{Train: "Stable", Major: 1}, golden: "type-versions-stable-major1.golden"},
-		{name: "--major-version 1 --show-latest on Preview is 1.5.0", query: TypeVersionQuery{Train: "Preview", Major: 1, Latest: true}, golden: "type-versions-preview-major1-latest.golden"},
-		{name: "--all on Stable says why 1.6.0 and the rc are excluded", query: TypeVersionQuery{Train: "Stable", Major: -1, All: true}, golden: "type-versions-stable-all.golden"},
+		{name: "Stable offers the releases the cluster can run, newest first", query: catalog.VersionQuery{Train: "Stable", Major: -1}, golden: "type-versions-stable.golden"},
+		{name: "Preview adds the release candidate", query: catalog.VersionQuery{Train: "Preview", Major: -1}, golden: "type-versions-preview.golden"},
+		{name: "--show-latest on Stable is 2.0.0 alone", query: catalog.VersionQuery{Train: "Stable", Major: -1, Latest: true}, golden: "type-versions-stable-latest.golden"},
+		{name: "--major-version 1 on Stable skips 2.0.0 and the excluded 1.6.0", query: catalog.VersionQuery{Train: "Stable", Major: 1}, golden: "type-versions-stable-major1.golden"},
+		{name: "--major-version 1 --show-latest on Preview is 1.5.0", query: catalog.VersionQuery{Train: "Preview", Major: 1, Latest: true}, golden: "type-versions-preview-major1-latest.golden"},
+		{name: "--all on Stable says why 1.6.0 and the rc are excluded", query: catalog.VersionQuery{Train: "Stable", Major: -1, All: true}, golden: "type-versions-stable-all.golden"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.query.KubeVersion = "1.37.1"
 			var b bytes.Buffer
-			if err := WriteTypeVersions(&b, SelectTypeVersions(&et, tt.query), tt.query.All); err != nil {
+			if err := WriteTypeVersions(&b, catalog.SelectVersions(&et, tt.query), tt.query.All); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, tt.golden, b.Bytes())
@@ -73,7 +73,7 @@ func TestTypeVersionsGolden(t *testing.T) {
 
 func TestTypeVersionsJSONFields(t *testing.T) {
 	et := typeFixture(t)
-	rows := SelectTypeVersions(&et, TypeVersionQuery{Train: "Stable", KubeVersion: "1.37.1", Major: -1, All: true})
+	rows := catalog.SelectVersions(&et, catalog.VersionQuery{Train: "Stable", KubeVersion: "1.37.1", Major: -1, All: true})
 	b, err := json.Marshal(rows)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/catalog"
-	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
 
 var typeListExample = templates.Examples(`
@@ -67,15 +65,15 @@ func (o *TypeListOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.f.client()
+	cat, err := o.f.catalog(o.ErrOut)
 	if err != nil {
 		return err
 	}
-	list := &v1alpha1.ExtensionTypeList{}
-	if err := c.List(cmd.Context(), list); err != nil {
-		return lifecycle.Explain(err, "list", "extensiontypes.kubeext.dev")
+	items, err := cat.List(cmd.Context())
+	if err != nil {
+		return err
 	}
-	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+	list := &v1alpha1.ExtensionTypeList{Items: items}
 	if p == nil {
 		if len(list.Items) == 0 {
 			fmt.Fprintln(o.ErrOut, "No extension types found; add one with `kubectl ext type add`.")
@@ -105,8 +103,8 @@ func WriteTypeTable(out io.Writer, items []v1alpha1.ExtensionType, wide bool, no
 	for i := range items {
 		t := &items[i]
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s",
-			t.Name, t.Spec.Chart.Name, t.Spec.Chart.Repository, strings.Join(typeScopes(t), ","),
-			typePolicy(t), len(t.Status.Versions), dash(typeLatest(t)), typeSynced(t, now))
+			t.Name, t.Spec.Chart.Name, t.Spec.Chart.Repository, typeScopes(t),
+			catalog.UpgradePolicy(t), len(t.Status.Versions), dash(catalog.Latest(t)), typeSynced(t, now))
 		if wide {
 			fmt.Fprintf(w, "\t%s\t%s", strings.Join(catalog.TrainNames(t), ","), dash(t.Spec.Description))
 		}
@@ -115,41 +113,17 @@ func WriteTypeTable(out io.Writer, items []v1alpha1.ExtensionType, wide bool, no
 	return w.Flush()
 }
 
-// typeScopes lists the supported scopes, the default first.
-func typeScopes(t *v1alpha1.ExtensionType) []string {
-	var out []string
-	if t.Spec.Scopes.Cluster != nil {
-		out = append(out, string(v1alpha1.ScopeCluster))
+// typeScopes lists the supported scopes, the default first, or "-".
+func typeScopes(t *v1alpha1.ExtensionType) string {
+	names := catalog.ScopeNames(t)
+	if len(names) == 0 {
+		return "-"
 	}
-	if t.Spec.Scopes.Namespace != nil {
-		out = append(out, string(v1alpha1.ScopeNamespace))
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = string(n)
 	}
-	if len(out) == 2 && t.Spec.Scopes.Default == v1alpha1.ScopeNamespace {
-		out[0], out[1] = out[1], out[0]
-	}
-	if len(out) == 0 {
-		out = []string{"-"}
-	}
-	return out
-}
-
-func typePolicy(t *v1alpha1.ExtensionType) string {
-	if t.Spec.UpgradePolicy == "" {
-		return string(v1alpha1.UpgradePolicyKubernetesMinor)
-	}
-	return string(t.Spec.UpgradePolicy)
-}
-
-// typeLatest is the newest version on the type's first train, whatever the cluster.
-func typeLatest(t *v1alpha1.ExtensionType) string {
-	trains := catalog.Trains(t)
-	if len(trains) == 0 {
-		return ""
-	}
-	if c := catalog.Candidates(t, trains[0].Name, ""); len(c) > 0 {
-		return c[0].Version
-	}
-	return ""
+	return strings.Join(out, ",")
 }
 
 // typeSynced says when the versions were last read, or that the last read failed.
@@ -213,11 +187,11 @@ func (o *TypeShowOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.f.client()
+	cat, err := o.f.catalog(o.ErrOut)
 	if err != nil {
 		return err
 	}
-	t, err := typeGet(cmd.Context(), c, o.Name)
+	t, err := cat.Get(cmd.Context(), o.Name)
 	if err != nil {
 		return err
 	}
@@ -269,7 +243,7 @@ func DescribeType(out io.Writer, t *v1alpha1.ExtensionType, now time.Time) error
 		}
 	}
 	row("Release trains", strings.Join(trains, ", "))
-	row("Upgrade policy", typePolicy(t))
+	row("Upgrade policy", string(catalog.UpgradePolicy(t)))
 	if t.Status.SyncedAt == nil {
 		row("Synced", "never (read the versions with: kubectl ext type sync "+t.Name+")")
 	} else {

@@ -2,15 +2,12 @@ package cli
 
 import (
 	"fmt"
-	"sort"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
-	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
 
 var typeSyncLong = templates.LongDesc(`
@@ -75,20 +72,19 @@ func (o *TypeSyncOptions) Validate() error {
 // Run syncs the types one after the other, one line each.
 func (o *TypeSyncOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	c, err := o.f.client()
+	cat, err := o.f.catalog(o.ErrOut)
 	if err != nil {
 		return err
 	}
 	var items []*v1alpha1.ExtensionType
 	failed := 0
 	if o.All {
-		list := &v1alpha1.ExtensionTypeList{}
-		if err := c.List(ctx, list); err != nil {
-			return lifecycle.Explain(err, "list", "extensiontypes.kubeext.dev")
+		list, err := cat.List(ctx)
+		if err != nil {
+			return err
 		}
-		sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
-		for i := range list.Items {
-			items = append(items, &list.Items[i])
+		for i := range list {
+			items = append(items, &list[i])
 		}
 		if len(items) == 0 {
 			fmt.Fprintln(o.ErrOut, "No extension types found; add one with `kubectl ext type add`.")
@@ -103,7 +99,7 @@ func (o *TypeSyncOptions) Run(cmd *cobra.Command) error {
 		}
 		seen[name] = true
 		total++
-		t, err := typeGet(ctx, c, name)
+		t, err := cat.Get(ctx, name)
 		if err != nil {
 			fmt.Fprintf(o.Out, "%s: failed: %v\n", name, err)
 			failed++
@@ -111,9 +107,8 @@ func (o *TypeSyncOptions) Run(cmd *cobra.Command) error {
 		}
 		items = append(items, t)
 	}
-	opts := typeChartOptions(o.f.charts, o.ErrOut)
 	for _, t := range items {
-		if err := typeSync(ctx, c, t, opts, time.Now()); err != nil {
+		if err := cat.Sync(ctx, t); err != nil {
 			fmt.Fprintf(o.Out, "%s: failed: %v\n", t.Name, err)
 			failed++
 			continue

@@ -6,16 +6,13 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/Masterminds/semver/v3"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/catalog"
 )
 
@@ -111,29 +108,26 @@ func (o *TypeVersionsOptions) Validate() error {
 // Run lists the versions.
 func (o *TypeVersionsOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	c, err := o.f.client()
+	cat, err := o.f.catalog(o.ErrOut)
 	if err != nil {
 		return err
 	}
-	t, err := typeGet(ctx, c, o.Name)
+	t, err := cat.Get(ctx, o.Name)
 	if err != nil {
 		return err
 	}
-	train, err := typeTrain(t, o.ReleaseTrain)
+	train, err := catalog.ResolveTrain(t, o.ReleaseTrain)
 	if err != nil {
 		return err
 	}
-	cluster, err := typeClusterInfo(ctx, o.f)
+	cluster, err := o.f.clusterInfo(ctx)
 	if err != nil {
 		return err
 	}
-	if t.Status.SyncedAt == nil && len(t.Status.Versions) == 0 {
-		fmt.Fprintf(o.ErrOut, "Reading the versions of extension type %s from %s\n", t.Name, t.Spec.Chart.Repository)
-		if err := typeSync(ctx, c, t, typeChartOptions(o.f.charts, o.ErrOut), time.Now()); err != nil {
-			return err
-		}
+	if err := cat.EnsureSynced(ctx, t); err != nil {
+		return err
 	}
-	rows := SelectTypeVersions(t, TypeVersionQuery{
+	rows := catalog.SelectVersions(t, catalog.VersionQuery{
 		Train: train, KubeVersion: cluster.KubernetesVersion, Major: o.major, Latest: o.ShowLatest, All: o.All,
 	})
 	switch o.Output {
@@ -164,74 +158,9 @@ func (o *TypeVersionsOptions) Run(cmd *cobra.Command) error {
 	return WriteTypeVersions(o.Out, rows, o.All)
 }
 
-// typeTrain resolves --release-train against the type's trains: its own spelling of
-// the name, or Stable (else the type's first train) when none is given.
-func typeTrain(t *v1alpha1.ExtensionType, name string) (string, error) {
-	if name == "" {
-		if tr, ok := catalog.Train(t, v1alpha1.ReleaseTrainStable); ok {
-			return tr.Name, nil
-		}
-		return catalog.Trains(t)[0].Name, nil
-	}
-	if tr, ok := catalog.Train(t, name); ok {
-		return tr.Name, nil
-	}
-	return "", fmt.Errorf("extension type %s has no release train %q (its trains: %s)", t.Name, name, strings.Join(catalog.TrainNames(t), ", "))
-}
-
-// TypeVersionRow is one line of `kubectl ext type versions`.
-type TypeVersionRow struct {
-	Version       string   `json:"version"`
-	KubeVersion   string   `json:"kubeVersion"`
-	ReleaseTrains []string `json:"releaseTrains"`
-	Excluded      bool     `json:"excluded"`
-	Reason        string   `json:"reason"`
-}
-
-// TypeVersionQuery selects versions of a type.
-type TypeVersionQuery struct {
-	// Train is the release train; KubeVersion the cluster's ("" skips that check).
-	Train, KubeVersion string
-	// Major keeps only versions of that major version; negative keeps all.
-	Major int
-	// Latest keeps only the newest version that is not excluded.
-	Latest bool
-	// All keeps the excluded versions too.
-	All bool
-}
-
-// SelectTypeVersions lists a type's versions for a query, newest first, each with
-// the reason it is excluded, if it is.
-func SelectTypeVersions(t *v1alpha1.ExtensionType, q TypeVersionQuery) []TypeVersionRow {
-	vs := append([]v1alpha1.TypeVersion(nil), t.Status.Versions...)
-	catalog.SortNewestFirst(vs)
-	rows := []TypeVersionRow{}
-	for _, tv := range vs {
-		if q.Major >= 0 {
-			v, err := semver.NewVersion(tv.Version)
-			if err != nil || v.Major() != uint64(q.Major) {
-				continue
-			}
-		}
-		reason := catalog.Exclusion(tv, q.Train, q.KubeVersion)
-		if reason != "" && (!q.All || q.Latest) {
-			continue
-		}
-		trains := append([]string{}, tv.ReleaseTrains...)
-		rows = append(rows, TypeVersionRow{
-			Version: tv.Version, KubeVersion: tv.KubeVersion, ReleaseTrains: trains,
-			Excluded: reason != "", Reason: reason,
-		})
-		if q.Latest {
-			break
-		}
-	}
-	return rows
-}
-
 // WriteTypeVersions writes the table VERSION KUBE-VERSION TRAINS, and REASON with
 // withReason.
-func WriteTypeVersions(out io.Writer, rows []TypeVersionRow, withReason bool) error {
+func WriteTypeVersions(out io.Writer, rows []catalog.VersionRow, withReason bool) error {
 	w := printers.GetNewTabWriter(out)
 	header := "VERSION\tKUBE-VERSION\tTRAINS"
 	if withReason {

@@ -1,17 +1,35 @@
 package lifecycle
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 )
+
+// Errors a caller can test with errors.Is.
+var (
+	ErrNotFound      = errors.New("extension not found")
+	ErrAlreadyExists = errors.New("extension already exists")
+	ErrDenied        = errors.New("denied by policy")
+	ErrInvalid       = errors.New("invalid request")
+)
+
+// IsNotFound reports whether err says the extension does not exist.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// conflictOr explains a failed update of the Extension; a conflict means another
+// command changed it after this one read it.
+func conflictOr(err error, name string) error {
+	if apierrors.IsConflict(err) {
+		return fmt.Errorf("extension %s was changed by another command while this one ran; nothing was applied: retry", name)
+	}
+	return explain(err, "update", "extensions.kubeext.dev")
+}
 
 // explain is Explain, for this package's callers.
 func explain(err error, verb, resource string) error { return Explain(err, verb, resource) }
@@ -62,25 +80,4 @@ func unreachable(err error) bool {
 	var ue *url.Error
 	var oe *net.OpError
 	return errors.As(err, &oe) || errors.As(err, &ue) || (errors.As(err, &ne) && ne.Timeout())
-}
-
-// EncodeProtected serialises protected settings for the Secret.
-func EncodeProtected(p map[string]string) ([]byte, error) {
-	if p == nil {
-		p = map[string]string{}
-	}
-	return json.Marshal(p)
-}
-
-// DecodeProtected reads protected settings from the Secret; errors never quote values.
-func DecodeProtected(s *corev1.Secret) (map[string]string, error) {
-	raw, ok := s.Data[ProtectedSettingsKey]
-	if !ok {
-		return map[string]string{}, nil
-	}
-	out := map[string]string{}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, fmt.Errorf("secret %s/%s: key %s is not a JSON object of strings", s.Namespace, s.Name, ProtectedSettingsKey)
-	}
-	return out, nil
 }

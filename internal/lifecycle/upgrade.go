@@ -37,17 +37,14 @@ func (m *Manager) Upgrade(ctx context.Context, req UpgradeRequest) ([]Plan, erro
 			exts = append(exts, *e)
 		}
 	}
-	cluster, err := m.Cluster.ClusterInfo(ctx)
+	cluster, err := m.cluster.ClusterInfo(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var plans []Plan
 	for i := range exts {
 		e := &exts[i]
-		t, err := m.getType(ctx, e.Spec.ExtensionType)
-		if err == nil {
-			err = m.ensureCatalog(ctx, t)
-		}
+		t, err := m.extensionType(ctx, e.Spec.ExtensionType)
 		if err != nil {
 			plans = append(plans, Plan{Name: e.Name, Current: e.Status.CurrentVersion, Action: ActionBlocked, Reason: err.Error()})
 			continue
@@ -56,8 +53,9 @@ func (m *Manager) Upgrade(ctx context.Context, req UpgradeRequest) ([]Plan, erro
 		if p.Action == ActionUpgrade {
 			moved := e.DeepCopy()
 			moved.Status.TargetVersion = p.Target
-			if jerr := m.judgeQuiet(ctx, policy.Request{Operation: policy.OperationUpdate, SubResource: policy.SubResourceStatus,
-				Object: moved, OldObject: e, UserInfo: policy.UserInfo{Username: m.holder()}}); jerr != nil {
+			// Warnings are left to the Update that applies the move.
+			if _, jerr := m.verdict(ctx, policy.Request{Operation: policy.OperationUpdate, SubResource: policy.SubResourceStatus,
+				Object: moved, OldObject: e}); jerr != nil {
 				p.Action, p.Reason = ActionBlocked, strings.ReplaceAll(strings.TrimPrefix(jerr.Error(), ErrDenied.Error()+":\n"), "\n", "; ")
 			}
 		}
@@ -72,12 +70,4 @@ func (m *Manager) Upgrade(ctx context.Context, req UpgradeRequest) ([]Plan, erro
 		plans = append(plans, p)
 	}
 	return plans, nil
-}
-
-// judgeQuiet is judge without printing warnings.
-func (m *Manager) judgeQuiet(ctx context.Context, req policy.Request) error {
-	saved := m.Progress
-	m.Progress = nil
-	defer func() { m.Progress = saved }()
-	return m.judge(ctx, req)
 }

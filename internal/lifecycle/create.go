@@ -1,0 +1,201 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/policy"
+)
+
+// CreateRequest is `kubectl ext create`.
+type CreateRequest struct {
+	Name             string
+	ExtensionType    string
+	Scope            v1alpha1.ScopeName // "" = the type's default
+	ReleaseNamespace string
+	TargetNamespace  string
+	AutoUpgrade      *bool // nil = true
+	Version          string
+	ReleaseTrain     string // "" = Stable
+	Settings         map[string]string
+	// Protected settings; nil means none.
+	Protected map[string]string
+	Wait      bool
+	Timeout   time.Duration
+	DryRun    DryRun
+}
+
+// Create installs a new extension. It returns the recorded extension (for a dry run,
+// the extension that would be recorded).
+func (m *Manager) Create(ctx context.Context, req CreateRequest) (*v1alpha1.Extension, error) {
+	t, err := m.extensionType(ctx, req.ExtensionType)
+	if err != nil {
+		return nil, err
+	}
+	e := newExtension(req, t)
+	if err := m.judge(ctx, policy.Request{Operation: policy.OperationCreate, Object: e}); err != nil {
+		return nil, err
+	}
+	version, err := m.resolveVersion(ctx, t, e)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := values(req.Settings, req.Protected); err != nil {
+		return nil, err
+	}
+	if req.DryRun == DryRunClient {
+		e.Status.TargetVersion = version
+		return e, nil
+	}
+
+	existing := &v1alpha1.Extension{}
+	err = m.client.Get(ctx, types.NamespacedName{Name: req.Name}, existing)
+	switch {
+	case err == nil:
+		return m.recreate(ctx, req, t, e, existing, version)
+	case !apierrors.IsNotFound(err):
+		return nil, explain(err, "get", "extensions.kubeext.dev")
+	}
+
+	if req.DryRun == DryRunServer {
+		if err := m.client.Create(ctx, e.DeepCopy(), client.DryRunAll); err != nil {
+			return nil, explain(err, "create", "extensions.kubeext.dev")
+		}
+		// Pulling the chart checks that the version can be installed.
+		if _, err := m.loadChart(ctx, t, version); err != nil {
+			return nil, err
+		}
+		e.Status.TargetVersion = version
+		return e, nil
+	}
+
+	ns := ReleaseNamespace(e)
+	if err := m.ensureNamespace(ctx, ns); err != nil {
+		return nil, err
+	}
+	l, err := acquire(ctx, m.client, ns, e.Name, m.holder, m.now)
+	if err != nil {
+		return nil, err
+	}
+	defer l.release(context.WithoutCancel(ctx))
+
+	m.progress("Creating extension %s (type %s, version %s)", e.Name, t.Name, version)
+	if err := m.client.Create(ctx, e); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("%w: %s (created meanwhile by another command; retry)", ErrAlreadyExists, e.Name)
+		}
+		return nil, explain(err, "create", "extensions.kubeext.dev")
+	}
+	return m.apply(ctx, applyStep{Type: t, Extension: e, State: v1alpha1.ProvisioningCreating, Version: version,
+		Protected: req.Protected, WriteProtected: req.Protected != nil, Wait: req.Wait, Timeout: req.Timeout})
+}
+
+// newExtension is the Extension a create request records for its type: the scope
+// (asked for, implied by the namespaces given, or the type's default), the release
+// namespace (asked for, the type's default, or the extension's name), train Stable
+// unless named, and auto-upgrade unless turned off. It reads nothing.
+func newExtension(req CreateRequest, t *v1alpha1.ExtensionType) *v1alpha1.Extension {
+	scope := req.Scope
+	if scope == "" {
+		scope = t.Spec.Scopes.Default
+		if req.TargetNamespace != "" && req.ReleaseNamespace == "" {
+			scope = v1alpha1.ScopeNamespace
+		}
+		if req.ReleaseNamespace != "" {
+			scope = v1alpha1.ScopeCluster
+		}
+	}
+	if scope == "" {
+		scope = v1alpha1.ScopeCluster
+	}
+	e := &v1alpha1.Extension{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Extension"},
+		ObjectMeta: metav1.ObjectMeta{Name: req.Name},
+		Spec: v1alpha1.ExtensionSpec{
+			ExtensionType:           req.ExtensionType,
+			AutoUpgradeMinorVersion: ptr.To(ptr.Deref(req.AutoUpgrade, true)),
+			ReleaseTrain:            req.ReleaseTrain,
+			Version:                 req.Version,
+			ConfigurationSettings:   req.Settings,
+		},
+	}
+	if e.Spec.ReleaseTrain == "" {
+		e.Spec.ReleaseTrain = v1alpha1.ReleaseTrainStable
+	}
+	switch scope {
+	case v1alpha1.ScopeCluster:
+		ns := req.ReleaseNamespace
+		if ns == "" && t.Spec.Scopes.Cluster != nil {
+			ns = t.Spec.Scopes.Cluster.DefaultReleaseNamespace
+		}
+		if ns == "" {
+			ns = req.Name
+		}
+		e.Spec.Scope.Cluster = &v1alpha1.ClusterScope{ReleaseNamespace: ns, TargetNamespace: req.TargetNamespace}
+	case v1alpha1.ScopeNamespace:
+		e.Spec.Scope.Namespace = &v1alpha1.NamespaceScope{TargetNamespace: req.TargetNamespace, ReleaseNamespace: req.ReleaseNamespace}
+	}
+	if req.Protected != nil {
+		e.Spec.ConfigurationProtectedSettings = &v1alpha1.ProtectedSettingsRef{SecretName: ProtectedSecretName(req.Name)}
+	}
+	return e
+}
+
+// recreate handles create of a name that exists: a Failed (or interrupted) extension
+// of the same type and scope is recovered and installed again; anything else is an
+// error.
+func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.ExtensionType, want, existing *v1alpha1.Extension, version string) (*v1alpha1.Extension, error) {
+	l, err := acquire(ctx, m.client, ReleaseNamespace(existing), existing.Name, m.holder, m.now)
+	if err != nil {
+		return nil, err
+	}
+	defer l.release(context.WithoutCancel(ctx))
+	if !inProgress(existing.Status.ProvisioningState) && existing.Status.ProvisioningState != v1alpha1.ProvisioningFailed {
+		return nil, fmt.Errorf("%w: %s is %s; change it with `kubectl ext update %s`", ErrAlreadyExists, existing.Name,
+			orNone(string(existing.Status.ProvisioningState)), existing.Name)
+	}
+	if existing.Spec.ExtensionType != want.Spec.ExtensionType || ReleaseNamespace(existing) != ReleaseNamespace(want) || ScopeOf(existing) != ScopeOf(want) {
+		return nil, fmt.Errorf("%w: %s failed earlier with another type or scope; delete it first with `kubectl ext delete %s`", ErrAlreadyExists, existing.Name, existing.Name)
+	}
+	if err := m.recover(ctx, existing, l, req.Timeout); err != nil {
+		return nil, err
+	}
+	m.progress("Extension %s failed earlier (%s); creating it again", existing.Name, errorMessage(existing))
+	updated := existing.DeepCopy()
+	updated.Spec = want.Spec
+	if err := m.judge(ctx, policy.Request{Operation: policy.OperationUpdate, Object: updated, OldObject: existing}); err != nil {
+		return nil, err
+	}
+	if err := m.client.Update(ctx, updated); err != nil {
+		return nil, conflictOr(err, existing.Name)
+	}
+	return m.apply(ctx, applyStep{Type: t, Extension: updated, State: v1alpha1.ProvisioningCreating, Version: version,
+		Protected: req.Protected, WriteProtected: req.Protected != nil, Wait: req.Wait, Timeout: req.Timeout})
+}
+
+// ensureNamespace creates the release namespace when it does not exist.
+func (m *Manager) ensureNamespace(ctx context.Context, ns string) error {
+	n := &corev1.Namespace{}
+	err := m.client.Get(ctx, types.NamespacedName{Name: ns}, n)
+	if err == nil {
+		return nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return explain(err, "get", "namespaces")
+	}
+	m.progress("Creating namespace %s", ns)
+	n = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"app.kubernetes.io/managed-by": "kubectl-ext"}}}
+	if err := m.client.Create(ctx, n); err != nil && !apierrors.IsAlreadyExists(err) {
+		return explain(err, "create", "namespaces")
+	}
+	return nil
+}

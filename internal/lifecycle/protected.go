@@ -1,0 +1,118 @@
+package lifecycle
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+)
+
+// Protected settings are kept out of the Extension, in a Secret in the release
+// namespace that the Extension owns; only their keys are ever printed.
+
+// ProtectedSecretName is the Secret that holds an extension's protected settings.
+func ProtectedSecretName(extension string) string { return extension + "-protected-settings" }
+
+// ProtectedSettingsKey is the Secret data key of the protected settings, a JSON object
+// of setting key to value (setting keys such as a[0] cannot be Secret keys).
+const ProtectedSettingsKey = "settings.json"
+
+// EncodeProtected serialises protected settings for the Secret.
+func EncodeProtected(p map[string]string) ([]byte, error) {
+	if p == nil {
+		p = map[string]string{}
+	}
+	return json.Marshal(p)
+}
+
+// DecodeProtected reads protected settings from the Secret; errors never quote values.
+func DecodeProtected(s *corev1.Secret) (map[string]string, error) {
+	raw, ok := s.Data[ProtectedSettingsKey]
+	if !ok {
+		return map[string]string{}, nil
+	}
+	out := map[string]string{}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("secret %s/%s: key %s is not a JSON object of strings", s.Namespace, s.Name, ProtectedSettingsKey)
+	}
+	return out, nil
+}
+
+// readProtected returns the protected settings kept in the extension's Secret.
+func (m *Manager) readProtected(ctx context.Context, e *v1alpha1.Extension) (map[string]string, error) {
+	if e.Spec.ConfigurationProtectedSettings == nil {
+		return nil, nil
+	}
+	s := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: ReleaseNamespace(e), Name: e.Spec.ConfigurationProtectedSettings.SecretName}
+	if err := m.client.Get(ctx, key, s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, explain(err, "get", "secrets")
+	}
+	return DecodeProtected(s)
+}
+
+// ProtectedKeys lists the keys of an extension's protected settings, never the values.
+func (m *Manager) ProtectedKeys(ctx context.Context, e *v1alpha1.Extension) ([]string, error) {
+	p, err := m.readProtected(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// writeProtected creates or replaces the Secret, owned by the Extension.
+func (m *Manager) writeProtected(ctx context.Context, e *v1alpha1.Extension, p map[string]string, dry DryRun) error {
+	data, err := EncodeProtected(p)
+	if err != nil {
+		return err
+	}
+	var createOpts []client.CreateOption
+	var updateOpts []client.UpdateOption
+	if dry == DryRunServer {
+		createOpts, updateOpts = append(createOpts, client.DryRunAll), append(updateOpts, client.DryRunAll)
+	}
+	key := types.NamespacedName{Namespace: ReleaseNamespace(e), Name: e.Spec.ConfigurationProtectedSettings.SecretName}
+	existing := &corev1.Secret{}
+	err = m.client.Get(ctx, key, existing)
+	switch {
+	case apierrors.IsNotFound(err):
+		s := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name,
+				Labels: map[string]string{"app.kubernetes.io/managed-by": "kubectl-ext", "kubeext.dev/extension": e.Name}},
+			Type: corev1.SecretTypeOpaque,
+			Data: map[string][]byte{ProtectedSettingsKey: data},
+		}
+		if e.UID != "" {
+			s.OwnerReferences = []metav1.OwnerReference{{
+				APIVersion: v1alpha1.GroupVersion.String(), Kind: "Extension", Name: e.Name, UID: e.UID,
+			}}
+		}
+		if err := m.client.Create(ctx, s, createOpts...); err != nil {
+			return explain(err, "create", "secrets")
+		}
+		return nil
+	case err != nil:
+		return explain(err, "get", "secrets")
+	}
+	existing.Data = map[string][]byte{ProtectedSettingsKey: data}
+	if err := m.client.Update(ctx, existing, updateOpts...); err != nil {
+		return explain(err, "update", "secrets")
+	}
+	return nil
+}

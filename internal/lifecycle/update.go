@@ -1,0 +1,186 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/policy"
+)
+
+// UpdateRequest is `kubectl ext update`; nil fields stay as they are.
+type UpdateRequest struct {
+	Name         string
+	AutoUpgrade  *bool
+	Version      *string
+	ReleaseTrain *string
+	// Settings are merged key by key into the current ones.
+	Settings map[string]string
+	// Protected, when non-nil, replaces the whole set of protected settings.
+	Protected map[string]string
+	Wait      bool
+	Timeout   time.Duration
+	DryRun    DryRun
+	// TargetVersion, when set, moves an auto-upgrading extension to this version (the
+	// upgrade command); the policies judge the move like any other.
+	TargetVersion string
+}
+
+// Update changes an extension's settings, protected settings, version or train: it
+// merges the request into the spec read under the extension's lock, has the
+// policies judge the new spec and the version move, records the spec, and installs
+// or upgrades the release (apply).
+func (m *Manager) Update(ctx context.Context, req UpdateRequest) (*v1alpha1.Extension, error) {
+	e, err := m.Get(ctx, req.Name)
+	if err != nil {
+		return nil, err
+	}
+	// A request that cannot apply is refused before the lock is taken or the type read.
+	if _, err := MergeSpec(e.Spec, req); err != nil {
+		return nil, err
+	}
+	t, err := m.extensionType(ctx, e.Spec.ExtensionType)
+	if err != nil {
+		return nil, err
+	}
+	if req.DryRun == DryRunNone {
+		l, err := acquire(ctx, m.client, ReleaseNamespace(e), e.Name, m.holder, m.now)
+		if err != nil {
+			return nil, err
+		}
+		defer l.release(context.WithoutCancel(ctx))
+		// Re-read under the lock: the spec this update merges into is the current one.
+		if e, err = m.Get(ctx, req.Name); err != nil {
+			return nil, err
+		}
+		if err := m.recover(ctx, e, l, req.Timeout); err != nil {
+			return nil, err
+		}
+	}
+	u, err := m.prepareUpdate(ctx, t, e, req)
+	if err != nil {
+		return nil, err
+	}
+	switch req.DryRun {
+	case DryRunClient:
+		u.next.Status.TargetVersion = u.target
+		return u.next, nil
+	case DryRunServer:
+		if err := m.client.Update(ctx, u.next.DeepCopy(), client.DryRunAll); err != nil {
+			return nil, conflictOr(err, e.Name)
+		}
+		if req.Protected != nil {
+			if err := m.writeProtected(ctx, u.next, req.Protected, DryRunServer); err != nil {
+				return nil, err
+			}
+		}
+		u.next.Status.TargetVersion = u.target
+		return u.next, nil
+	}
+	if err := m.client.Update(ctx, u.next); err != nil {
+		return nil, conflictOr(err, e.Name)
+	}
+	return m.apply(ctx, applyStep{Type: t, Extension: u.next, State: v1alpha1.ProvisioningUpdating, Version: u.target,
+		Protected: u.protected, WriteProtected: req.Protected != nil, Wait: req.Wait, Timeout: req.Timeout})
+}
+
+// preparedUpdate is an update the policies allowed, not yet written.
+type preparedUpdate struct {
+	// next is the extension with the merged spec.
+	next *v1alpha1.Extension
+	// target is the version the release moves to.
+	target string
+	// protected are the protected settings the release's values use: the request's,
+	// or the Secret's when the request leaves them.
+	protected map[string]string
+}
+
+// prepareUpdate merges the request into e, has the policies judge the new spec, picks
+// the target version and, when it moves, has the policies judge the move too (as the
+// webhook judges status.targetVersion), and checks that the settings make values.
+func (m *Manager) prepareUpdate(ctx context.Context, t *v1alpha1.ExtensionType, e *v1alpha1.Extension, req UpdateRequest) (preparedUpdate, error) {
+	spec, err := MergeSpec(e.Spec, req)
+	if err != nil {
+		return preparedUpdate{}, err
+	}
+	next := e.DeepCopy()
+	next.Spec = spec
+	if err := m.judge(ctx, policy.Request{Operation: policy.OperationUpdate, Object: next, OldObject: e}); err != nil {
+		return preparedUpdate{}, err
+	}
+	u := preparedUpdate{next: next, target: updateTarget(next, req.TargetVersion), protected: req.Protected}
+	if u.target == "" {
+		if u.target, err = m.resolveVersion(ctx, t, next); err != nil {
+			return preparedUpdate{}, err
+		}
+	}
+	if u.protected == nil {
+		if u.protected, err = m.readProtected(ctx, next); err != nil {
+			return preparedUpdate{}, err
+		}
+	}
+	if _, err := values(next.Spec.ConfigurationSettings, u.protected); err != nil {
+		return preparedUpdate{}, err
+	}
+	if u.target != next.Status.CurrentVersion {
+		moved := next.DeepCopy()
+		moved.Status.TargetVersion = u.target
+		if err := m.judge(ctx, policy.Request{Operation: policy.OperationUpdate, SubResource: policy.SubResourceStatus, Object: moved, OldObject: next}); err != nil {
+			return preparedUpdate{}, err
+		}
+	}
+	return u, nil
+}
+
+// updateTarget is the version an updated extension moves to: its pinned version, the
+// upgrade command's target for an auto-upgrading one, else the installed version; ""
+// when nothing is installed yet (the caller resolves the train's newest).
+func updateTarget(e *v1alpha1.Extension, upgradeTo string) string {
+	switch {
+	case !ptr.Deref(e.Spec.AutoUpgradeMinorVersion, true):
+		return e.Spec.Version
+	case upgradeTo != "":
+		return upgradeTo
+	}
+	return e.Status.CurrentVersion
+}
+
+// MergeSpec applies an update request to a spec and returns the new spec; spec is not
+// changed. Settings merge key by key; turning auto-upgrade on without a version drops
+// the pin; protected settings, when given, get the extension's Secret. A version
+// alone is refused for an auto-upgrading extension: it would pin it silently.
+func MergeSpec(spec v1alpha1.ExtensionSpec, req UpdateRequest) (v1alpha1.ExtensionSpec, error) {
+	if req.Version != nil && req.AutoUpgrade == nil && ptr.Deref(spec.AutoUpgradeMinorVersion, true) {
+		return spec, fmt.Errorf("--version pins the extension, so it needs --auto-upgrade-minor-version false: %s upgrades its minor version automatically", req.Name)
+	}
+	out := *spec.DeepCopy()
+	if req.AutoUpgrade != nil {
+		out.AutoUpgradeMinorVersion = ptr.To(*req.AutoUpgrade)
+		if *req.AutoUpgrade && req.Version == nil {
+			out.Version = ""
+		}
+	}
+	if req.Version != nil {
+		out.Version = *req.Version
+	}
+	if req.ReleaseTrain != nil {
+		out.ReleaseTrain = *req.ReleaseTrain
+	}
+	if len(req.Settings) > 0 {
+		merged := maps.Clone(out.ConfigurationSettings)
+		if merged == nil {
+			merged = map[string]string{}
+		}
+		maps.Copy(merged, req.Settings)
+		out.ConfigurationSettings = merged
+	}
+	if req.Protected != nil && out.ConfigurationProtectedSettings == nil {
+		out.ConfigurationProtectedSettings = &v1alpha1.ProtectedSettingsRef{SecretName: ProtectedSecretName(req.Name)}
+	}
+	return out, nil
+}

@@ -1,14 +1,15 @@
 package lifecycle
 
 import (
+	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
-	"github.com/kubeext/kubectl-ext/internal/catalog"
 	"github.com/kubeext/kubectl-ext/internal/policy"
 )
 
@@ -31,74 +32,155 @@ type Plan struct {
 	Reason  string `json:"reason"`
 }
 
-// PlanUpgrade picks the newest version an auto-upgrading extension may move to: offered
-// by its train, runnable on the cluster (chart kubeVersion), never a new major, and
-// within its type's upgrade policy. KubernetesMinor allows only patches while the
-// cluster stays on the Kubernetes minor the installed major.minor was adopted at, and
-// the newest minor once the cluster moved past it; Minor allows the newest minor at
-// once. It is pure; the policies still judge the move (Manager.Upgrade).
-func PlanUpgrade(e *v1alpha1.Extension, t *v1alpha1.ExtensionType, cluster policy.ClusterInfo) Plan {
+// Judge evaluates the policies on one write; *policy.Engine is one.
+type Judge interface {
+	Evaluate(ctx context.Context, in policy.Input) (policy.Decision, error)
+}
+
+// PlanUpgrade picks the version an auto-upgrading extension moves to: the newest
+// version of its type's catalog that is newer than the installed one, of the same
+// major, and that the policies allow as the write the upgrade makes, a status write
+// naming it as status.targetVersion. Only those three rules are the planner's own
+// (auto-upgrade only, never a new major, only newer); the train, the chart's
+// kubeVersion, the upgrade policy, an exception annotation and the configured
+// constraints are the policies' say: the same Rego, with the same input, that the
+// admission webhook judges that write with. So the planner cannot propose what the
+// webhook refuses, nor pass over a newer version it would accept.
+//
+// base is the policies' input for the stored extension (base.Request.OldObject): its
+// type, the cluster and the other extensions, as policyinput gathers them, and who
+// writes. The planner varies only the request. It does no I/O beyond the judge; an
+// error is a failed evaluation, never a refusal.
+func PlanUpgrade(ctx context.Context, judge Judge, base policy.Input) (Plan, error) {
+	e, t := base.Request.OldObject, base.ExtensionType
+	if e == nil {
+		return Plan{}, fmt.Errorf("planning an upgrade: the input has no stored extension")
+	}
 	p := Plan{Name: e.Name, Current: e.Status.CurrentVersion, Target: e.Status.CurrentVersion}
 	if !ptr.Deref(e.Spec.AutoUpgradeMinorVersion, true) {
 		p.Action, p.Reason = ActionPinned, "auto-upgrade is off (pinned to "+e.Spec.Version+")"
-		return p
+		return p, nil
 	}
 	cur, err := semver.StrictNewVersion(e.Status.CurrentVersion)
 	if err != nil {
 		p.Action, p.Reason = ActionBlocked, fmt.Sprintf("no installed version to upgrade from (state %s)", orNone(string(e.Status.ProvisioningState)))
-		return p
+		return p, nil
 	}
-	movedOn := clusterMovedOn(cluster.Minor, e.Status.KubernetesVersion)
-	minorAllowed := t.Spec.UpgradePolicy == v1alpha1.UpgradePolicyMinor || movedOn
-	var best *semver.Version
-	for _, tv := range catalog.Candidates(t, e.Spec.ReleaseTrain, cluster.KubernetesVersion) {
-		v, err := semver.StrictNewVersion(tv.Version)
-		if err != nil || !v.GreaterThan(cur) || v.Major() != cur.Major() {
+	if t == nil {
+		p.Action, p.Reason = ActionBlocked, fmt.Sprintf("extension type %q does not exist", e.Spec.ExtensionType)
+		return p, nil
+	}
+	train := trainOf(e)
+	var held []string
+	for _, c := range newerVersions(t, cur) {
+		if !t.Offers(c.entry, train) {
+			continue // refused by EXT-VERSION-005 in any case, and no news to the user
+		}
+		if c.version.Major() != cur.Major() {
+			held = append(held, c.entry.Version+" (a new major: update by hand)")
 			continue
 		}
-		if !minorAllowed && v.Minor() != cur.Minor() {
+		d, err := judge.Evaluate(ctx, targetWrite(base, c.entry.Version))
+		if err != nil {
+			return p, fmt.Errorf("judging the upgrade of %s to %s: %w", e.Name, c.entry.Version, err)
+		}
+		if !d.Allowed() {
+			held = append(held, c.entry.Version+" ("+heldBackBy(e, c.entry, d.Deny)+")")
 			continue
 		}
-		if best == nil || v.GreaterThan(best) {
-			best = v
-		}
+		p.Target, p.Action, p.Reason = c.entry.Version, ActionUpgrade, upgradeReason(e, t, base.Cluster, cur, c.version, d.Warn)
+		return p, nil
 	}
-	if best == nil {
-		p.Action, p.Reason = ActionUpToDate, upToDateReason(e, t, cur, minorAllowed, cluster)
-		return p
+	p.Action = ActionUpToDate
+	if len(held) == 0 {
+		p.Reason = "newest version on the " + train + " train"
+	} else {
+		p.Reason = "held back: " + strings.Join(held, ", ")
 	}
-	p.Target, p.Action = best.Original(), ActionUpgrade
-	switch {
-	case best.Minor() == cur.Minor():
-		p.Reason = "newest patch of " + fmt.Sprintf("%d.%d", cur.Major(), cur.Minor()) + " on the " + e.Spec.ReleaseTrain + " train"
-	case t.Spec.UpgradePolicy == v1alpha1.UpgradePolicyMinor:
-		p.Reason = "newest minor (upgrade policy Minor)"
-	default:
-		p.Reason = fmt.Sprintf("newest minor: the cluster moved from Kubernetes %s to %s", e.Status.KubernetesVersion, cluster.Minor)
-	}
-	return p
+	return p, nil
 }
 
-func upToDateReason(e *v1alpha1.Extension, t *v1alpha1.ExtensionType, cur *semver.Version, minorAllowed bool, cluster policy.ClusterInfo) string {
-	var newer []string
+// targetWrite is the write an upgrade to version makes, as the webhook sees it: an
+// UPDATE through the status subresource of the stored extension naming version as
+// status.targetVersion.
+func targetWrite(base policy.Input, version string) policy.Input {
+	moved := base.Request.OldObject.DeepCopy()
+	moved.Status.TargetVersion = version
+	in := base
+	in.Request = policy.Request{
+		Operation:   policy.OperationUpdate,
+		SubResource: policy.SubResourceStatus,
+		UserInfo:    base.Request.UserInfo,
+		Object:      moved,
+		OldObject:   base.Request.OldObject,
+	}
+	return in
+}
+
+type candidate struct {
+	entry   v1alpha1.TypeVersion
+	version *semver.Version
+}
+
+// newerVersions lists the catalog's strict-semver versions newer than cur, newest
+// first, each once.
+func newerVersions(t *v1alpha1.ExtensionType, cur *semver.Version) []candidate {
+	var out []candidate
+	seen := map[string]bool{}
 	for _, tv := range t.Status.Versions {
 		v, err := semver.StrictNewVersion(tv.Version)
-		if err != nil || !v.GreaterThan(cur) || !catalog.Offered(tv, e.Spec.ReleaseTrain) {
+		if err != nil || !v.GreaterThan(cur) || seen[tv.Version] {
 			continue
 		}
-		switch {
-		case v.Major() != cur.Major():
-			newer = append(newer, tv.Version+" (a new major: update by hand)")
-		case tv.KubeVersion != "" && !catalog.KubeCompatible(tv.KubeVersion, cluster.KubernetesVersion):
-			newer = append(newer, tv.Version+" (needs Kubernetes "+tv.KubeVersion+")")
-		case !minorAllowed:
-			newer = append(newer, tv.Version+" (a new minor waits for the cluster to move past Kubernetes "+e.Status.KubernetesVersion+")")
+		seen[tv.Version] = true
+		out = append(out, candidate{entry: tv, version: v})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].version.GreaterThan(out[j].version) })
+	return out
+}
+
+// trainOf is the extension's release train; the CRD defaults it to Stable.
+func trainOf(e *v1alpha1.Extension) string {
+	if e.Spec.ReleaseTrain == "" {
+		return v1alpha1.ReleaseTrainStable
+	}
+	return e.Spec.ReleaseTrain
+}
+
+// heldBackBy says in a few words why the policies refuse a newer version. The two
+// refusals an upgrade meets every day get a short phrase; any other rule (a configured
+// constraint, an extra policy) is quoted as "[RULE-ID] message".
+func heldBackBy(e *v1alpha1.Extension, tv v1alpha1.TypeVersion, deny []policy.Result) string {
+	var why []string
+	for _, r := range deny {
+		switch r.ID {
+		case "EXT-UPGRADE-003":
+			why = append(why, "needs Kubernetes "+tv.KubeVersion)
+		case "EXT-UPGRADE-001":
+			why = append(why, "a new minor waits for the cluster to move past Kubernetes "+e.Status.KubernetesVersion)
+		default:
+			why = append(why, r.String())
 		}
 	}
-	if len(newer) == 0 {
-		return "newest version on the " + e.Spec.ReleaseTrain + " train"
+	return strings.Join(why, "; ")
+}
+
+// upgradeReason says why the chosen version is the one.
+func upgradeReason(e *v1alpha1.Extension, t *v1alpha1.ExtensionType, cluster policy.ClusterInfo, cur, target *semver.Version, warn []policy.Result) string {
+	switch {
+	case target.Minor() == cur.Minor():
+		return fmt.Sprintf("newest patch of %d.%d on the %s train", cur.Major(), cur.Minor(), trainOf(e))
+	case t.Spec.UpgradePolicy == v1alpha1.UpgradePolicyMinor:
+		return "newest minor (upgrade policy Minor)"
+	case e.Status.KubernetesVersion != "" && clusterMovedOn(cluster.Minor, e.Status.KubernetesVersion):
+		return fmt.Sprintf("newest minor: the cluster moved from Kubernetes %s to %s", e.Status.KubernetesVersion, cluster.Minor)
+	case len(warn) > 0:
+		// Allowed within the Kubernetes minor: a prerelease, an exception annotation, or
+		// a rule set to warn. The policies' warnings say which.
+		return "newest minor the policies allow: " + strings.Join(policy.Lines(warn), "; ")
+	default:
+		return "newest minor the policies allow"
 	}
-	return "held back: " + strings.Join(newer, ", ")
 }
 
 // clusterMovedOn reports whether the cluster's minor is past the adopted one.

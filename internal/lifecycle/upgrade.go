@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
@@ -17,8 +16,9 @@ type UpgradeRequest struct {
 	Timeout time.Duration
 }
 
-// Upgrade plans every named (or every) extension, has the policies judge each move,
-// and, unless DryRun, applies the moves through Update (status.targetVersion first).
+// Upgrade plans every named (or every) extension with PlanUpgrade, which asks the
+// policies about each move, and, unless DryRun, applies the moves through Update
+// (status.targetVersion first).
 // It returns a plan per extension; an extension that failed has Action "failed".
 func (m *Manager) Upgrade(ctx context.Context, req UpgradeRequest) ([]Plan, error) {
 	var exts []v1alpha1.Extension
@@ -37,27 +37,28 @@ func (m *Manager) Upgrade(ctx context.Context, req UpgradeRequest) ([]Plan, erro
 			exts = append(exts, *e)
 		}
 	}
-	cluster, err := m.cluster.ClusterInfo(ctx)
-	if err != nil {
+	// A cluster that cannot tell its version fails the run, not each extension.
+	if _, err := m.cluster.ClusterInfo(ctx); err != nil {
 		return nil, err
 	}
 	var plans []Plan
 	for i := range exts {
 		e := &exts[i]
-		t, err := m.extensionType(ctx, e.Spec.ExtensionType)
-		if err != nil {
+		if _, err := m.extensionType(ctx, e.Spec.ExtensionType); err != nil {
 			plans = append(plans, Plan{Name: e.Name, Current: e.Status.CurrentVersion, Action: ActionBlocked, Reason: err.Error()})
 			continue
 		}
-		p := PlanUpgrade(e, t, cluster)
-		if p.Action == ActionUpgrade {
-			moved := e.DeepCopy()
-			moved.Status.TargetVersion = p.Target
-			// Warnings are left to the Update that applies the move.
-			if _, jerr := m.verdict(ctx, policy.Request{Operation: policy.OperationUpdate, SubResource: policy.SubResourceStatus,
-				Object: moved, OldObject: e}); jerr != nil {
-				p.Action, p.Reason = ActionBlocked, strings.ReplaceAll(strings.TrimPrefix(jerr.Error(), ErrDenied.Error()+":\n"), "\n", "; ")
-			}
+		// The planner asks the policies about each candidate with the input the
+		// webhook will judge the status write with, so its plan needs no second verdict.
+		in, err := m.gatherer.Input(ctx, policy.Request{Operation: policy.OperationUpdate, SubResource: policy.SubResourceStatus,
+			Object: e, OldObject: e, UserInfo: policy.UserInfo{Username: m.holder}})
+		var p Plan
+		if err == nil {
+			p, err = PlanUpgrade(ctx, m.engine, in)
+		}
+		if err != nil {
+			plans = append(plans, Plan{Name: e.Name, Current: e.Status.CurrentVersion, Action: ActionBlocked, Reason: err.Error()})
+			continue
 		}
 		if p.Action == ActionUpgrade && !req.DryRun {
 			m.progress("Upgrading extension %s from %s to %s", e.Name, p.Current, p.Target)

@@ -151,8 +151,8 @@ func TestPlanUpgrade(t *testing.T) {
 		},
 		{
 			name: "on Preview a prerelease minor is allowed within the Kubernetes minor, and the reason quotes the warning",
-			ext: autoExt("1.4.1", "1.36", func(e *v1alpha1.Extension) { e.Spec.ReleaseTrain = "preview" }),
-			typ: planType(v1alpha1.UpgradePolicyKubernetesMinor), cluster: cluster("1.36", false),
+			ext:  autoExt("1.4.1", "1.36", func(e *v1alpha1.Extension) { e.Spec.ReleaseTrain = "preview" }),
+			typ:  planType(v1alpha1.UpgradePolicyKubernetesMinor), cluster: cluster("1.36", false),
 			action: lifecycle.ActionUpgrade, target: "1.5.0-rc.1", reasonHas: []string{"newest minor the policies allow: [EXT-WARN-003]"},
 		},
 		{

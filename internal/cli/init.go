@@ -1,14 +1,18 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubeext/kubectl-ext/internal/install"
 )
 
 var initLong = templates.LongDesc(`
@@ -49,7 +53,7 @@ var initExample = templates.Examples(`
 	kubectl ext init --check
 	kubectl ext init --check --with-webhook`)
 
-// InitOptions is `kubectl ext init`.
+// InitOptions is `kubectl ext init`: flags and their checks; internal/install does the work.
 type InitOptions struct {
 	WithWebhook    bool
 	WithoutCatalog bool
@@ -68,7 +72,7 @@ type InitOptions struct {
 // NewInitCommand returns `kubectl ext init`.
 func NewInitCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &InitOptions{f: f, IOStreams: streams}
-	image, imageErr := initDefaultWebhookImage()
+	image, imageErr := install.DefaultWebhookImage()
 	cmd := &cobra.Command{
 		Use:     "init [--with-webhook [--image REF]] [--without-catalog] [--print | --dry-run=server | --check]",
 		Short:   "Install the CRDs, the default catalog and, optionally, the admission webhook",
@@ -133,7 +137,7 @@ func (o *InitOptions) Validate() error {
 		return fmt.Errorf("--timeout must be positive, not %s", o.Timeout)
 	}
 	if o.WithWebhook {
-		return initValidateImage(o.Image)
+		return install.ValidateImage(o.Image)
 	}
 	return nil
 }
@@ -142,14 +146,14 @@ func (o *InitOptions) Validate() error {
 func (o *InitOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
 	if o.Check {
-		return o.runCheck(cmd)
+		return o.runCheck(ctx)
 	}
-	m, err := buildInitManifests(initSelection{Catalog: !o.WithoutCatalog, Webhook: o.WithWebhook, Image: o.Image})
+	m, err := install.Build(install.Selection{Catalog: !o.WithoutCatalog, Webhook: o.WithWebhook, Image: o.Image})
 	if err != nil {
 		return err
 	}
 	if o.Print {
-		return writeInitYAML(o.Out, m.all())
+		return install.WriteYAML(o.Out, m.All())
 	}
 	cfg, err := o.f.flags.ToRESTConfig()
 	if err != nil {
@@ -163,11 +167,44 @@ func (o *InitOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	if err := newInitApplier(dyn, mapper, o.dryRun, o.Out, m).run(ctx, m, o.Timeout); err != nil {
+	a := install.Applier{Dynamic: dyn, Mapper: mapper, DryRun: o.dryRun, Out: o.Out, Timeout: o.Timeout}
+	if err := a.Apply(ctx, m); err != nil {
 		return err
 	}
 	if !o.dryRun && !o.WithoutCatalog {
 		fmt.Fprintln(o.ErrOut, "Read the catalog's versions from the chart sources with: kubectl ext type sync --all")
+	}
+	return nil
+}
+
+// runCheck prints the report of --check, and fails when it found a problem.
+func (o *InitOptions) runCheck(ctx context.Context) error {
+	cfg, err := o.f.flags.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("no cluster to talk to (check --kubeconfig and --context): %w", err)
+	}
+	ck, err := install.NewChecker(cfg, o.WithWebhook)
+	if err != nil {
+		return err
+	}
+	rows, err := ck.Check(ctx)
+	if err != nil {
+		return err
+	}
+	w := printers.GetNewTabWriter(o.Out)
+	fmt.Fprintln(w, "COMPONENT\tSTATUS\tDETAIL")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", r.Component, r.Status, r.Detail)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if problems := install.Problems(rows); len(problems) > 0 {
+		fix := "kubectl ext init"
+		if o.WithWebhook {
+			fix += " --with-webhook"
+		}
+		return fmt.Errorf("%s; install or repair with `%s` (see docs/operations.md for the webhook)", strings.Join(problems, "; "), fix)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package cli
+package install
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/spf13/cobra"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -18,7 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,33 +24,33 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 )
 
-// initCheckRow is one line of `kubectl ext init --check`.
-type initCheckRow struct {
+// CheckRow is one line of `kubectl ext init --check`.
+type CheckRow struct {
 	Component, Status, Detail string
 	// Problem, when set, makes --check exit 1: a required part is missing or broken.
 	Problem string
 }
 
-// initWarnings collects the API server's warnings for one client.
-type initWarnings struct {
+// warnings collects the API server's warnings for one client.
+type warnings struct {
 	mu   sync.Mutex
 	text []string
 }
 
-func (w *initWarnings) HandleWarningHeader(_ int, _ string, text string) {
+func (w *warnings) HandleWarningHeader(_ int, _ string, text string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.text = append(w.text, text)
 }
 
-func (w *initWarnings) all() []string {
+func (w *warnings) all() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]string(nil), w.text...)
 }
 
-// initInstalled names what init installs, read from the embedded manifests.
-type initInstalled struct {
+// embedded names what init installs, read from the embedded manifests.
+type embedded struct {
 	CRDs         []string // CustomResourceDefinition names
 	ExtensionCRD string   // the one an Extension needs
 	Catalog      []string // ExtensionType names of the default catalog
@@ -60,22 +58,22 @@ type initInstalled struct {
 	Service      types.NamespacedName
 }
 
-func readInitInstalled() (initInstalled, error) {
-	var in initInstalled
-	m, err := buildInitManifests(initSelection{Catalog: true})
+func readEmbedded() (embedded, error) {
+	var in embedded
+	m, err := Build(Selection{Catalog: true})
 	if err != nil {
 		return in, err
 	}
 	for _, c := range m.CRDs {
 		in.CRDs = append(in.CRDs, c.GetName())
-		if initCRDGroupKind(c) == v1alpha1.GroupVersion.WithKind("Extension").GroupKind() {
+		if crdGroupKind(c) == v1alpha1.GroupVersion.WithKind("Extension").GroupKind() {
 			in.ExtensionCRD = c.GetName()
 		}
 	}
 	for _, t := range m.Rest {
 		in.Catalog = append(in.Catalog, t.GetName())
 	}
-	objs, err := initWebhookObjects()
+	objs, err := webhookObjects()
 	if err != nil {
 		return in, err
 	}
@@ -85,7 +83,7 @@ func readInitInstalled() (initInstalled, error) {
 		}
 		vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, vwc); err != nil {
-			return in, fmt.Errorf("the embedded %s: %w", initObjectName(o), err)
+			return in, fmt.Errorf("the embedded %s: %w", ObjectName(o), err)
 		}
 		in.Webhook = vwc.Name
 		for _, wh := range vwc.Webhooks {
@@ -100,65 +98,61 @@ func readInitInstalled() (initInstalled, error) {
 	return in, nil
 }
 
-func (o *InitOptions) runCheck(cmd *cobra.Command) error {
-	ctx := cmd.Context()
-	in, err := readInitInstalled()
-	if err != nil {
-		return err
-	}
-	cfg, err := o.f.flags.ToRESTConfig()
-	if err != nil {
-		return fmt.Errorf("no cluster to talk to (check --kubeconfig and --context): %w", err)
-	}
-	cfg = rest.CopyConfig(cfg)
-	warnings := &initWarnings{}
-	cfg.WarningHandler = warnings
-	s := scheme()
-	if err := apiextensionsv1.AddToScheme(s); err != nil {
-		return err
-	}
-	c, err := client.New(cfg, client.Options{Scheme: s})
-	if err != nil {
-		return err
-	}
-	ck := &initChecker{c: c, warnings: warnings, in: in, requireWebhook: o.WithWebhook}
-	rows := ck.rows(ctx)
-
-	w := printers.GetNewTabWriter(o.Out)
-	fmt.Fprintln(w, "COMPONENT\tSTATUS\tDETAIL")
-	var problems []string
-	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%s\t%s\n", r.Component, r.Status, r.Detail)
-		if r.Problem != "" {
-			problems = append(problems, r.Problem)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if len(problems) > 0 {
-		fix := "kubectl ext init"
-		if o.WithWebhook {
-			fix += " --with-webhook"
-		}
-		return fmt.Errorf("%s; install or repair with `%s` (see docs/operations.md for the webhook)", strings.Join(problems, "; "), fix)
-	}
-	return nil
+// Checker looks at one cluster: what init installs, and whether the webhook answers.
+type Checker struct {
+	Client client.Client
+	// Warnings returns the API server's warnings to Client so far: a webhook whose
+	// rules only warn accepts the probe and says so in a warning.
+	Warnings func() []string
+	// RequireWebhook makes a missing or silent webhook a problem, not a note.
+	RequireWebhook bool
 }
 
-// initChecker looks at one cluster.
-type initChecker struct {
-	c              client.Client
-	warnings       *initWarnings
-	in             initInstalled
-	requireWebhook bool
-
+// checkRun is one Check: the Checker, what init installs, and the CRDs found
+// Established (the probe needs the Extension CRD).
+type checkRun struct {
+	*Checker
+	in          embedded
 	established map[string]bool
 }
 
-func (k *initChecker) rows(ctx context.Context) []initCheckRow {
-	k.established = map[string]bool{}
-	var rows []initCheckRow
+// NewChecker returns a Checker for the cluster of cfg.
+func NewChecker(cfg *rest.Config, requireWebhook bool) (*Checker, error) {
+	cfg = rest.CopyConfig(cfg)
+	w := &warnings{}
+	cfg.WarningHandler = w
+	c, err := client.New(cfg, client.Options{Scheme: Scheme()})
+	if err != nil {
+		return nil, err
+	}
+	return &Checker{Client: c, Warnings: w.all, RequireWebhook: requireWebhook}, nil
+}
+
+// Check reports on each CRD, the extension types, the webhook configuration, its
+// Service, and whether the webhook answers a probe. It fails only when the embedded
+// manifests are broken: what it finds on the cluster is in the rows.
+func (k *Checker) Check(ctx context.Context) ([]CheckRow, error) {
+	in, err := readEmbedded()
+	if err != nil {
+		return nil, err
+	}
+	run := &checkRun{Checker: k, in: in, established: map[string]bool{}}
+	return run.rows(ctx), nil
+}
+
+// Problems lists what makes a check fail: the rows' problems, in order.
+func Problems(rows []CheckRow) []string {
+	var out []string
+	for _, r := range rows {
+		if r.Problem != "" {
+			out = append(out, r.Problem)
+		}
+	}
+	return out
+}
+
+func (k *checkRun) rows(ctx context.Context) []CheckRow {
+	var rows []CheckRow
 	for _, name := range k.in.CRDs {
 		rows = append(rows, k.crd(ctx, name))
 	}
@@ -168,10 +162,10 @@ func (k *initChecker) rows(ctx context.Context) []initCheckRow {
 	return rows
 }
 
-func (k *initChecker) crd(ctx context.Context, name string) initCheckRow {
-	r := initCheckRow{Component: "customresourcedefinition/" + name}
+func (k *checkRun) crd(ctx context.Context, name string) CheckRow {
+	r := CheckRow{Component: "customresourcedefinition/" + name}
 	crd := &apiextensionsv1.CustomResourceDefinition{}
-	err := k.c.Get(ctx, client.ObjectKey{Name: name}, crd)
+	err := k.Client.Get(ctx, client.ObjectKey{Name: name}, crd)
 	switch {
 	case apierrors.IsNotFound(err):
 		r.Status, r.Detail = "Missing", "install it with `kubectl ext init`"
@@ -185,7 +179,7 @@ func (k *initChecker) crd(ctx context.Context, name string) initCheckRow {
 	for _, c := range crd.Status.Conditions {
 		if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
 			k.established[name] = true
-			r.Status, r.Detail = "Established", "served versions: "+initServedVersions(crd)
+			r.Status, r.Detail = "Established", "served versions: "+servedVersions(crd)
 			return r
 		}
 	}
@@ -194,7 +188,7 @@ func (k *initChecker) crd(ctx context.Context, name string) initCheckRow {
 	return r
 }
 
-func initServedVersions(crd *apiextensionsv1.CustomResourceDefinition) string {
+func servedVersions(crd *apiextensionsv1.CustomResourceDefinition) string {
 	var vs []string
 	for _, v := range crd.Spec.Versions {
 		if v.Served {
@@ -204,10 +198,10 @@ func initServedVersions(crd *apiextensionsv1.CustomResourceDefinition) string {
 	return strings.Join(vs, ", ")
 }
 
-func (k *initChecker) types(ctx context.Context) initCheckRow {
-	r := initCheckRow{Component: "extension types"}
+func (k *checkRun) types(ctx context.Context) CheckRow {
+	r := CheckRow{Component: "extension types"}
 	list := &v1alpha1.ExtensionTypeList{}
-	if err := k.c.List(ctx, list); err != nil {
+	if err := k.Client.List(ctx, list); err != nil {
 		r.Status, r.Detail = "Unknown", err.Error()
 		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
 			r.Detail = "the ExtensionType CRD is not served"
@@ -235,22 +229,22 @@ func (k *initChecker) types(ctx context.Context) initCheckRow {
 
 // webhookConfiguration checks the ValidatingWebhookConfiguration and returns it (nil
 // when missing).
-func (k *initChecker) webhookConfiguration(ctx context.Context) (initCheckRow, *admissionregistrationv1.ValidatingWebhookConfiguration) {
-	r := initCheckRow{Component: "validatingwebhookconfiguration/" + k.in.Webhook}
+func (k *checkRun) webhookConfiguration(ctx context.Context) (CheckRow, *admissionregistrationv1.ValidatingWebhookConfiguration) {
+	r := CheckRow{Component: "validatingwebhookconfiguration/" + k.in.Webhook}
 	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	err := k.c.Get(ctx, client.ObjectKey{Name: k.in.Webhook}, vwc)
+	err := k.Client.Get(ctx, client.ObjectKey{Name: k.in.Webhook}, vwc)
 	switch {
 	case apierrors.IsNotFound(err):
 		r.Status = "Missing"
 		r.Detail = "optional; install it with `kubectl ext init --with-webhook`"
-		if k.requireWebhook {
+		if k.RequireWebhook {
 			r.Detail = "install it with `kubectl ext init --with-webhook`"
 			r.Problem = "validatingwebhookconfiguration " + k.in.Webhook + " is missing"
 		}
 		return r, nil
 	case err != nil:
 		r.Status, r.Detail = "Unknown", err.Error()
-		if k.requireWebhook {
+		if k.RequireWebhook {
 			r.Problem = "validatingwebhookconfiguration " + k.in.Webhook + " could not be read: " + err.Error()
 		}
 		return r, nil
@@ -273,24 +267,24 @@ func (k *initChecker) webhookConfiguration(ctx context.Context) (initCheckRow, *
 
 // service checks the Service the webhook configuration calls (the shipped one when
 // the configuration is missing) for ready endpoints.
-func (k *initChecker) service(ctx context.Context, vwc *admissionregistrationv1.ValidatingWebhookConfiguration) initCheckRow {
+func (k *checkRun) service(ctx context.Context, vwc *admissionregistrationv1.ValidatingWebhookConfiguration) CheckRow {
 	svc := k.in.Service
 	if vwc != nil && len(vwc.Webhooks) > 0 {
 		cc := vwc.Webhooks[0].ClientConfig
 		if cc.Service == nil && cc.URL != nil {
-			return initCheckRow{Component: "webhook service", Status: "NotUsed", Detail: "the webhook configuration calls " + *cc.URL}
+			return CheckRow{Component: "webhook service", Status: "NotUsed", Detail: "the webhook configuration calls " + *cc.URL}
 		}
 		if cc.Service != nil {
 			svc = types.NamespacedName{Namespace: cc.Service.Namespace, Name: cc.Service.Name}
 		}
 	}
-	r := initCheckRow{Component: fmt.Sprintf("service/%s -n %s", svc.Name, svc.Namespace)}
+	r := CheckRow{Component: fmt.Sprintf("service/%s -n %s", svc.Name, svc.Namespace)}
 	problem := func(p string) {
-		if k.requireWebhook {
+		if k.RequireWebhook {
 			r.Problem = fmt.Sprintf("service %s %s", svc, p)
 		}
 	}
-	err := k.c.Get(ctx, svc, &corev1.Service{})
+	err := k.Client.Get(ctx, svc, &corev1.Service{})
 	switch {
 	case apierrors.IsNotFound(err):
 		r.Status = "Missing"
@@ -302,7 +296,7 @@ func (k *initChecker) service(ctx context.Context, vwc *admissionregistrationv1.
 		return r
 	}
 	slices := &discoveryv1.EndpointSliceList{}
-	if err := k.c.List(ctx, slices, client.InNamespace(svc.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name}); err != nil {
+	if err := k.Client.List(ctx, slices, client.InNamespace(svc.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name}); err != nil {
 		r.Status, r.Detail = "Unknown", err.Error()
 		problem("endpoints could not be read: " + err.Error())
 		return r
@@ -325,15 +319,15 @@ func (k *initChecker) service(ctx context.Context, vwc *admissionregistrationv1.
 	return r
 }
 
-var initRuleID = regexp.MustCompile(`\[EXT-[A-Z0-9]+-[0-9]+\]`)
+var ruleID = regexp.MustCompile(`\[EXT-[A-Z0-9]+-[0-9]+\]`)
 
 // answers asks the API server to create, in a dry run, an Extension every policy
 // refuses (an unknown type, both scopes, a version that is not semver) and reads who
 // answered: the kubeext webhook's denial carries [EXT-...] rule ids.
-func (k *initChecker) answers(ctx context.Context) initCheckRow {
-	r := initCheckRow{Component: "webhook answers"}
+func (k *checkRun) answers(ctx context.Context) CheckRow {
+	r := CheckRow{Component: "webhook answers"}
 	problem := func(p string) {
-		if k.requireWebhook {
+		if k.RequireWebhook {
 			r.Problem = "the webhook does not answer: " + p
 		}
 	}
@@ -357,14 +351,18 @@ func (k *initChecker) answers(ctx context.Context) initCheckRow {
 			Version:                 "not-a-version",
 		},
 	}
-	err := k.c.Create(ctx, probe, client.DryRunAll)
+	err := k.Client.Create(ctx, probe, client.DryRunAll)
 	if err == nil {
 		var ids []string
-		for _, w := range k.warnings.all() {
-			ids = append(ids, initRuleID.FindAllString(w, -1)...)
+		var warned []string
+		if k.Warnings != nil {
+			warned = k.Warnings()
+		}
+		for _, w := range warned {
+			ids = append(ids, ruleID.FindAllString(w, -1)...)
 		}
 		if len(ids) > 0 {
-			r.Status, r.Detail = "Yes", "warned (its rules are set to warn, not deny): "+strings.Join(initUnique(ids), " ")
+			r.Status, r.Detail = "Yes", "warned (its rules are set to warn, not deny): "+strings.Join(unique(ids), " ")
 			return r
 		}
 		r.Status, r.Detail = "No", "an invalid Extension was accepted (server dry run): nothing reviews Extensions"
@@ -372,9 +370,9 @@ func (k *initChecker) answers(ctx context.Context) initCheckRow {
 		return r
 	}
 	msg := err.Error()
-	switch ids := initRuleID.FindAllString(msg, -1); {
+	switch ids := ruleID.FindAllString(msg, -1); {
 	case strings.Contains(msg, "admission webhook") && len(ids) > 0:
-		r.Status, r.Detail = "Yes", "denied an invalid Extension (server dry run): "+strings.Join(initUnique(ids), " ")
+		r.Status, r.Detail = "Yes", "denied an invalid Extension (server dry run): "+strings.Join(unique(ids), " ")
 	case strings.Contains(msg, "failed calling webhook"):
 		r.Status, r.Detail = "No", "the API server could not call it: "+msg
 		problem("the API server could not call it")
@@ -388,7 +386,7 @@ func (k *initChecker) answers(ctx context.Context) initCheckRow {
 	return r
 }
 
-func initUnique(in []string) []string {
+func unique(in []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, s := range in {

@@ -1,4 +1,4 @@
-package cli
+package install
 
 import (
 	"context"
@@ -16,18 +16,56 @@ import (
 	"k8s.io/client-go/dynamic"
 )
 
-// initFieldManager owns the fields `kubectl ext init` applies.
-const initFieldManager = "kubectl-ext"
+// FieldManager owns the fields `kubectl ext init` applies.
+const FieldManager = "kubectl-ext"
 
 var (
-	initCRDResource       = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	initNamespaceResource = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	crdResource       = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	namespaceResource = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 )
 
-// initApplier applies objects with server-side apply (field manager kubectl-ext,
+// Applier applies the manifests with server-side apply (field manager kubectl-ext,
 // conflicts forced) through a dynamic client, finding each kind's resource with a
 // discovery-backed RESTMapper, and prints one line per object like kubectl.
-type initApplier struct {
+type Applier struct {
+	Dynamic dynamic.Interface
+	Mapper  meta.RESTMapper
+	// DryRun has the API server check every object and keep none.
+	DryRun bool
+	// Out gets "KIND/NAME OUTCOME" for each object.
+	Out io.Writer
+	// Timeout bounds the wait for the CRDs to be Established and served.
+	Timeout time.Duration
+}
+
+// Apply applies the CRDs, waits for them to be Established and served, then applies
+// the namespaces and the rest.
+func (ap Applier) Apply(ctx context.Context, m Manifests) error {
+	a := &applyRun{dyn: ap.Dynamic, mapper: ap.Mapper, dryRun: ap.DryRun, out: ap.Out,
+		crdKinds: map[schema.GroupKind]string{}, crdServed: map[string]bool{},
+		namespaces: map[string]bool{}, nsExists: map[string]bool{}}
+	for _, c := range m.CRDs {
+		a.crdKinds[crdGroupKind(c)] = c.GetName()
+	}
+	for _, n := range m.Namespaces {
+		a.namespaces[n.GetName()] = true
+	}
+	if err := a.applyAll(ctx, m.CRDs); err != nil {
+		return err
+	}
+	if !a.dryRun {
+		if err := a.waitForCRDs(ctx, m.CRDs, ap.Timeout); err != nil {
+			return err
+		}
+	}
+	if err := a.applyAll(ctx, m.Namespaces); err != nil {
+		return err
+	}
+	return a.applyAll(ctx, m.Rest)
+}
+
+// applyRun is one Apply: the clients, and what the run has learnt of the cluster.
+type applyRun struct {
 	dyn    dynamic.Interface
 	mapper meta.RESTMapper
 	dryRun bool
@@ -42,37 +80,7 @@ type initApplier struct {
 	nsExists   map[string]bool
 }
 
-func newInitApplier(dyn dynamic.Interface, mapper meta.RESTMapper, dryRun bool, out io.Writer, m initManifests) *initApplier {
-	a := &initApplier{dyn: dyn, mapper: mapper, dryRun: dryRun, out: out,
-		crdKinds: map[schema.GroupKind]string{}, crdServed: map[string]bool{},
-		namespaces: map[string]bool{}, nsExists: map[string]bool{}}
-	for _, c := range m.CRDs {
-		a.crdKinds[initCRDGroupKind(c)] = c.GetName()
-	}
-	for _, n := range m.Namespaces {
-		a.namespaces[n.GetName()] = true
-	}
-	return a
-}
-
-// run applies the CRDs, waits up to timeout for them to be Established and served,
-// then applies the namespaces and the rest.
-func (a *initApplier) run(ctx context.Context, m initManifests, timeout time.Duration) error {
-	if err := a.applyAll(ctx, m.CRDs); err != nil {
-		return err
-	}
-	if !a.dryRun {
-		if err := a.waitForCRDs(ctx, m.CRDs, timeout); err != nil {
-			return err
-		}
-	}
-	if err := a.applyAll(ctx, m.Namespaces); err != nil {
-		return err
-	}
-	return a.applyAll(ctx, m.Rest)
-}
-
-func (a *initApplier) applyAll(ctx context.Context, objs []*unstructured.Unstructured) error {
+func (a *applyRun) applyAll(ctx context.Context, objs []*unstructured.Unstructured) error {
 	for _, o := range objs {
 		outcome, err := a.apply(ctx, o)
 		if err != nil {
@@ -81,7 +89,7 @@ func (a *initApplier) applyAll(ctx context.Context, objs []*unstructured.Unstruc
 		if a.dryRun {
 			outcome += " (server dry run)"
 		}
-		if _, err := fmt.Fprintf(a.out, "%s %s\n", initObjectName(o), outcome); err != nil {
+		if _, err := fmt.Fprintf(a.out, "%s %s\n", ObjectName(o), outcome); err != nil {
 			return err
 		}
 	}
@@ -91,12 +99,12 @@ func (a *initApplier) applyAll(ctx context.Context, objs []*unstructured.Unstruc
 // apply applies one object and says what happened: serverside-applied, or unchanged
 // when its resourceVersion did not move (in a dry run: when the object the API server
 // returns equals the live one).
-func (a *initApplier) apply(ctx context.Context, o *unstructured.Unstructured) (string, error) {
-	name := initObjectName(o)
+func (a *applyRun) apply(ctx context.Context, o *unstructured.Unstructured) (string, error) {
+	name := ObjectName(o)
 	if crd := a.crdKinds[o.GroupVersionKind().GroupKind()]; a.dryRun && crd != "" {
 		served, err := a.crdEstablished(ctx, crd)
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", name, initAPIError(err))
+			return "", fmt.Errorf("%s: %w", name, apiError(err))
 		}
 		if !served {
 			return "skipped: its CustomResourceDefinition is not installed yet", nil
@@ -109,7 +117,7 @@ func (a *initApplier) apply(ctx context.Context, o *unstructured.Unstructured) (
 	if ns := o.GetNamespace(); a.dryRun && ns != "" && a.namespaces[ns] {
 		exists, err := a.namespaceExists(ctx, ns)
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", name, initAPIError(err))
+			return "", fmt.Errorf("%s: %w", name, apiError(err))
 		}
 		if !exists {
 			return fmt.Sprintf("skipped: namespace %s does not exist yet", ns), nil
@@ -120,18 +128,18 @@ func (a *initApplier) apply(ctx context.Context, o *unstructured.Unstructured) (
 	case apierrors.IsNotFound(err):
 		live = nil
 	case err != nil:
-		return "", fmt.Errorf("reading %s: %w", name, initAPIError(err))
+		return "", fmt.Errorf("reading %s: %w", name, apiError(err))
 	}
-	if live != nil && initKeepsExisting(o) {
+	if live != nil && keepsExisting(o) {
 		return "unchanged (it exists; init never overwrites the policy configuration)", nil
 	}
-	opts := metav1.ApplyOptions{FieldManager: initFieldManager, Force: true}
+	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 	if a.dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
 	got, err := ri.Apply(ctx, o.GetName(), o, opts)
 	if err != nil {
-		return "", fmt.Errorf("applying %s: %w", name, initAPIError(err))
+		return "", fmt.Errorf("applying %s: %w", name, apiError(err))
 	}
 	if live != nil {
 		if a.dryRun && equality.Semantic.DeepEqual(live.Object, got.Object) ||
@@ -142,7 +150,7 @@ func (a *initApplier) apply(ctx context.Context, o *unstructured.Unstructured) (
 	return "serverside-applied", nil
 }
 
-func (a *initApplier) resource(o *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
+func (a *applyRun) resource(o *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
 	gvk := o.GroupVersionKind()
 	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if r, ok := a.mapper.(meta.ResettableRESTMapper); ok && meta.IsNoMatchError(err) {
@@ -163,27 +171,27 @@ func (a *initApplier) resource(o *unstructured.Unstructured) (dynamic.ResourceIn
 
 // crdEstablished reports whether the CRD is installed and Established (before this
 // run, in a dry run: a dry run does not install it).
-func (a *initApplier) crdEstablished(ctx context.Context, name string) (bool, error) {
+func (a *applyRun) crdEstablished(ctx context.Context, name string) (bool, error) {
 	if ok, known := a.crdServed[name]; known {
 		return ok, nil
 	}
-	live, err := a.dyn.Resource(initCRDResource).Get(ctx, name, metav1.GetOptions{})
+	live, err := a.dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return false, err
 	}
 	ok := err == nil
 	if ok {
-		ok, _ = initCRDEstablished(live)
+		ok, _ = establishedCondition(live)
 	}
 	a.crdServed[name] = ok
 	return ok, nil
 }
 
-func (a *initApplier) namespaceExists(ctx context.Context, ns string) (bool, error) {
+func (a *applyRun) namespaceExists(ctx context.Context, ns string) (bool, error) {
 	if exists, ok := a.nsExists[ns]; ok {
 		return exists, nil
 	}
-	_, err := a.dyn.Resource(initNamespaceResource).Get(ctx, ns, metav1.GetOptions{})
+	_, err := a.dyn.Resource(namespaceResource).Get(ctx, ns, metav1.GetOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return false, err
 	}
@@ -193,21 +201,21 @@ func (a *initApplier) namespaceExists(ctx context.Context, ns string) (bool, err
 
 // waitForCRDs waits until every CRD is Established and the RESTMapper serves its kind,
 // so the objects of those kinds can be applied next.
-func (a *initApplier) waitForCRDs(parent context.Context, crds []*unstructured.Unstructured, timeout time.Duration) error {
+func (a *applyRun) waitForCRDs(parent context.Context, crds []*unstructured.Unstructured, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	for _, c := range crds {
 		var why string
 		err := wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-			live, err := a.dyn.Resource(initCRDResource).Get(ctx, c.GetName(), metav1.GetOptions{})
+			live, err := a.dyn.Resource(crdResource).Get(ctx, c.GetName(), metav1.GetOptions{})
 			if err != nil {
 				if apierrors.IsNotFound(err) {
 					why = "it is not found"
 					return false, nil
 				}
-				return false, initAPIError(err)
+				return false, apiError(err)
 			}
-			ok, msg := initCRDEstablished(live)
+			ok, msg := establishedCondition(live)
 			why = msg
 			return ok, nil
 		})
@@ -229,7 +237,7 @@ func (a *initApplier) waitForCRDs(parent context.Context, crds []*unstructured.U
 		r.Reset()
 	}
 	for _, c := range crds {
-		gk := initCRDGroupKind(c)
+		gk := crdGroupKind(c)
 		err := wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(context.Context) (bool, error) {
 			_, err := a.mapper.RESTMapping(gk)
 			if r, ok := a.mapper.(meta.ResettableRESTMapper); ok && meta.IsNoMatchError(err) {
@@ -252,8 +260,8 @@ func (a *initApplier) waitForCRDs(parent context.Context, crds []*unstructured.U
 	return nil
 }
 
-// initCRDEstablished reads a CRD's Established condition; the message says why not.
-func initCRDEstablished(crd *unstructured.Unstructured) (bool, string) {
+// establishedCondition reads a CRD's Established condition; the message says why not.
+func establishedCondition(crd *unstructured.Unstructured) (bool, string) {
 	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
 	for _, c := range conds {
 		cm, _ := c.(map[string]any)
@@ -272,14 +280,14 @@ func initCRDEstablished(crd *unstructured.Unstructured) (bool, string) {
 	return false, "no Established condition yet"
 }
 
-func initCRDGroupKind(crd *unstructured.Unstructured) schema.GroupKind {
+func crdGroupKind(crd *unstructured.Unstructured) schema.GroupKind {
 	g, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
 	k, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
 	return schema.GroupKind{Group: g, Kind: k}
 }
 
-// initAPIError adds what to do to the errors a user can fix.
-func initAPIError(err error) error {
+// apiError adds what to do to the errors a user can fix.
+func apiError(err error) error {
 	switch {
 	case apierrors.IsForbidden(err):
 		return fmt.Errorf("%w (kubectl ext init installs CRDs and cluster-wide objects: run it as a cluster administrator)", err)

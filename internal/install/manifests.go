@@ -1,4 +1,4 @@
-package cli
+package install
 
 import (
 	"bytes"
@@ -17,50 +17,50 @@ import (
 	"github.com/kubeext/kubectl-ext/manifests"
 )
 
-// initManifests are the objects `kubectl ext init` applies, in the order it applies
+// Manifests are the objects `kubectl ext init` applies, in the order it applies
 // them: the CRDs (then it waits for them to be Established), the namespaces, then the
 // rest (the catalog, then the webhook in its kustomization's order, so that the
 // ValidatingWebhookConfiguration comes last).
-type initManifests struct {
+type Manifests struct {
 	CRDs       []*unstructured.Unstructured
 	Namespaces []*unstructured.Unstructured
 	Rest       []*unstructured.Unstructured
 }
 
-func (m initManifests) all() []*unstructured.Unstructured {
+func (m Manifests) All() []*unstructured.Unstructured {
 	out := append([]*unstructured.Unstructured{}, m.CRDs...)
 	out = append(out, m.Namespaces...)
 	return append(out, m.Rest...)
 }
 
-// initSelection says which embedded manifests to install.
-type initSelection struct {
+// Selection says which embedded manifests to install.
+type Selection struct {
 	Catalog, Webhook bool
 	// Image replaces the webhook Deployment's kubeext-webhook image (with Webhook).
 	Image string
 }
 
-// buildInitManifests reads the embedded manifests the selection names.
-func buildInitManifests(sel initSelection) (initManifests, error) {
-	var m initManifests
-	crds, err := initDecodeDir(manifests.CRDs, manifests.CRDDir)
+// Build reads the embedded manifests the selection names.
+func Build(sel Selection) (Manifests, error) {
+	var m Manifests
+	crds, err := decodeDir(manifests.CRDs, manifests.CRDDir)
 	if err != nil {
 		return m, err
 	}
 	m.CRDs = crds
 	if sel.Catalog {
-		types, err := initDecodeDir(manifests.Catalog, manifests.CatalogDir)
+		types, err := decodeDir(manifests.Catalog, manifests.CatalogDir)
 		if err != nil {
 			return m, err
 		}
 		m.Rest = append(m.Rest, types...)
 	}
 	if sel.Webhook {
-		objs, err := initWebhookObjects()
+		objs, err := webhookObjects()
 		if err != nil {
 			return m, err
 		}
-		if err := initSetWebhookImage(objs, sel.Image); err != nil {
+		if err := setWebhookImage(objs, sel.Image); err != nil {
 			return m, err
 		}
 		for _, o := range objs {
@@ -74,8 +74,8 @@ func buildInitManifests(sel initSelection) (initManifests, error) {
 	return m, nil
 }
 
-// initDecodeDir decodes every *.yaml file of dir in fsys, in file name order.
-func initDecodeDir(fsys fs.FS, dir string) ([]*unstructured.Unstructured, error) {
+// decodeDir decodes every *.yaml file of dir in fsys, in file name order.
+func decodeDir(fsys fs.FS, dir string) ([]*unstructured.Unstructured, error) {
 	files, err := fs.Glob(fsys, dir+"/*.yaml")
 	if err != nil {
 		return nil, err
@@ -83,7 +83,7 @@ func initDecodeDir(fsys fs.FS, dir string) ([]*unstructured.Unstructured, error)
 	sort.Strings(files)
 	var out []*unstructured.Unstructured
 	for _, f := range files {
-		objs, err := initDecodeFile(fsys, f)
+		objs, err := decodeFile(fsys, f)
 		if err != nil {
 			return nil, err
 		}
@@ -92,8 +92,8 @@ func initDecodeDir(fsys fs.FS, dir string) ([]*unstructured.Unstructured, error)
 	return out, nil
 }
 
-// initWebhookObjects decodes the webhook's files in the order its kustomization lists them.
-func initWebhookObjects() ([]*unstructured.Unstructured, error) {
+// webhookObjects decodes the webhook's files in the order its kustomization lists them.
+func webhookObjects() ([]*unstructured.Unstructured, error) {
 	b, err := fs.ReadFile(manifests.Webhook, manifests.WebhookKustomizationFile)
 	if err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func initWebhookObjects() ([]*unstructured.Unstructured, error) {
 	}
 	var out []*unstructured.Unstructured
 	for _, r := range k.Resources {
-		objs, err := initDecodeFile(manifests.Webhook, path.Join(path.Dir(manifests.WebhookKustomizationFile), r))
+		objs, err := decodeFile(manifests.Webhook, path.Join(path.Dir(manifests.WebhookKustomizationFile), r))
 		if err != nil {
 			return nil, err
 		}
@@ -118,8 +118,8 @@ func initWebhookObjects() ([]*unstructured.Unstructured, error) {
 	return out, nil
 }
 
-// initDecodeFile decodes the objects of one YAML stream; empty documents are skipped.
-func initDecodeFile(fsys fs.FS, name string) ([]*unstructured.Unstructured, error) {
+// decodeFile decodes the objects of one YAML stream; empty documents are skipped.
+func decodeFile(fsys fs.FS, name string) ([]*unstructured.Unstructured, error) {
 	b, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return nil, err
@@ -144,8 +144,8 @@ func initDecodeFile(fsys fs.FS, name string) ([]*unstructured.Unstructured, erro
 	}
 }
 
-// initDefaultWebhookImage is the image manifests/kustomization.yaml sets for kubeext-webhook.
-func initDefaultWebhookImage() (string, error) {
+// DefaultWebhookImage is the image manifests/kustomization.yaml sets for kubeext-webhook.
+func DefaultWebhookImage() (string, error) {
 	var k struct {
 		Images []struct {
 			Name    string `json:"name"`
@@ -176,9 +176,9 @@ func initDefaultWebhookImage() (string, error) {
 	return "", fmt.Errorf("embedded kustomization.yaml sets no image for %s", manifests.WebhookImageName)
 }
 
-// initValidateImage refuses what no container runtime could pull: the API server itself
+// ValidateImage refuses what no container runtime could pull: the API server itself
 // only checks that an image is not blank.
-func initValidateImage(ref string) error {
+func ValidateImage(ref string) error {
 	switch {
 	case ref == "":
 		return fmt.Errorf("--image must name an image, e.g. ghcr.io/kubeext/kubeext-webhook:v0.1.0")
@@ -192,9 +192,9 @@ func initValidateImage(ref string) error {
 	return nil
 }
 
-// initSetWebhookImage points every container of the webhook's workloads whose image is
+// setWebhookImage points every container of the webhook's workloads whose image is
 // kubeext-webhook (any tag) at image, as kustomize's images transformer does.
-func initSetWebhookImage(objs []*unstructured.Unstructured, image string) error {
+func setWebhookImage(objs []*unstructured.Unstructured, image string) error {
 	n := 0
 	for _, o := range objs {
 		if o.GetKind() != "Deployment" {
@@ -210,7 +210,7 @@ func initSetWebhookImage(objs []*unstructured.Unstructured, image string) error 
 				if !ok {
 					continue
 				}
-				if img, _ := cm["image"].(string); initImageName(img) == manifests.WebhookImageName {
+				if img, _ := cm["image"].(string); imageName(img) == manifests.WebhookImageName {
 					cm["image"] = image
 					cs[i] = cm
 					n++
@@ -227,8 +227,8 @@ func initSetWebhookImage(objs []*unstructured.Unstructured, image string) error 
 	return nil
 }
 
-// initImageName drops an image reference's tag and digest.
-func initImageName(ref string) string {
+// imageName drops an image reference's tag and digest.
+func imageName(ref string) string {
 	if i := strings.Index(ref, "@"); i >= 0 {
 		ref = ref[:i]
 	}
@@ -238,12 +238,12 @@ func initImageName(ref string) string {
 	return ref
 }
 
-// writeInitYAML writes objs as one YAML stream that `kubectl apply -f -` takes.
-func writeInitYAML(w io.Writer, objs []*unstructured.Unstructured) error {
+// WriteYAML writes objs as one YAML stream that `kubectl apply -f -` takes.
+func WriteYAML(w io.Writer, objs []*unstructured.Unstructured) error {
 	for _, o := range objs {
 		b, err := yaml.Marshal(o.Object)
 		if err != nil {
-			return fmt.Errorf("%s: %w", initObjectName(o), err)
+			return fmt.Errorf("%s: %w", ObjectName(o), err)
 		}
 		if _, err := fmt.Fprintf(w, "---\n%s", b); err != nil {
 			return err
@@ -252,9 +252,9 @@ func writeInitYAML(w io.Writer, objs []*unstructured.Unstructured) error {
 	return nil
 }
 
-// initObjectName names an object the way kubectl prints it:
+// ObjectName names an object the way kubectl prints it:
 // customresourcedefinition.apiextensions.k8s.io/extensions.kubeext.dev, configmap/x.
-func initObjectName(o *unstructured.Unstructured) string {
+func ObjectName(o *unstructured.Unstructured) string {
 	gvk := o.GroupVersionKind()
 	kind := strings.ToLower(gvk.Kind)
 	if gvk.Group != "" {
@@ -263,10 +263,10 @@ func initObjectName(o *unstructured.Unstructured) string {
 	return kind + "/" + o.GetName()
 }
 
-// initKeepsExisting reports whether init creates obj only when it is missing and never
+// keepsExisting reports whether init creates obj only when it is missing and never
 // overwrites it: the policy configuration belongs to the cluster's operators once it
 // exists (docs/operations.md tells them to edit it).
-func initKeepsExisting(o *unstructured.Unstructured) bool {
+func keepsExisting(o *unstructured.Unstructured) bool {
 	return o.GetAPIVersion() == "v1" && o.GetKind() == "ConfigMap" &&
 		o.GetNamespace() == PolicyConfigMap.Namespace && o.GetName() == PolicyConfigMap.Name
 }

@@ -72,8 +72,8 @@ func PlanUpgrade(ctx context.Context, judge Judge, base policy.Input) (Plan, err
 	}
 	train := trainOf(e)
 	var held []string
-	for _, c := range newerVersions(t, cur) {
-		if !t.Offers(c.entry, train) {
+	for _, c := range newerVersions(t, cur, train) {
+		if !c.offered {
 			continue // refused by EXT-VERSION-005 in any case, and no news to the user
 		}
 		if c.version.Major() != cur.Major() {
@@ -118,22 +118,28 @@ func targetWrite(base policy.Input, version string) policy.Input {
 }
 
 type candidate struct {
-	entry   v1alpha1.TypeVersion
+	entry   v1alpha1.TypeVersion // the first entry of the version, whose kubeVersion the policies read
 	version *semver.Version
+	offered bool // some entry of the version is offered by the train, as the policies read it
 }
 
 // newerVersions lists the catalog's strict-semver versions newer than cur, newest
 // first, each once.
-func newerVersions(t *v1alpha1.ExtensionType, cur *semver.Version) []candidate {
+func newerVersions(t *v1alpha1.ExtensionType, cur *semver.Version, train string) []candidate {
 	var out []candidate
-	seen := map[string]bool{}
+	index := map[string]int{}
 	for _, tv := range t.Status.Versions {
 		v, err := semver.StrictNewVersion(tv.Version)
-		if err != nil || !v.GreaterThan(cur) || seen[tv.Version] {
+		if err != nil || !v.GreaterThan(cur) {
 			continue
 		}
-		seen[tv.Version] = true
-		out = append(out, candidate{entry: tv, version: v})
+		i, seen := index[tv.Version]
+		if !seen {
+			i = len(out)
+			index[tv.Version] = i
+			out = append(out, candidate{entry: tv, version: v})
+		}
+		out[i].offered = out[i].offered || t.Offers(tv, train)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].version.GreaterThan(out[j].version) })
 	return out

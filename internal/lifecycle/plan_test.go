@@ -15,24 +15,24 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/policy"
 )
 
-// engines are compiled once per configuration: compiling is the slow part.
+// planEngines are compiled once per configuration: compiling is the slow part.
 var (
-	enginesMu sync.Mutex
-	engines   = map[string]*policy.Engine{}
+	planEnginesMu sync.Mutex
+	planEngines   = map[string]*policy.Engine{}
 )
 
-func engineFor(t testing.TB, name string, cfg policy.Config) *policy.Engine {
+func planEngine(t testing.TB, name string, cfg policy.Config) *policy.Engine {
 	t.Helper()
-	enginesMu.Lock()
-	defer enginesMu.Unlock()
-	if e, ok := engines[name]; ok {
+	planEnginesMu.Lock()
+	defer planEnginesMu.Unlock()
+	if e, ok := planEngines[name]; ok {
 		return e
 	}
 	e, err := policy.New(context.Background(), policy.Options{Config: cfg})
 	if err != nil {
 		t.Fatalf("policy.New: %v", err)
 	}
-	engines[name] = e
+	planEngines[name] = e
 	return e
 }
 
@@ -59,9 +59,9 @@ func planType(policyName v1alpha1.UpgradePolicy) *v1alpha1.ExtensionType {
 	}
 }
 
-// autoExt is an auto-upgrading extension installed at version, adopted at Kubernetes
+// planExt is an auto-upgrading extension installed at version, adopted at Kubernetes
 // adopted.
-func autoExt(version, adopted string, opts ...func(*v1alpha1.Extension)) *v1alpha1.Extension {
+func planExt(version, adopted string, opts ...func(*v1alpha1.Extension)) *v1alpha1.Extension {
 	e := &v1alpha1.Extension{
 		ObjectMeta: metav1.ObjectMeta{Name: "podinfo"},
 		Spec: v1alpha1.ExtensionSpec{
@@ -84,7 +84,7 @@ func autoExt(version, adopted string, opts ...func(*v1alpha1.Extension)) *v1alph
 	return e
 }
 
-func cluster(minor string, prerelease bool) policy.ClusterInfo {
+func planCluster(minor string, prerelease bool) policy.ClusterInfo {
 	c := policy.ClusterInfo{KubernetesVersion: minor + ".2", Minor: minor}
 	if prerelease {
 		c.KubernetesVersion, c.Prerelease = minor+".0-rc.1", true
@@ -92,9 +92,9 @@ func cluster(minor string, prerelease bool) policy.ClusterInfo {
 	return c
 }
 
-// baseInput is what Manager.Upgrade hands the planner: the policies' input for the
+// planInput is what Manager.Upgrade hands the planner: the policies' input for the
 // stored extension, as policyinput gathers it.
-func baseInput(e *v1alpha1.Extension, t *v1alpha1.ExtensionType, c policy.ClusterInfo) policy.Input {
+func planInput(e *v1alpha1.Extension, t *v1alpha1.ExtensionType, c policy.ClusterInfo) policy.Input {
 	return policy.Input{
 		Request: policy.Request{
 			Operation: policy.OperationUpdate, SubResource: policy.SubResourceStatus,
@@ -119,23 +119,23 @@ func TestPlanUpgrade(t *testing.T) {
 		reasonLack []string
 	}{
 		{
-			name: "within the adopted Kubernetes minor the newest patch is taken", ext: autoExt("1.4.0", "1.36"),
-			typ: planType(v1alpha1.UpgradePolicyKubernetesMinor), cluster: cluster("1.36", false),
+			name: "within the adopted Kubernetes minor the newest patch is taken", ext: planExt("1.4.0", "1.36"),
+			typ: planType(v1alpha1.UpgradePolicyKubernetesMinor), cluster: planCluster("1.36", false),
 			action: lifecycle.ActionUpgrade, target: "1.4.1", reasonHas: []string{"newest patch of 1.4 on the Stable train"},
 		},
 		{
 			name: "once the cluster moved past the adopted minor the newest minor is taken, never the new major nor a chart excluding the cluster",
-			ext:  autoExt("1.4.0", "1.36"), typ: planType(v1alpha1.UpgradePolicyKubernetesMinor), cluster: cluster("1.37", false),
+			ext:  planExt("1.4.0", "1.36"), typ: planType(v1alpha1.UpgradePolicyKubernetesMinor), cluster: planCluster("1.37", false),
 			action: lifecycle.ActionUpgrade, target: "1.5.0", reasonHas: []string{"the cluster moved from Kubernetes 1.36 to 1.37"},
 		},
 		{
 			name: "upgrade policy Minor takes the newest minor at once",
-			ext:  autoExt("1.4.0", "1.36"), typ: planType(v1alpha1.UpgradePolicyMinor), cluster: cluster("1.36", false),
+			ext:  planExt("1.4.0", "1.36"), typ: planType(v1alpha1.UpgradePolicyMinor), cluster: planCluster("1.36", false),
 			action: lifecycle.ActionUpgrade, target: "1.5.0", reasonHas: []string{"newest minor (upgrade policy Minor)"},
 		},
 		{
 			name: "up to date within the minor, the held-back versions say why",
-			ext:  autoExt("1.4.1", "1.36"), typ: planType(v1alpha1.UpgradePolicyKubernetesMinor), cluster: cluster("1.36", false),
+			ext:  planExt("1.4.1", "1.36"), typ: planType(v1alpha1.UpgradePolicyKubernetesMinor), cluster: planCluster("1.36", false),
 			action: lifecycle.ActionUpToDate, target: "1.4.1",
 			reasonHas: []string{
 				"held back: 2.0.0 (a new major: update by hand)",
@@ -146,36 +146,36 @@ func TestPlanUpgrade(t *testing.T) {
 		},
 		{
 			name: "a version the Stable train does not offer is neither taken nor mentioned",
-			ext:  autoExt("1.5.0", "1.37"), typ: planType(v1alpha1.UpgradePolicyKubernetesMinor), cluster: cluster("1.37", false),
+			ext:  planExt("1.5.0", "1.37"), typ: planType(v1alpha1.UpgradePolicyKubernetesMinor), cluster: planCluster("1.37", false),
 			action: lifecycle.ActionUpToDate, target: "1.5.0", reasonLack: []string{"rc"},
 		},
 		{
 			name: "on Preview a prerelease minor is allowed within the Kubernetes minor, and the reason quotes the warning",
-			ext:  autoExt("1.4.1", "1.36", func(e *v1alpha1.Extension) { e.Spec.ReleaseTrain = "preview" }),
-			typ:  planType(v1alpha1.UpgradePolicyKubernetesMinor), cluster: cluster("1.36", false),
+			ext:  planExt("1.4.1", "1.36", func(e *v1alpha1.Extension) { e.Spec.ReleaseTrain = "preview" }),
+			typ:  planType(v1alpha1.UpgradePolicyKubernetesMinor), cluster: planCluster("1.36", false),
 			action: lifecycle.ActionUpgrade, target: "1.5.0-rc.1", reasonHas: []string{"newest minor the policies allow: [EXT-WARN-003]"},
 		},
 		{
 			name: "the upgrade-exception annotation lets the newest minor through",
-			ext: autoExt("1.4.1", "1.36", func(e *v1alpha1.Extension) {
+			ext: planExt("1.4.1", "1.36", func(e *v1alpha1.Extension) {
 				e.Annotations = map[string]string{v1alpha1.AnnotationUpgradeException: "CVE-2026-1234"}
 			}),
-			typ: planType(v1alpha1.UpgradePolicyKubernetesMinor), cluster: cluster("1.36", false),
+			typ: planType(v1alpha1.UpgradePolicyKubernetesMinor), cluster: planCluster("1.36", false),
 			action: lifecycle.ActionUpgrade, target: "1.5.0", reasonHas: []string{"[EXT-WARN-001]"},
 		},
 		{
 			name: "a configured version constraint holds back what it excludes, quoting the rule",
-			ext:  autoExt("1.4.0", "1.36"), typ: planType(v1alpha1.UpgradePolicyMinor), cluster: cluster("1.36", false), config: "constraint",
+			ext:  planExt("1.4.0", "1.36"), typ: planType(v1alpha1.UpgradePolicyMinor), cluster: planCluster("1.36", false), config: "constraint",
 			action: lifecycle.ActionUpgrade, target: "1.4.1",
 		},
 		{
 			name: "a configured version constraint is quoted when it leaves nothing newer",
-			ext:  autoExt("1.4.1", "1.36"), typ: planType(v1alpha1.UpgradePolicyMinor), cluster: cluster("1.36", false), config: "constraint",
+			ext:  planExt("1.4.1", "1.36"), typ: planType(v1alpha1.UpgradePolicyMinor), cluster: planCluster("1.36", false), config: "constraint",
 			action: lifecycle.ActionUpToDate, target: "1.4.1", reasonHas: []string{"1.5.0 ([EXT-VERSION-007] version 1.5.0 of extension type"},
 		},
 		{
 			name: "an entry listing no train is offered as sync would list it",
-			ext:  autoExt("1.4.0", "1.36"), cluster: cluster("1.36", false),
+			ext:  planExt("1.4.0", "1.36"), cluster: planCluster("1.36", false),
 			typ: func() *v1alpha1.ExtensionType {
 				t := planType(v1alpha1.UpgradePolicyKubernetesMinor)
 				t.Status.Versions = append(t.Status.Versions, v1alpha1.TypeVersion{Version: "1.4.3"})
@@ -184,20 +184,20 @@ func TestPlanUpgrade(t *testing.T) {
 			action: lifecycle.ActionUpgrade, target: "1.4.3",
 		},
 		{
-			name: "a pinned extension is reported, not planned", ext: autoExt("1.4.0", "1.36", func(e *v1alpha1.Extension) {
+			name: "a pinned extension is reported, not planned", ext: planExt("1.4.0", "1.36", func(e *v1alpha1.Extension) {
 				e.Spec.AutoUpgradeMinorVersion, e.Spec.Version = ptr.To(false), "1.4.0"
 			}),
-			typ: planType(v1alpha1.UpgradePolicyMinor), cluster: cluster("1.36", false),
+			typ: planType(v1alpha1.UpgradePolicyMinor), cluster: planCluster("1.36", false),
 			action: lifecycle.ActionPinned, target: "1.4.0", reasonHas: []string{"pinned to 1.4.0"},
 		},
 		{
 			name: "an extension never installed has nothing to upgrade from",
-			ext:  autoExt("", "", func(e *v1alpha1.Extension) { e.Status.ProvisioningState = v1alpha1.ProvisioningFailed }),
-			typ:  planType(v1alpha1.UpgradePolicyMinor), cluster: cluster("1.36", false),
+			ext:  planExt("", "", func(e *v1alpha1.Extension) { e.Status.ProvisioningState = v1alpha1.ProvisioningFailed }),
+			typ:  planType(v1alpha1.UpgradePolicyMinor), cluster: planCluster("1.36", false),
 			action: lifecycle.ActionBlocked, target: "", reasonHas: []string{"no installed version to upgrade from (state Failed)"},
 		},
 		{
-			name: "an extension whose type is gone is blocked", ext: autoExt("1.4.0", "1.36"), cluster: cluster("1.36", false),
+			name: "an extension whose type is gone is blocked", ext: planExt("1.4.0", "1.36"), cluster: planCluster("1.36", false),
 			action: lifecycle.ActionBlocked, target: "1.4.0", reasonHas: []string{`extension type "example.podinfo" does not exist`},
 		},
 	}
@@ -207,8 +207,8 @@ func TestPlanUpgrade(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			judge := engineFor(t, tt.config, configs[tt.config])
-			p, err := lifecycle.PlanUpgrade(context.Background(), judge, baseInput(tt.ext, tt.typ, tt.cluster))
+			judge := planEngine(t, tt.config, configs[tt.config])
+			p, err := lifecycle.PlanUpgrade(context.Background(), judge, planInput(tt.ext, tt.typ, tt.cluster))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -229,20 +229,20 @@ func TestPlanUpgrade(t *testing.T) {
 	}
 }
 
-// failingJudge fails every evaluation, as an engine past its deadline does.
-type failingJudge struct{}
+// failingPlanJudge fails every evaluation, as an engine past its deadline does.
+type failingPlanJudge struct{}
 
-func (failingJudge) Evaluate(context.Context, policy.Input) (policy.Decision, error) {
+func (failingPlanJudge) Evaluate(context.Context, policy.Input) (policy.Decision, error) {
 	return policy.Decision{}, errors.New("evaluate policies: context deadline exceeded")
 }
 
 func TestPlanUpgradeReportsAFailedEvaluation(t *testing.T) {
-	in := baseInput(autoExt("1.4.0", "1.36"), planType(v1alpha1.UpgradePolicyMinor), cluster("1.36", false))
-	_, err := lifecycle.PlanUpgrade(context.Background(), failingJudge{}, in)
+	in := planInput(planExt("1.4.0", "1.36"), planType(v1alpha1.UpgradePolicyMinor), planCluster("1.36", false))
+	_, err := lifecycle.PlanUpgrade(context.Background(), failingPlanJudge{}, in)
 	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") || !strings.Contains(err.Error(), "podinfo") {
 		t.Fatalf("PlanUpgrade: %v, want the failed evaluation naming the extension", err)
 	}
-	if _, err := lifecycle.PlanUpgrade(context.Background(), failingJudge{}, policy.Input{}); err == nil {
+	if _, err := lifecycle.PlanUpgrade(context.Background(), failingPlanJudge{}, policy.Input{}); err == nil {
 		t.Error("PlanUpgrade planned an input without a stored extension")
 	}
 }

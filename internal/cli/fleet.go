@@ -1,20 +1,18 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"sort"
-	"strings"
-	"sync"
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/printers"
+
+	"github.com/kubeext/kubectl-ext/internal/fleet"
 )
 
-// fleetFlags run one operation on several clusters of one kubeconfig.
+// fleetFlags run one operation on several clusters of one kubeconfig; internal/fleet
+// runs it.
 type fleetFlags struct {
 	Contexts []string
 	All      bool
@@ -48,34 +46,7 @@ func (ff *fleetFlags) resolve(f *factory) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the kubeconfig: %w", err)
 	}
-	var all []string
-	for name := range raw.Contexts {
-		all = append(all, name)
-	}
-	sort.Strings(all)
-	if ff.All {
-		if len(all) == 0 {
-			return nil, fmt.Errorf("the kubeconfig has no contexts")
-		}
-		return all, nil
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, c := range ff.Contexts {
-		c = strings.TrimSpace(c)
-		if c == "" || seen[c] {
-			continue
-		}
-		if _, ok := raw.Contexts[c]; !ok {
-			return nil, fmt.Errorf("context %q is not in the kubeconfig (it has: %s)", c, strings.Join(all, ", "))
-		}
-		seen[c] = true
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("--contexts names no context")
-	}
-	return out, nil
+	return fleet.Contexts(raw, ff.Contexts, ff.All)
 }
 
 // forContext returns a factory for one context, with the user's other kubectl flags.
@@ -106,91 +77,13 @@ func (ff *fleetFlags) run(ctx context.Context, f *factory, out, errOut io.Writer
 	return runFleet(ctx, f, contexts, ff.Parallel, out, errOut, op)
 }
 
-// fleetResult is what happened on one cluster.
-type fleetResult struct {
-	Context string
-	Result  string // succeeded | failed | not started
-	Message string
-}
-
 // clusterOp runs one operation on one cluster, writing to out and errOut, and
 // returns a one-line summary of what it did.
 type clusterOp func(ctx context.Context, f *factory, out, errOut io.Writer) (string, error)
 
-// runFleet runs op on every context, at most parallel at once. Each cluster's output
-// is buffered and printed whole, prefixed with its context, when it finishes; then a
-// table says what happened where. A cluster that was never started (Ctrl-C) says so.
-// It fails when any cluster did not succeed.
+// runFleet runs op on every context with fleet.Run, each with its own factory.
 func runFleet(ctx context.Context, f *factory, contexts []string, parallel int, out, errOut io.Writer, op clusterOp) error {
-	results := make([]fleetResult, len(contexts))
-	var mu sync.Mutex // serialises whole-cluster output blocks
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
-	for i, name := range contexts {
-		results[i] = fleetResult{Context: name, Result: "not started", Message: "interrupted before it started"}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-sem }()
-			if ctx.Err() != nil {
-				return
-			}
-			var o, e bytes.Buffer
-			summary, err := op(ctx, f.forContext(name), &o, &e)
-			r := fleetResult{Context: name, Result: "succeeded", Message: summary}
-			if err != nil {
-				r.Result, r.Message = "failed", oneLine(err.Error())
-				if ctx.Err() != nil {
-					r.Message = "interrupted: " + r.Message
-				}
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			writePrefixed(out, name, o.Bytes())
-			writePrefixed(errOut, name, e.Bytes())
-			results[i] = r
-		}()
-	}
-	wg.Wait()
-
-	w := printers.GetNewTabWriter(out)
-	fmt.Fprintln(w, "CONTEXT\tRESULT\tMESSAGE")
-	var failed []string
-	for _, r := range results {
-		fmt.Fprintf(w, "%s\t%s\t%s\n", r.Context, r.Result, r.Message)
-		if r.Result != "succeeded" {
-			failed = append(failed, r.Context)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d clusters did not succeed: %s", len(failed), len(results), strings.Join(failed, ", "))
-	}
-	return nil
-}
-
-func writePrefixed(w io.Writer, prefix string, b []byte) {
-	for _, line := range strings.SplitAfter(string(b), "\n") {
-		if line != "" {
-			fmt.Fprintf(w, "[%s] %s", prefix, line)
-			if !strings.HasSuffix(line, "\n") {
-				fmt.Fprintln(w)
-			}
-		}
-	}
-}
-
-func oneLine(s string) string {
-	s = strings.ReplaceAll(s, "\n", "; ")
-	if len(s) > 240 {
-		s = s[:237] + "..."
-	}
-	return s
+	return fleet.Run(ctx, contexts, parallel, out, errOut, func(ctx context.Context, name string, out, errOut io.Writer) (string, error) {
+		return op(ctx, f.forContext(name), out, errOut)
+	})
 }

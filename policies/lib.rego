@@ -17,15 +17,19 @@ is_status_write if input.request.subResource == "status"
 is_spec_write if not is_status_write
 
 # The object under review, and the stored object an UPDATE replaces ({} when absent).
+default obj := {}
+
 obj := o if {
 	o := input.request.object
 	is_object(o)
-} else := {}
+}
+
+default old := {}
 
 old := o if {
 	o := input.request.oldObject
 	is_object(o)
-} else := {}
+}
 
 has_old if is_object(input.request.oldObject)
 
@@ -49,10 +53,12 @@ prior_status := old_status if {
 
 name := object.get(obj, ["metadata", "name"], "")
 
+default annotations := {}
+
 annotations := a if {
 	a := obj.metadata.annotations
 	is_object(a)
-} else := {}
+}
 
 has_annotation(key) if is_string(annotations[key])
 
@@ -70,28 +76,32 @@ object_at(x, key) if is_object(x[key])
 
 # ---- extension type ----
 
-type_name := object.get(spec, "extensionType", "")
+extension_type_name := object.get(spec, "extensionType", "")
 
 type_known if is_object(input.extensionType)
 
 ext_type := input.extensionType if type_known
 
+default type_versions := []
+
 type_versions := vs if {
 	vs := ext_type.status.versions
 	is_array(vs)
-} else := []
+}
 
 # The engine hands the policies the type with its trains spelled out: its
 # spec.releaseTrains (the defaults when it names none) and, on every catalog entry,
 # the trains that offer it. What an entry that lists no train means is decided once,
 # in Go (ExtensionType.OfferingTrains in internal/api/v1alpha1); the policies only
 # read the lists.
+default type_trains := []
+
 type_trains := ts if {
 	ts := ext_type.spec.releaseTrains
 	is_array(ts)
-} else := []
+}
 
-train_names := [n | some t in type_trains; n := t.name; is_string(n)]
+train_names := [t.name | some t in type_trains; is_string(t.name)]
 
 # ---- versions ----
 
@@ -100,10 +110,12 @@ default auto_upgrade := true
 
 auto_upgrade := false if spec.autoUpgradeMinorVersion == false
 
+default spec_version := ""
+
 spec_version := v if {
 	v := spec.version
 	is_string(v)
-} else := ""
+}
 
 pinned if {
 	auto_upgrade == false
@@ -111,11 +123,13 @@ pinned if {
 }
 
 # The CRD defaults releaseTrain to Stable.
+default release_train := "Stable"
+
 release_train := t if {
 	t := spec.releaseTrain
 	is_string(t)
 	t != ""
-} else := "Stable"
+}
 
 same_train(a, b) if lower(a) == lower(b)
 
@@ -139,15 +153,19 @@ requested_version := t if {
 	t != object.get(old_status, "targetVersion", "")
 }
 
+default requested_version_field := "status.targetVersion"
+
 requested_version_field := "spec.version" if {
 	is_spec_write
-} else := "status.targetVersion"
+}
 
 # The version installed before this write.
+default current_version := ""
+
 current_version := v if {
 	v := prior_status.currentVersion
 	is_string(v)
-} else := ""
+}
 
 # A catalog entry is offered by the release train when it lists the train.
 offered(entry) if {
@@ -179,11 +197,10 @@ trains_of(v) := sort({t |
 	is_string(t)
 })
 
-offered_versions := [v |
+offered_versions := [e.version |
 	some e in type_versions
 	offered(e)
-	v := e.version
-	is_string(v)
+	is_string(e.version)
 ]
 
 # A few versions, for messages: "1.4.2, 1.4.1, 1.3.0".

@@ -74,6 +74,6 @@ test_annotations_need_string_values if {
 test_a_null_spec_and_status_read_as_empty if {
 	inp := fx.create({"metadata": {"name": "x"}, "spec": null, "status": null})
 	lib.spec == {} with input as inp
-	lib.type_name == "" with input as inp
+	lib.extension_type_name == "" with input as inp
 	lib.current_version == "" with input as inp
 }

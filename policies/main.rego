@@ -1,40 +1,51 @@
-# The entry point: collects the violations and warnings of every rule module
-# (every package under kubeext.rules) and sorts each violation into deny, warn or
-# dryrun by the enforcement the configuration sets for its rule (deny by default).
-#
-# Query: data.kubeext.decision = {"deny": [...], "warn": [...], "dryrun": [...]},
-# each a list of {"id": "EXT-...", "msg": "..."}.
+# METADATA
+# title: Decision
+# description: |
+#   The entry point: collects the violations and warnings of every rule module
+#   (every package under kubeext.rules) and sorts each violation into deny, warn or
+#   dryrun by the enforcement in force for its rule: the configuration's, else the
+#   default of the rule's METADATA, which the engine puts in input.config.
 package kubeext
 
 import data.kubeext.lib
 
+# METADATA
+# title: The verdict on one write
+# description: |
+#   {"deny": [...], "warn": [...], "dryrun": [...]}, each a list of
+#   {"id": "EXT-...", "msg": "..."}.
+# entrypoint: true
+decision := {
+	"deny": [v | some v in _violations; _enforcement(v.id) == "deny"],
+	"warn": array.concat(
+		[v | some v in _violations; _enforcement(v.id) == "warn"],
+		[w | some w in _warnings],
+	),
+	"dryrun": [v | some v in _violations; _enforcement(v.id) == "dryrun"],
+}
+
+# ---- helpers ----
+
 # Objects being deleted are left alone (a finalizer must always be removable),
 # and only creates and updates are judged.
-judged if {
+_judged if {
 	lib.reviewed
 	not lib.being_deleted
 }
 
-violations contains v if {
-	judged
-	some v in data.kubeext.rules[_].violation
+_violations contains v if {
+	_judged
+	some rules in data.kubeext.rules
+	some v in rules.violation
 }
 
-warnings contains w if {
+_warnings contains w if {
 	lib.reviewed
-	some w in data.kubeext.rules[_].warning
+	some rules in data.kubeext.rules
+	some w in rules.warning
 }
 
-enforcement(id) := mode if {
+_enforcement(id) := mode if {
 	mode := input.config.enforcement[id]
 	mode in {"warn", "dryrun"}
 } else := "deny"
-
-decision := {
-	"deny": [v | some v in violations; enforcement(v.id) == "deny"],
-	"warn": array.concat(
-		[v | some v in violations; enforcement(v.id) == "warn"],
-		[w | some w in warnings],
-	),
-	"dryrun": [v | some v in violations; enforcement(v.id) == "dryrun"],
-}

@@ -1,179 +1,181 @@
-# Type, name, scope and namespaces: the type exists, the name can be a Helm
-# release name, exactly one supported scope names its namespace, type and scope
-# never change, protected namespaces stay free, and no two extensions collide.
-#
-# These rules judge spec writes only: a status write cannot change any of it.
+# METADATA
+# title: Type, name, scope and namespaces
+# description: |
+#   The type exists, the name can be a Helm release name, exactly one supported
+#   scope names its namespace, type and scope never change, protected namespaces
+#   stay free, and no two extensions collide. These rules judge spec writes only
+#   (a status write cannot change any of it), except EXT-TYPE-001.
 package kubeext.rules.scope
 
 import data.kubeext.lib
 
-# EXT-TYPE-001: the extension type exists. A status write is judged too when it
-# moves the extension to a new version.
+# METADATA
+# title: The extension type exists
+# description: |
+#   The ExtensionType named by spec.extensionType exists. Judged on spec writes, and
+#   on status writes that name a new target version.
+# custom:
+#   id: EXT-TYPE-001
+#   enforcement: deny
 violation contains {"id": "EXT-TYPE-001", "msg": msg} if {
-	judged_for_type
+	_judged_for_type
 	not lib.type_known
 	msg := sprintf(
 		"extension type %q does not exist: check spec.extensionType (`kubectl ext type list` shows the catalog)",
-		[lib.type_name],
+		[lib.extension_type_name],
 	)
 }
 
-judged_for_type if lib.is_spec_write
-
-judged_for_type if lib.requested_version
-
-# EXT-NAME-001: the name is a valid Helm release name. Names are immutable, so
-# only a create is judged.
+# METADATA
+# title: The name can be a Helm release name
+# description: |
+#   The extension's name is its Helm release name: at most 53 lowercase letters,
+#   digits and '-', starting and ending with a letter or digit. Names are immutable,
+#   so only a create is judged.
+# custom:
+#   id: EXT-NAME-001
+#   enforcement: deny
 violation contains {"id": "EXT-NAME-001", "msg": msg} if {
 	lib.is_create
-	not valid_release_name(lib.name)
+	not _valid_release_name(lib.name)
 	msg := sprintf(
-		"name %q cannot be a Helm release name: use at most 53 lowercase letters, digits and '-', starting and ending with a letter or digit",
+		concat(" ", [
+			"name %q cannot be a Helm release name: use at most 53 lowercase letters, digits and '-',",
+			"starting and ending with a letter or digit",
+		]),
 		[lib.name],
 	)
 }
 
-valid_release_name(n) if {
-	is_string(n)
-	count(n) <= 53
-	regex.match(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`, n)
-}
-
-# ---- scope ----
-
-scope := s if {
-	s := lib.spec.scope
-	is_object(s)
-} else := {}
-
-has_cluster if is_object(scope.cluster)
-
-has_namespace if is_object(scope.namespace)
-
-cluster_scope if {
-	has_cluster
-	not has_namespace
-}
-
-namespace_scope if {
-	has_namespace
-	not has_cluster
-}
-
-field(s, kind, key) := v if {
-	v := s[kind][key]
-	is_string(v)
-} else := ""
-
-# EXT-SCOPE-001: exactly one of spec.scope.cluster and spec.scope.namespace.
+# METADATA
+# title: Exactly one scope
+# description: |
+#   Exactly one of spec.scope.cluster and spec.scope.namespace.
+# custom:
+#   id: EXT-SCOPE-001
+#   enforcement: deny
 violation contains {"id": "EXT-SCOPE-001", "msg": msg} if {
 	lib.is_spec_write
-	not has_cluster
-	not has_namespace
-	msg := "spec.scope names no scope: set either spec.scope.cluster.releaseNamespace or spec.scope.namespace.targetNamespace"
+	not _has_cluster
+	not _has_namespace
+	msg := concat(" ", [
+		"spec.scope names no scope: set either spec.scope.cluster.releaseNamespace or",
+		"spec.scope.namespace.targetNamespace",
+	])
 }
 
 violation contains {"id": "EXT-SCOPE-001", "msg": msg} if {
 	lib.is_spec_write
-	has_cluster
-	has_namespace
-	msg := "spec.scope names both cluster and namespace scope: keep exactly one of spec.scope.cluster and spec.scope.namespace"
+	_has_cluster
+	_has_namespace
+	msg := concat(" ", [
+		"spec.scope names both cluster and namespace scope: keep exactly one of spec.scope.cluster and",
+		"spec.scope.namespace",
+	])
 }
 
-# EXT-SCOPE-002: cluster scope => releaseNamespace required, targetNamespace not allowed.
+# METADATA
+# title: Cluster scope names its release namespace
+# description: |
+#   Cluster scope needs releaseNamespace and allows no targetNamespace.
+# custom:
+#   id: EXT-SCOPE-002
+#   enforcement: deny
 violation contains {"id": "EXT-SCOPE-002", "msg": msg} if {
 	lib.is_spec_write
-	cluster_scope
-	field(scope, "cluster", "releaseNamespace") == ""
+	_cluster_scope
+	_field(_scope, "cluster", "releaseNamespace") == ""
 	msg := sprintf(
 		"spec.scope.cluster.releaseNamespace is required with cluster scope: name the namespace for the Helm release%s",
-		[default_namespace_hint],
+		[_default_namespace_hint],
 	)
 }
 
 violation contains {"id": "EXT-SCOPE-002", "msg": msg} if {
 	lib.is_spec_write
-	cluster_scope
-	field(scope, "cluster", "targetNamespace") != ""
-	msg := "spec.scope.cluster.targetNamespace is not allowed with cluster scope: remove it, and use spec.scope.cluster.releaseNamespace (or namespace scope to install into one namespace)"
+	_cluster_scope
+	_field(_scope, "cluster", "targetNamespace") != ""
+	msg := concat(" ", [
+		"spec.scope.cluster.targetNamespace is not allowed with cluster scope: remove it, and use",
+		"spec.scope.cluster.releaseNamespace (or namespace scope to install into one namespace)",
+	])
 }
 
-default_namespace_hint := sprintf(" (extension type %q suggests %q)", [lib.type_name, ns]) if {
-	ns := lib.ext_type.spec.scopes.cluster.defaultReleaseNamespace
-	is_string(ns)
-	ns != ""
-} else := ""
-
-# EXT-SCOPE-003: namespace scope => targetNamespace required, releaseNamespace not allowed.
+# METADATA
+# title: Namespace scope names its target namespace
+# description: |
+#   Namespace scope needs targetNamespace and allows no releaseNamespace.
+# custom:
+#   id: EXT-SCOPE-003
+#   enforcement: deny
 violation contains {"id": "EXT-SCOPE-003", "msg": msg} if {
 	lib.is_spec_write
-	namespace_scope
-	field(scope, "namespace", "targetNamespace") == ""
+	_namespace_scope
+	_field(_scope, "namespace", "targetNamespace") == ""
 	msg := "spec.scope.namespace.targetNamespace is required with namespace scope: name the namespace to install into"
 }
 
 violation contains {"id": "EXT-SCOPE-003", "msg": msg} if {
 	lib.is_spec_write
-	namespace_scope
-	field(scope, "namespace", "releaseNamespace") != ""
-	msg := "spec.scope.namespace.releaseNamespace is not allowed with namespace scope: remove it; the release lives in spec.scope.namespace.targetNamespace"
+	_namespace_scope
+	_field(_scope, "namespace", "releaseNamespace") != ""
+	msg := concat(" ", [
+		"spec.scope.namespace.releaseNamespace is not allowed with namespace scope: remove it; the release",
+		"lives in spec.scope.namespace.targetNamespace",
+	])
 }
 
-# EXT-SCOPE-004: the type supports the scope.
+# METADATA
+# title: The type supports the scope
+# description: |
+#   The type lists the scope in spec.scopes; a type that lists neither supports only
+#   its default scope.
+# custom:
+#   id: EXT-SCOPE-004
+#   enforcement: deny
 violation contains {"id": "EXT-SCOPE-004", "msg": msg} if {
 	lib.is_spec_write
 	lib.type_known
-	kind := scope_kind
-	not kind in supported_scopes
+	_scope_kind
+	not _scope_kind in _supported_scopes
 	msg := sprintf(
 		"extension type %q does not support %s scope: use %s scope",
-		[lib.type_name, kind, concat(" or ", sort(supported_scopes))],
+		[lib.extension_type_name, _scope_kind, concat(" or ", sort(_supported_scopes))],
 	)
 }
 
-scope_kind := "cluster" if cluster_scope
-
-scope_kind := "namespace" if namespace_scope
-
-type_scopes := s if {
-	s := lib.ext_type.spec.scopes
-	is_object(s)
-} else := {}
-
-supported_scopes contains "cluster" if is_object(type_scopes.cluster)
-
-supported_scopes contains "namespace" if is_object(type_scopes.namespace)
-
-# A type that lists neither scope supports only its default scope.
-supported_scopes contains default_scope if {
-	not lib.object_at(type_scopes, "cluster")
-	not lib.object_at(type_scopes, "namespace")
-}
-
-default_scope := "namespace" if {
-	type_scopes["default"] == "namespace"
-} else := "cluster"
-
-# EXT-SCOPE-005: spec.extensionType is immutable.
+# METADATA
+# title: The extension type is immutable
+# description: |
+#   An update keeps spec.extensionType.
+# custom:
+#   id: EXT-SCOPE-005
+#   enforcement: deny
 violation contains {"id": "EXT-SCOPE-005", "msg": msg} if {
 	lib.is_spec_write
 	lib.is_update
 	lib.has_old
 	old_type := object.get(lib.old_spec, "extensionType", "")
-	old_type != lib.type_name
+	old_type != lib.extension_type_name
 	msg := sprintf(
 		"spec.extensionType is immutable (was %q, now %q): put it back, or delete the extension and create a new one",
-		[old_type, lib.type_name],
+		[old_type, lib.extension_type_name],
 	)
 }
 
-# EXT-SCOPE-006: the scope and its namespace are immutable.
+# METADATA
+# title: The scope is immutable
+# description: |
+#   An update keeps the scope kind and its namespace.
+# custom:
+#   id: EXT-SCOPE-006
+#   enforcement: deny
 violation contains {"id": "EXT-SCOPE-006", "msg": msg} if {
 	lib.is_spec_write
 	lib.is_update
 	lib.has_old
-	before := describe(object.get(lib.old_spec, "scope", {}))
-	after := describe(scope)
+	before := _describe(object.get(lib.old_spec, "scope", {}))
+	after := _describe(_scope)
 	before != after
 	msg := sprintf(
 		"spec.scope is immutable (was %s, now %s): put it back, or delete the extension and create a new one",
@@ -181,114 +183,214 @@ violation contains {"id": "EXT-SCOPE-006", "msg": msg} if {
 	)
 }
 
-describe(s) := sprintf("%s scope in namespace %q", [kind, ns]) if {
-	is_object(s)
-	kinds := [k | some k in ["cluster", "namespace"]; is_object(s[k])]
-	count(kinds) == 1
-	kind := kinds[0]
-	ns := concat("", [field(s, kind, "releaseNamespace"), field(s, kind, "targetNamespace")])
-} else := sprintf("%v", [s])
-
-# EXT-SCOPE-007: protected namespaces hold no extension.
+# METADATA
+# title: Protected namespaces hold no extension
+# description: |
+#   No release or target namespace is one of the configuration's protected
+#   namespaces (kube-system, kube-public, kube-node-lease and kubeext-system by
+#   default).
+# custom:
+#   id: EXT-SCOPE-007
+#   enforcement: deny
 violation contains {"id": "EXT-SCOPE-007", "msg": msg} if {
 	lib.is_spec_write
 	some kind in ["cluster", "namespace"]
 	some key in ["releaseNamespace", "targetNamespace"]
-	ns := field(scope, kind, key)
-	ns in protected_namespaces
+	ns := _field(_scope, kind, key)
+	ns in _protected_namespaces
 	msg := sprintf(
 		"namespace %q is protected and cannot hold extensions: choose another spec.scope.%s.%s",
 		[ns, kind, key],
 	)
 }
 
-protected_namespaces := {ns | some ns in p} if {
+# METADATA
+# title: One instance unless the type allows more
+# description: |
+#   Unless the type sets allowMultipleInstances: one cluster-scoped extension of the
+#   type per cluster, one namespace-scoped extension of it per target namespace.
+#   Judged on create.
+# custom:
+#   id: EXT-SCOPE-008
+#   enforcement: deny
+violation contains {"id": "EXT-SCOPE-008", "msg": msg} if {
+	lib.is_create
+	lib.type_known
+	_cluster_scope
+	not _allow_multiple
+	some e in _others
+	e.spec.extensionType == lib.extension_type_name
+	_other_scope(e) == "cluster"
+	msg := sprintf(
+		concat(" ", [
+			"extension type %q allows one cluster-scoped instance per cluster and extension %q is already",
+			"one: update %q instead, or delete it first",
+		]),
+		[lib.extension_type_name, _other_name(e), _other_name(e)],
+	)
+}
+
+violation contains {"id": "EXT-SCOPE-008", "msg": msg} if {
+	lib.is_create
+	lib.type_known
+	_namespace_scope
+	not _allow_multiple
+	some e in _others
+	e.spec.extensionType == lib.extension_type_name
+	_other_scope(e) == "namespace"
+	_field(e.spec.scope, "namespace", "targetNamespace") == _scope_namespace
+	msg := sprintf(
+		concat(" ", [
+			"extension type %q allows one instance per namespace and extension %q is already in namespace",
+			"%q: update %q instead, or choose another spec.scope.namespace.targetNamespace",
+		]),
+		[lib.extension_type_name, _other_name(e), _scope_namespace, _other_name(e)],
+	)
+}
+
+# METADATA
+# title: Helm releases never collide
+# description: |
+#   Two extensions never share a Helm release name and namespace. Judged on create.
+# custom:
+#   id: EXT-SCOPE-009
+#   enforcement: deny
+violation contains {"id": "EXT-SCOPE-009", "msg": msg} if {
+	lib.is_create
+	_scope_namespace != ""
+	some e in _others
+	_release_name(e) == lib.name
+	_release_namespace(e) == _scope_namespace
+	msg := sprintf(
+		"Helm release %q in namespace %q already belongs to extension %q: choose another name or namespace",
+		[lib.name, _scope_namespace, _other_name(e)],
+	)
+}
+
+# ---- helpers ----
+
+_judged_for_type if lib.is_spec_write
+
+_judged_for_type if lib.requested_version
+
+_valid_release_name(n) if {
+	is_string(n)
+	count(n) <= 53
+	regex.match(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`, n)
+}
+
+default _scope := {}
+
+_scope := s if {
+	s := lib.spec.scope
+	is_object(s)
+}
+
+_has_cluster if is_object(_scope.cluster)
+
+_has_namespace if is_object(_scope.namespace)
+
+_cluster_scope if {
+	_has_cluster
+	not _has_namespace
+}
+
+_namespace_scope if {
+	_has_namespace
+	not _has_cluster
+}
+
+_field(s, kind, key) := v if {
+	v := s[kind][key]
+	is_string(v)
+} else := ""
+
+default _default_namespace_hint := ""
+
+_default_namespace_hint := sprintf(" (extension type %q suggests %q)", [lib.extension_type_name, ns]) if {
+	ns := lib.ext_type.spec.scopes.cluster.defaultReleaseNamespace
+	is_string(ns)
+	ns != ""
+}
+
+_scope_kind := "cluster" if _cluster_scope
+
+_scope_kind := "namespace" if _namespace_scope
+
+default _type_scopes := {}
+
+_type_scopes := s if {
+	s := lib.ext_type.spec.scopes
+	is_object(s)
+}
+
+_supported_scopes contains "cluster" if is_object(_type_scopes.cluster)
+
+_supported_scopes contains "namespace" if is_object(_type_scopes.namespace)
+
+# A type that lists neither scope supports only its default scope.
+_supported_scopes contains _default_scope if {
+	not lib.object_at(_type_scopes, "cluster")
+	not lib.object_at(_type_scopes, "namespace")
+}
+
+default _default_scope := "cluster"
+
+_default_scope := "namespace" if {
+	_type_scopes["default"] == "namespace"
+}
+
+_describe(s) := sprintf("%s scope in namespace %q", [kind, ns]) if {
+	is_object(s)
+	kinds := [k | some k in ["cluster", "namespace"]; is_object(s[k])]
+	count(kinds) == 1
+	kind := kinds[0]
+	ns := concat("", [_field(s, kind, "releaseNamespace"), _field(s, kind, "targetNamespace")])
+} else := sprintf("%v", [s])
+
+default _protected_namespaces := {"kube-system", "kube-public", "kube-node-lease", "kubeext-system"}
+
+_protected_namespaces := {ns | some ns in p} if {
 	p := input.config.protectedNamespaces
 	is_array(p)
-} else := {"kube-system", "kube-public", "kube-node-lease", "kubeext-system"}
+}
 
-# ---- uniqueness; name and scope are immutable, so only a create is judged ----
-
-others := [e |
+_others := [e |
 	some e in input.extensions
 	is_object(e)
 	object.get(e, ["metadata", "name"], "") != lib.name
 ]
 
-scope_namespace := field(scope, "cluster", "releaseNamespace") if cluster_scope
+_scope_namespace := _field(_scope, "cluster", "releaseNamespace") if _cluster_scope
 
-scope_namespace := field(scope, "namespace", "targetNamespace") if namespace_scope
+_scope_namespace := _field(_scope, "namespace", "targetNamespace") if _namespace_scope
 
-other_scope(e) := "cluster" if {
+_other_scope(e) := "cluster" if {
 	lib.object_at(e.spec.scope, "cluster")
 	not lib.object_at(e.spec.scope, "namespace")
 }
 
-other_scope(e) := "namespace" if {
+_other_scope(e) := "namespace" if {
 	lib.object_at(e.spec.scope, "namespace")
 	not lib.object_at(e.spec.scope, "cluster")
 }
 
-other_name(e) := object.get(e, ["metadata", "name"], "")
+_other_name(e) := object.get(e, ["metadata", "name"], "")
 
-allow_multiple if type_scopes.cluster.allowMultipleInstances == true
+_allow_multiple if _type_scopes.cluster.allowMultipleInstances == true
 
-# EXT-SCOPE-008: one instance per cluster (or per namespace) unless the type allows more.
-violation contains {"id": "EXT-SCOPE-008", "msg": msg} if {
-	lib.is_create
-	lib.type_known
-	cluster_scope
-	not allow_multiple
-	some e in others
-	e.spec.extensionType == lib.type_name
-	other_scope(e) == "cluster"
-	msg := sprintf(
-		"extension type %q allows one cluster-scoped instance per cluster and extension %q is already one: update %q instead, or delete it first",
-		[lib.type_name, other_name(e), other_name(e)],
-	)
-}
-
-violation contains {"id": "EXT-SCOPE-008", "msg": msg} if {
-	lib.is_create
-	lib.type_known
-	namespace_scope
-	not allow_multiple
-	some e in others
-	e.spec.extensionType == lib.type_name
-	other_scope(e) == "namespace"
-	field(e.spec.scope, "namespace", "targetNamespace") == scope_namespace
-	msg := sprintf(
-		"extension type %q allows one instance per namespace and extension %q is already in namespace %q: update %q instead, or choose another spec.scope.namespace.targetNamespace",
-		[lib.type_name, other_name(e), scope_namespace, other_name(e)],
-	)
-}
-
-# EXT-SCOPE-009: two extensions never share a Helm release name and namespace.
-violation contains {"id": "EXT-SCOPE-009", "msg": msg} if {
-	lib.is_create
-	ns := scope_namespace
-	ns != ""
-	some e in others
-	release_name(e) == lib.name
-	release_namespace(e) == ns
-	msg := sprintf(
-		"Helm release %q in namespace %q already belongs to extension %q: choose another name or namespace",
-		[lib.name, ns, other_name(e)],
-	)
-}
-
-release_name(e) := n if {
+_release_name(e) := n if {
 	n := e.status.release.name
 	is_string(n)
 	n != ""
-} else := other_name(e)
+} else := _other_name(e)
 
-release_namespace(e) := ns if {
+_release_namespace(e) := ns if {
 	ns := e.status.release.namespace
 	is_string(ns)
 	ns != ""
-} else := field(e.spec.scope, "cluster", "releaseNamespace") if {
-	other_scope(e) == "cluster"
-} else := field(e.spec.scope, "namespace", "targetNamespace") if {
-	other_scope(e) == "namespace"
+} else := _field(e.spec.scope, "cluster", "releaseNamespace") if {
+	_other_scope(e) == "cluster"
+} else := _field(e.spec.scope, "namespace", "targetNamespace") if {
+	_other_scope(e) == "namespace"
 } else := ""

@@ -1,21 +1,179 @@
-# Upgrades: when an extension moves from its installed version to another, a
-# change of major or minor waits for the cluster's next Kubernetes minor (policy
-# KubernetesMinor) or for an exception, a downgrade needs its own annotation, and
-# the chart must support the cluster's Kubernetes version.
+# METADATA
+# title: Upgrades
+# description: |
+#   When an extension moves from its installed version to another, a change of
+#   major or minor waits for the cluster's next Kubernetes minor (policy
+#   KubernetesMinor) or for an exception, a downgrade needs its own annotation,
+#   and the chart must support the cluster's Kubernetes version.
 #
-# An extension moves on a spec UPDATE whose pinned spec.version differs from
-# status.currentVersion, and on a status write whose new status.targetVersion
-# differs from it. A create installs rather than moves.
+#   An extension moves on a spec UPDATE whose pinned spec.version differs from
+#   status.currentVersion, and on a status write whose new status.targetVersion
+#   differs from it. A create installs rather than moves.
 package kubeext.rules.upgrade
 
 import data.kubeext.lib
 
-exception_annotation := "kubeext.dev/upgrade-exception"
+# METADATA
+# title: Major and minor changes follow the upgrade policy
+# description: |
+#   Under KubernetesMinor a change of major or minor waits until the cluster's
+#   Kubernetes minor is past the one the installed minor was adopted at, unless the
+#   new version or the cluster is a prerelease or kubeext.dev/upgrade-exception is
+#   set; under Minor only a major change needs the annotation.
+# custom:
+#   id: EXT-UPGRADE-001
+#   enforcement: deny
+violation contains {"id": "EXT-UPGRADE-001", "msg": msg} if {
+	_needs_exception
+	_policy == "KubernetesMinor"
+	not lib.has_annotation(_exception_annotation)
+	msg := sprintf(
+		concat(" ", [
+			"moving from %s to %s changes the %s version, which upgrade policy KubernetesMinor of extension type %q",
+			"allows only once the cluster moves past Kubernetes %s (it runs %s): stay on %s.x, upgrade the cluster first,",
+			"or set the annotation %s to the reason (e.g. a CVE fix)",
+		]),
+		[
+			_move.from, _move.to, _change_kind, lib.extension_type_name, _adopted_minor, _cluster_minor,
+			_line(_move.from), _exception_annotation,
+		],
+	)
+}
 
-downgrade_annotation := "kubeext.dev/allow-downgrade"
+violation contains {"id": "EXT-UPGRADE-001", "msg": msg} if {
+	_needs_exception
+	_policy == "Minor"
+	not lib.has_annotation(_exception_annotation)
+	msg := sprintf(
+		concat(" ", [
+			"moving from %s to %s changes the major version, which upgrade policy Minor of extension type %q",
+			"never allows on its own: stay on %d.x, or set the annotation %s to the reason",
+		]),
+		[_move.from, _move.to, lib.extension_type_name, lib.major(_move.from), _exception_annotation],
+	)
+}
+
+# METADATA
+# title: A downgrade needs its annotation
+# description: A version lower than status.currentVersion needs kubeext.dev/allow-downgrade.
+# custom:
+#   id: EXT-UPGRADE-002
+#   enforcement: deny
+violation contains {"id": "EXT-UPGRADE-002", "msg": msg} if {
+	_downgrade
+	not lib.has_annotation(_downgrade_annotation)
+	msg := sprintf(
+		concat(" ", [
+			"%s %s is lower than the installed version %s: choose %s or later,",
+			"or set the annotation %s to the reason for the downgrade",
+		]),
+		[lib.requested_version_field, _move.to, _move.from, _move.from, _downgrade_annotation],
+	)
+}
+
+# METADATA
+# title: The chart supports the cluster
+# description: |
+#   The kubeVersion of the requested version's chart, from the type's catalog,
+#   includes the cluster's Kubernetes version, read as Helm reads it.
+# custom:
+#   id: EXT-UPGRADE-003
+#   enforcement: deny
+violation contains {"id": "EXT-UPGRADE-003", "msg": msg} if {
+	v := lib.requested_version
+	lib.valid_semver(v)
+	k := input.cluster.kubernetesVersion
+	lib.valid_semver(k)
+	kube_version := _chart_kube_version(v)
+	not kubeext.semver_satisfies(k, kube_version)
+	msg := sprintf(
+		concat(" ", [
+			"the chart of version %s of extension type %q requires Kubernetes %q and the cluster runs %s:",
+			"choose another version (%s)",
+		]),
+		[v, lib.extension_type_name, kube_version, k, _compatible_hint(k)],
+	)
+}
+
+# ---- warnings: every annotation is echoed, with what it did ----
+
+# METADATA
+# title: The upgrade-exception annotation is echoed
+# description: kubeext.dev/upgrade-exception is set; when it allows a change, the warning says which.
+# custom:
+#   id: EXT-WARN-001
+#   enforcement: warn
+warning contains {"id": "EXT-WARN-001", "msg": msg} if {
+	lib.has_annotation(_exception_annotation)
+	_needs_exception
+	msg := sprintf(
+		"annotation %s allows moving from %s to %s against upgrade policy %s (%s)",
+		[_exception_annotation, _move.from, _move.to, _policy, lib.annotation_reason(_exception_annotation)],
+	)
+}
+
+warning contains {"id": "EXT-WARN-001", "msg": msg} if {
+	lib.has_annotation(_exception_annotation)
+	not _needs_exception
+	msg := sprintf(
+		concat(" ", [
+			"annotation %s is set (%s); it allows one major or minor change within a Kubernetes minor:",
+			"remove it once that change is done",
+		]),
+		[_exception_annotation, lib.annotation_reason(_exception_annotation)],
+	)
+}
+
+# METADATA
+# title: The allow-downgrade annotation is echoed
+# description: kubeext.dev/allow-downgrade is set; when it allows a downgrade, the warning says which.
+# custom:
+#   id: EXT-WARN-002
+#   enforcement: warn
+warning contains {"id": "EXT-WARN-002", "msg": msg} if {
+	lib.has_annotation(_downgrade_annotation)
+	_downgrade
+	msg := sprintf(
+		"annotation %s allows the downgrade from %s to %s (%s)",
+		[_downgrade_annotation, _move.from, _move.to, lib.annotation_reason(_downgrade_annotation)],
+	)
+}
+
+warning contains {"id": "EXT-WARN-002", "msg": msg} if {
+	lib.has_annotation(_downgrade_annotation)
+	not _downgrade
+	msg := sprintf(
+		"annotation %s is set (%s): remove it once the downgrade is done",
+		[_downgrade_annotation, lib.annotation_reason(_downgrade_annotation)],
+	)
+}
+
+# METADATA
+# title: A change allowed by a prerelease is pointed out
+# description: |
+#   A change of major or minor allowed under KubernetesMinor only because the new
+#   version or the cluster is a prerelease.
+# custom:
+#   id: EXT-WARN-003
+#   enforcement: warn
+warning contains {"id": "EXT-WARN-003", "msg": msg} if {
+	_policy == "KubernetesMinor"
+	_change_kind
+	not _cluster_moved_on
+	msg := sprintf(
+		"moving from %s to %s changes the %s version within Kubernetes %s, allowed because %s",
+		[_move.from, _move.to, _change_kind, _adopted_minor, _prerelease_reason],
+	)
+}
+
+# ---- helpers ----
+
+_exception_annotation := "kubeext.dev/upgrade-exception"
+
+_downgrade_annotation := "kubeext.dev/allow-downgrade"
 
 # The move under review, if any: {"from": installed, "to": requested}.
-move := {"from": from, "to": to} if {
+_move := {"from": from, "to": to} if {
 	lib.is_update
 	from := lib.current_version
 	to := lib.requested_version
@@ -24,172 +182,79 @@ move := {"from": from, "to": to} if {
 	semver.compare(from, to) != 0
 }
 
-major_change if lib.major(move.to) != lib.major(move.from)
+_major_change if lib.major(_move.to) != lib.major(_move.from)
 
-minor_change if {
-	not major_change
-	lib.minor(move.to) != lib.minor(move.from)
+_minor_change if {
+	not _major_change
+	lib.minor(_move.to) != lib.minor(_move.from)
 }
 
-change_kind := "major" if major_change
+_change_kind := "major" if _major_change
 
-change_kind := "minor" if minor_change
+_change_kind := "minor" if _minor_change
+
+_downgrade if semver.compare(_move.to, _move.from) < 0
 
 # The type's upgrade policy; anything but Minor is judged as KubernetesMinor, the default.
-policy := "Minor" if {
-	lib.ext_type.spec.upgradePolicy == "Minor"
-} else := "KubernetesMinor"
+default _policy := "KubernetesMinor"
+
+_policy := "Minor" if lib.ext_type.spec.upgradePolicy == "Minor"
 
 # The Kubernetes minor at which the installed major.minor was adopted ("" = no restriction).
-adopted_minor := k if {
+default _adopted_minor := ""
+
+_adopted_minor := k if {
 	k := lib.prior_status.kubernetesVersion
 	is_string(k)
-} else := ""
+}
 
-cluster_minor := m if {
+default _cluster_minor := "unknown"
+
+_cluster_minor := m if {
 	m := input.cluster.minor
 	is_string(m)
 	m != ""
-} else := "unknown"
+}
 
-cluster_moved_on if adopted_minor == ""
+_cluster_moved_on if _adopted_minor == ""
 
-cluster_moved_on if lib.minor_tuple(input.cluster.minor) > lib.minor_tuple(adopted_minor)
+_cluster_moved_on if lib.minor_tuple(input.cluster.minor) > lib.minor_tuple(_adopted_minor)
 
-prerelease_reason := sprintf("the new version %s is a prerelease", [move.to]) if {
-	lib.is_prerelease(move.to)
+_prerelease_reason := sprintf("the new version %s is a prerelease", [_move.to]) if {
+	lib.is_prerelease(_move.to)
 } else := sprintf("the cluster runs a prerelease of Kubernetes (%v)", [input.cluster.kubernetesVersion]) if {
 	input.cluster.prerelease == true
 }
 
 # A change the upgrade policy refuses unless an exception allows it.
-needs_exception if {
-	policy == "KubernetesMinor"
-	change_kind
-	not cluster_moved_on
-	not prerelease_reason
+_needs_exception if {
+	_policy == "KubernetesMinor"
+	_change_kind
+	not _cluster_moved_on
+	not _prerelease_reason
 }
 
-needs_exception if {
-	policy == "Minor"
-	major_change
+_needs_exception if {
+	_policy == "Minor"
+	_major_change
 }
 
-# EXT-UPGRADE-001: a change of major or minor version follows the upgrade policy.
-violation contains {"id": "EXT-UPGRADE-001", "msg": msg} if {
-	needs_exception
-	policy == "KubernetesMinor"
-	not lib.has_annotation(exception_annotation)
-	msg := sprintf(
-		"moving from %s to %s changes the %s version, which upgrade policy KubernetesMinor of extension type %q allows only once the cluster moves past Kubernetes %s (it runs %s): stay on %s.x, upgrade the cluster first, or set the annotation %s to the reason (e.g. a CVE fix)",
-		[move.from, move.to, change_kind, lib.type_name, adopted_minor, cluster_minor, line(move.from), exception_annotation],
-	)
-}
+_line(v) := sprintf("%d.%d", [lib.major(v), lib.minor(v)])
 
-violation contains {"id": "EXT-UPGRADE-001", "msg": msg} if {
-	needs_exception
-	policy == "Minor"
-	not lib.has_annotation(exception_annotation)
-	msg := sprintf(
-		"moving from %s to %s changes the major version, which upgrade policy Minor of extension type %q never allows on its own: stay on %d.x, or set the annotation %s to the reason",
-		[move.from, move.to, lib.type_name, lib.major(move.from), exception_annotation],
-	)
-}
-
-line(v) := sprintf("%d.%d", [lib.major(v), lib.minor(v)])
-
-# EXT-UPGRADE-002: a downgrade needs the allow-downgrade annotation.
-violation contains {"id": "EXT-UPGRADE-002", "msg": msg} if {
-	downgrade
-	not lib.has_annotation(downgrade_annotation)
-	msg := sprintf(
-		"%s %s is lower than the installed version %s: choose %s or later, or set the annotation %s to the reason for the downgrade",
-		[lib.requested_version_field, move.to, move.from, move.from, downgrade_annotation],
-	)
-}
-
-downgrade if semver.compare(move.to, move.from) < 0
-
-# EXT-UPGRADE-003: the chart of the requested version supports the cluster's Kubernetes version.
-violation contains {"id": "EXT-UPGRADE-003", "msg": msg} if {
-	v := lib.requested_version
-	lib.valid_semver(v)
-	k := input.cluster.kubernetesVersion
-	lib.valid_semver(k)
-	kube_version := chart_kube_version(v)
-	not kubeext.semver_satisfies(k, kube_version)
-	msg := sprintf(
-		"the chart of version %s of extension type %q requires Kubernetes %q and the cluster runs %s: choose another version (%s)",
-		[v, lib.type_name, kube_version, k, compatible_hint(k)],
-	)
-}
-
-chart_kube_version(v) := kv if {
+_chart_kube_version(v) := kv if {
 	kv := lib.catalog_entry(v).kubeVersion
 	is_string(kv)
 	kv != ""
 }
 
-compatible_hint(k) := sprintf("the %s train offers %s for it", [lib.release_train, lib.few(vs)]) if {
+_compatible_hint(k) := sprintf("the %s train offers %s for it", [lib.release_train, lib.few(vs)]) if {
 	vs := [v |
 		some v in lib.offered_versions
-		compatible(v, k)
+		_compatible(v, k)
 	]
 	count(vs) > 0
 } else := sprintf("no version of the %s train supports it", [lib.release_train])
 
-compatible(v, _) if not chart_kube_version(v)
+_compatible(v, _) if not _chart_kube_version(v)
 
-compatible(v, k) if kubeext.semver_satisfies(k, chart_kube_version(v))
-
-# ---- warnings: every annotation is echoed, with what it did ----
-
-# EXT-WARN-001: the upgrade-exception annotation.
-warning contains {"id": "EXT-WARN-001", "msg": msg} if {
-	lib.has_annotation(exception_annotation)
-	needs_exception
-	msg := sprintf(
-		"annotation %s allows moving from %s to %s against upgrade policy %s (%s)",
-		[exception_annotation, move.from, move.to, policy, lib.annotation_reason(exception_annotation)],
-	)
-}
-
-warning contains {"id": "EXT-WARN-001", "msg": msg} if {
-	lib.has_annotation(exception_annotation)
-	not needs_exception
-	msg := sprintf(
-		"annotation %s is set (%s); it allows one major or minor change within a Kubernetes minor: remove it once that change is done",
-		[exception_annotation, lib.annotation_reason(exception_annotation)],
-	)
-}
-
-# EXT-WARN-002: the allow-downgrade annotation.
-warning contains {"id": "EXT-WARN-002", "msg": msg} if {
-	lib.has_annotation(downgrade_annotation)
-	downgrade
-	msg := sprintf(
-		"annotation %s allows the downgrade from %s to %s (%s)",
-		[downgrade_annotation, move.from, move.to, lib.annotation_reason(downgrade_annotation)],
-	)
-}
-
-warning contains {"id": "EXT-WARN-002", "msg": msg} if {
-	lib.has_annotation(downgrade_annotation)
-	not downgrade
-	msg := sprintf(
-		"annotation %s is set (%s): remove it once the downgrade is done",
-		[downgrade_annotation, lib.annotation_reason(downgrade_annotation)],
-	)
-}
-
-# EXT-WARN-003: a major or minor change allowed only because of a prerelease.
-warning contains {"id": "EXT-WARN-003", "msg": msg} if {
-	policy == "KubernetesMinor"
-	change_kind
-	not cluster_moved_on
-	reason := prerelease_reason
-	msg := sprintf(
-		"moving from %s to %s changes the %s version within Kubernetes %s, allowed because %s",
-		[move.from, move.to, change_kind, adopted_minor, reason],
-	)
-}
+_compatible(v, k) if kubeext.semver_satisfies(k, _chart_kube_version(v))

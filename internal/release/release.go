@@ -26,6 +26,9 @@ type Client struct {
 	Getter genericclioptions.RESTClientGetter
 	// Debug receives Helm's debug log; nil discards it.
 	Debug func(format string, v ...any)
+	// Configure, when set, supplies the Helm configuration of a namespace instead of
+	// one built from Getter: tests give Helm's in-memory storage and fake kube client.
+	Configure func(namespace string) (*action.Configuration, error)
 }
 
 // Request describes an install or an upgrade.
@@ -44,6 +47,9 @@ type Request struct {
 var ErrNotFound = errors.New("release not found")
 
 func (c *Client) config(namespace string) (*action.Configuration, error) {
+	if c.Configure != nil {
+		return c.Configure(namespace)
+	}
 	cfg := &action.Configuration{}
 	log := c.Debug
 	if log == nil {

@@ -1,0 +1,256 @@
+package release_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/kube"
+	kubefake "helm.sh/helm/v3/pkg/kube/fake"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
+
+	"github.com/kubeext/kubectl-ext/internal/chartsource/chartsourcetest"
+	"github.com/kubeext/kubectl-ext/internal/release"
+)
+
+const ns = "podinfo"
+
+// kubeClient is Helm's fake kube client with updates that fail a given number of
+// times: an upgrade fails, and the rollback after it succeeds.
+type kubeClient struct {
+	*kubefake.FailingKubeClient
+	updateFailures int
+}
+
+func (k *kubeClient) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
+	if k.updateFailures > 0 {
+		k.updateFailures--
+		return &kube.Result{}, errors.New("the API server refused the update")
+	}
+	return k.FailingKubeClient.Update(original, target, force)
+}
+
+// cluster is one namespace's Helm state: releases in memory, resources nowhere.
+type cluster struct {
+	kube *kubeClient
+	cfg  *action.Configuration
+}
+
+func newCluster() *cluster {
+	mem := driver.NewMemory()
+	mem.SetNamespace(ns)
+	k := &kubeClient{FailingKubeClient: &kubefake.FailingKubeClient{PrintingKubeClient: kubefake.PrintingKubeClient{Out: io.Discard}}}
+	return &cluster{kube: k, cfg: &action.Configuration{
+		Releases:     storage.Init(mem),
+		KubeClient:   k,
+		Capabilities: chartutil.DefaultCapabilities,
+		Log:          func(string, ...any) {},
+	}}
+}
+
+func (c *cluster) client() *release.Client {
+	return &release.Client{Configure: func(string) (*action.Configuration, error) { return c.cfg, nil }}
+}
+
+func podinfo(t *testing.T, version string) *chart.Chart {
+	t.Helper()
+	ch, err := chartsourcetest.Chart(chartsourcetest.Spec{Version: version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+func request(t *testing.T, version string, values map[string]any) release.Request {
+	return release.Request{Name: "podinfo", Namespace: ns, Chart: podinfo(t, version), Values: values,
+		Timeout: time.Second, Description: "test " + version}
+}
+
+// pending stores a revision left pending by an interrupted command.
+func pending(t *testing.T, c *cluster, version int, status helmrelease.Status) {
+	t.Helper()
+	rel := &helmrelease.Release{Name: "podinfo", Namespace: ns, Version: version, Chart: podinfo(t, "1.4.1"),
+		Info: &helmrelease.Info{Status: status}}
+	if err := c.cfg.Releases.Create(rel); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestClient(t *testing.T) {
+	tests := []struct {
+		name string
+		// run does the steps on a fresh namespace and returns the last error.
+		run     func(*testing.T, *cluster) error
+		wantErr string
+		// wantHistory is each stored revision as "version:status:chart version".
+		wantHistory []string
+		// wantDeployed is the revision Last returns deployed; 0 when no release exists.
+		wantDeployed int
+	}{
+		{
+			name: "an install stores a deployed first revision",
+			run: func(t *testing.T, c *cluster) error {
+				rel, err := c.client().Install(context.Background(), request(t, "1.4.0", nil))
+				if err == nil && (rel.Version != 1 || rel.Info.Description != "test 1.4.0") {
+					t.Errorf("installed revision %d (%q)", rel.Version, rel.Info.Description)
+				}
+				return err
+			},
+			wantHistory:  []string{"1:deployed:1.4.0"},
+			wantDeployed: 1,
+		},
+		{
+			name: "an install that fails in the cluster is uninstalled again, leaving no release",
+			run: func(t *testing.T, c *cluster) error {
+				// The fake builds no resources to create, so the failure is the wait for them.
+				c.kube.WaitError = errors.New("pods are not ready")
+				req := request(t, "1.4.0", nil)
+				req.Wait = true
+				_, err := c.client().Install(context.Background(), req)
+				return err
+			},
+			wantErr: "helm install: pods are not ready (the failed release was uninstalled)",
+		},
+		{
+			name: "an install whose chart does not render stores nothing",
+			run: func(t *testing.T, c *cluster) error {
+				_, err := c.client().Install(context.Background(), request(t, "1.4.0", map[string]any{"fail": true}))
+				return err
+			},
+			wantErr: "helm install:",
+		},
+		{
+			name: "an upgrade adds a deployed revision and supersedes the first",
+			run: func(t *testing.T, c *cluster) error {
+				if _, err := c.client().Install(context.Background(), request(t, "1.4.0", nil)); err != nil {
+					return err
+				}
+				_, err := c.client().Upgrade(context.Background(), request(t, "1.4.1", nil))
+				return err
+			},
+			wantHistory:  []string{"1:superseded:1.4.0", "2:deployed:1.4.1"},
+			wantDeployed: 2,
+		},
+		{
+			name: "a failed upgrade is rolled back to the revision it had",
+			run: func(t *testing.T, c *cluster) error {
+				if _, err := c.client().Install(context.Background(), request(t, "1.4.0", nil)); err != nil {
+					return err
+				}
+				c.kube.updateFailures = 1
+				_, err := c.client().Upgrade(context.Background(), request(t, "1.4.1", nil))
+				return err
+			},
+			wantErr:      "(rolled back to revision 1)",
+			wantHistory:  []string{"1:superseded:1.4.0", "2:failed:1.4.1", "3:deployed:1.4.0"},
+			wantDeployed: 3,
+		},
+		{
+			name: "an upgrade of a release that does not exist says so",
+			run: func(t *testing.T, c *cluster) error {
+				_, err := c.client().Upgrade(context.Background(), request(t, "1.4.1", nil))
+				return err
+			},
+			wantErr: "helm upgrade: reading release podinfo/podinfo",
+		},
+		{
+			name: "uninstall removes the release, and a second uninstall is no error",
+			run: func(t *testing.T, c *cluster) error {
+				if _, err := c.client().Install(context.Background(), request(t, "1.4.0", nil)); err != nil {
+					return err
+				}
+				if err := c.client().Uninstall("podinfo", ns, false, time.Second); err != nil {
+					return err
+				}
+				return c.client().Uninstall("podinfo", ns, false, time.Second)
+			},
+		},
+		{
+			name: "a release left pending-install is uninstalled",
+			run: func(t *testing.T, c *cluster) error {
+				pending(t, c, 1, helmrelease.StatusPendingInstall)
+				did, err := c.client().RecoverPending("podinfo", ns, time.Second)
+				if err == nil && !strings.Contains(did, "was left pending-install by an interrupted command: uninstalled it") {
+					t.Errorf("RecoverPending says %q", did)
+				}
+				return err
+			},
+		},
+		{
+			name: "a release left pending-upgrade is marked failed and rolled back to the deployed revision",
+			run: func(t *testing.T, c *cluster) error {
+				if _, err := c.client().Install(context.Background(), request(t, "1.4.0", nil)); err != nil {
+					return err
+				}
+				pending(t, c, 2, helmrelease.StatusPendingUpgrade)
+				did, err := c.client().RecoverPending("podinfo", ns, time.Second)
+				if err == nil && !strings.Contains(did, "rolled it back to revision 1") {
+					t.Errorf("RecoverPending says %q", did)
+				}
+				return err
+			},
+			wantHistory:  []string{"1:superseded:1.4.0", "2:failed:1.4.1", "3:deployed:1.4.0"},
+			wantDeployed: 3,
+		},
+		{
+			name: "a deployed release is not touched by recovery",
+			run: func(t *testing.T, c *cluster) error {
+				if _, err := c.client().Install(context.Background(), request(t, "1.4.0", nil)); err != nil {
+					return err
+				}
+				did, err := c.client().RecoverPending("podinfo", ns, time.Second)
+				if did != "" {
+					t.Errorf("RecoverPending says %q, want nothing done", did)
+				}
+				return err
+			},
+			wantHistory:  []string{"1:deployed:1.4.0"},
+			wantDeployed: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCluster()
+			err := tt.run(t, c)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+			}
+			hist, herr := c.client().History("podinfo", ns)
+			if len(tt.wantHistory) == 0 {
+				if !errors.Is(herr, release.ErrNotFound) {
+					t.Errorf("History = %d revisions, %v; want ErrNotFound", len(hist), herr)
+				}
+			} else {
+				if herr != nil {
+					t.Fatal(herr)
+				}
+				var got []string
+				for _, r := range hist {
+					got = append(got, strings.Join([]string{strconv.Itoa(r.Version), r.Info.Status.String(), r.Chart.Metadata.Version}, ":"))
+				}
+				if strings.Join(got, " ") != strings.Join(tt.wantHistory, " ") {
+					t.Errorf("History = %v, want %v", got, tt.wantHistory)
+				}
+			}
+			last, lerr := c.client().Last("podinfo", ns)
+			switch {
+			case tt.wantDeployed == 0 && !errors.Is(lerr, release.ErrNotFound):
+				t.Errorf("Last = %v, %v; want ErrNotFound", last, lerr)
+			case tt.wantDeployed != 0 && (lerr != nil || last.Version != tt.wantDeployed || last.Info.Status != helmrelease.StatusDeployed):
+				t.Errorf("Last = %v, %v; want revision %d deployed", last, lerr, tt.wantDeployed)
+			}
+		})
+	}
+}

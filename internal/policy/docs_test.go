@@ -1,9 +1,14 @@
 package policy
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -131,4 +136,55 @@ func TestDocsShowRealFindings(t *testing.T) {
 			t.Errorf("no documentation example for %s", id)
 		}
 	}
+}
+
+var update = flag.Bool("update", false, "rewrite the generated rule table of docs/policies.md")
+
+const (
+	tableBegin = "<!-- rule table: generated from the METADATA of policies/*.rego; `go test ./internal/policy -run TestDocsRuleTable -update` rewrites it -->"
+	tableEnd   = "<!-- end of rule table -->"
+)
+
+// TestDocsRuleTable fails when the rule table of docs/policies.md is not the one the
+// rules' METADATA blocks give; -update rewrites it.
+func TestDocsRuleTable(t *testing.T) {
+	path := filepath.Join("..", "..", "docs", "policies.md")
+	docs, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin, end := bytes.Index(docs, []byte(tableBegin)), bytes.Index(docs, []byte(tableEnd))
+	if begin < 0 || end < begin {
+		t.Fatalf("docs/policies.md lacks the markers of the rule table:\n%s\n%s", tableBegin, tableEnd)
+	}
+	want := ruleTable(Rules())
+	got := string(docs[begin+len(tableBegin) : end])
+	if got == want {
+		return
+	}
+	if !*update {
+		t.Fatalf("the rule table of docs/policies.md is stale: run `go test ./internal/policy -run TestDocsRuleTable -update`\nwant:%s", want)
+	}
+	out := slices.Concat(docs[:begin+len(tableBegin)], []byte(want), docs[end:])
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("docs/policies.md: rule table rewritten")
+}
+
+// ruleTable renders the rules, by module then id, as a Markdown table linking each id
+// to its section.
+func ruleTable(rules []Rule) string {
+	rules = slices.Clone(rules)
+	slices.SortFunc(rules, func(a, b Rule) int { return cmp.Or(cmp.Compare(a.Module, b.Module), cmp.Compare(a.ID, b.ID)) })
+	var b strings.Builder
+	b.WriteString("\n| Rule | Checks | Module | Default |\n| --- | --- | --- | --- |\n")
+	for _, r := range rules {
+		mode := string(r.Enforcement)
+		if r.Warning {
+			mode = "warning"
+		}
+		fmt.Fprintf(&b, "| [%s](#%s) | %s | `%s` | %s |\n", r.ID, strings.ToLower(r.ID), r.Title, r.Module, mode)
+	}
+	return b.String()
 }

@@ -109,7 +109,15 @@ func (e *Engine) SetConfig(cfg Config) error {
 		return fmt.Errorf("policy configuration: %w", err)
 	}
 	cfg = cfg.clone()
-	v, err := ast.InterfaceToValue(cfg.document())
+	doc := cfg.document()
+	// A rule's METADATA may default it to warn or dryrun; the configuration overrides.
+	enforcement := doc["enforcement"].(map[string]any)
+	for _, id := range e.modules.ruleIDs {
+		if _, set := cfg.Enforcement[id]; !set && e.modules.rules[id].Enforcement != ModeDeny {
+			enforcement[id] = string(e.modules.rules[id].Enforcement)
+		}
+	}
+	v, err := ast.InterfaceToValue(doc)
 	if err != nil {
 		return fmt.Errorf("policy configuration: %w", err)
 	}

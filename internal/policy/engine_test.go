@@ -276,6 +276,7 @@ func TestEvaluateFailsInsteadOfHanging(t *testing.T) {
 		dir := t.TempDir()
 		writeFile(t, filepath.Join(dir, "slow.rego"), `package kubeext.rules.slow
 
+`+metadata("EXT-SLOW-001", "deny")+`
 violation contains {"id": "EXT-SLOW-001", "msg": "slow"} if {
 	count([x | some x in numbers.range(1, 100000000)]) < 0
 }
@@ -365,6 +366,7 @@ func TestNewCompilesExtraPolicies(t *testing.T) {
 
 import data.kubeext.lib
 
+`+metadata("ACME-OWNER-001", "deny")+`
 violation contains {"id": "ACME-OWNER-001", "msg": "set the annotation acme.example/owner"} if {
 	lib.is_spec_write
 	not lib.has_annotation("acme.example/owner")
@@ -390,17 +392,43 @@ violation contains {"id": "ACME-OWNER-001", "msg": "set the annotation acme.exam
 		}
 	})
 
+	t.Run("a rule's METADATA sets its default enforcement, and the configuration overrides it", func(t *testing.T) {
+		dir := t.TempDir()
+		writeFile(t, filepath.Join(dir, "trial.rego"), `package kubeext.rules.trial
+
+`+metadata("ACME-TRIAL-001", "dryrun")+`
+violation contains {"id": "ACME-TRIAL-001", "msg": "on trial"} if input.request.object
+`)
+		e := newEngine(t, Options{ExtraDir: dir})
+		d, err := e.Evaluate(context.Background(), createInput(newExtension()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids(d.DryRun), []string{"ACME-TRIAL-001"}) || !d.Allowed() {
+			t.Errorf("with the METADATA default: %+v, want ACME-TRIAL-001 in dryrun only", d)
+		}
+		if err := e.SetConfig(Config{Enforcement: map[string]Mode{"ACME-TRIAL-001": ModeDeny}}); err != nil {
+			t.Fatal(err)
+		}
+		if d, err = e.Evaluate(context.Background(), createInput(newExtension())); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids(d.Deny), []string{"ACME-TRIAL-001"}) || len(d.DryRun) != 0 {
+			t.Errorf("configured deny: %+v, want ACME-TRIAL-001 denied", d)
+		}
+	})
+
 	refused := []struct {
 		name, src, wantErr string
 	}{
 		{
 			name:    "a policy calling http.send is refused at compile time",
-			src:     "package kubeext.rules.net\n\nviolation contains {\"id\": \"NET-001\", \"msg\": \"x\"} if http.send({\"method\": \"GET\", \"url\": \"https://example.org\"})\n",
+			src:     "package kubeext.rules.net\n\n" + metadata("NET-001", "deny") + "violation contains {\"id\": \"NET-001\", \"msg\": \"x\"} if http.send({\"method\": \"GET\", \"url\": \"https://example.org\"})\n",
 			wantErr: "http.send",
 		},
 		{
 			name:    "a policy reading the environment through opa.runtime is refused",
-			src:     "package kubeext.rules.env\n\nviolation contains {\"id\": \"ENV-001\", \"msg\": \"x\"} if opa.runtime().env\n",
+			src:     "package kubeext.rules.env\n\n" + metadata("ENV-001", "deny") + "violation contains {\"id\": \"ENV-001\", \"msg\": \"x\"} if opa.runtime().env\n",
 			wantErr: "opa.runtime",
 		},
 		{
@@ -409,13 +437,39 @@ violation contains {"id": "ACME-OWNER-001", "msg": "set the annotation acme.exam
 			wantErr: "object literal",
 		},
 		{
+			name:    "a rule without a METADATA block is refused",
+			src:     "package kubeext.rules.bare\n\nviolation contains {\"id\": \"BARE-001\", \"msg\": \"x\"} if input.x\n",
+			wantErr: "BARE-001 has no METADATA block",
+		},
+		{
+			name:    "a METADATA block naming another id is refused",
+			src:     "package kubeext.rules.typo\n\n" + metadata("TYPO-002", "deny") + "violation contains {\"id\": \"TYPO-001\", \"msg\": \"x\"} if input.x\n",
+			wantErr: `names custom.id "TYPO-002": make it TYPO-001`,
+		},
+		{
+			name:    "a default enforcement that is no mode is refused",
+			src:     "package kubeext.rules.mode\n\n" + metadata("MODE-001", "off") + "violation contains {\"id\": \"MODE-001\", \"msg\": \"x\"} if input.x\n",
+			wantErr: `says enforcement "off": write deny, warn or dryrun`,
+		},
+		{
+			name:    "a warning defaulting to deny is refused",
+			src:     "package kubeext.rules.loud\n\n" + metadata("LOUD-001", "deny") + "warning contains {\"id\": \"LOUD-001\", \"msg\": \"x\"} if input.x\n",
+			wantErr: "a warning is always shown, write warn",
+		},
+		{
+			name: "two METADATA blocks for one id are refused",
+			src: "package kubeext.rules.twice\n\n" + metadata("TWICE-001", "deny") + "violation contains {\"id\": \"TWICE-001\", \"msg\": \"x\"} if input.x\n\n" +
+				metadata("TWICE-001", "deny") + "violation contains {\"id\": \"TWICE-001\", \"msg\": \"y\"} if input.y\n",
+			wantErr: "TWICE-001 has a second METADATA block",
+		},
+		{
 			name:    "a policy outside kubeext.rules is refused",
 			src:     "package acme\n\nallow := true\n",
 			wantErr: "under kubeext.rules",
 		},
 		{
 			name:    "a policy failing strict compilation is refused",
-			src:     "package kubeext.rules.strict\n\nimport data.kubeext.lib\n\nviolation contains {\"id\": \"STRICT-001\", \"msg\": \"x\"} if input.x\n",
+			src:     "package kubeext.rules.strict\n\nimport data.kubeext.lib\n\n" + metadata("STRICT-001", "deny") + "violation contains {\"id\": \"STRICT-001\", \"msg\": \"x\"} if input.x\n",
 			wantErr: "unused",
 		},
 	}
@@ -450,6 +504,20 @@ func TestRuleIDsListEveryRule(t *testing.T) {
 	if got := engine(t).RuleIDs(); !slices.Equal(got, want) {
 		t.Errorf("(*Engine).RuleIDs() = %v", got)
 	}
+	var described []string
+	for _, r := range Rules() {
+		described = append(described, r.ID)
+		wantMode := ModeDeny
+		if strings.HasPrefix(r.ID, "EXT-WARN-") {
+			wantMode = ModeWarn
+		}
+		if r.Enforcement != wantMode || r.Warning != (wantMode == ModeWarn) || r.Title == "" || !strings.HasPrefix(r.Module, "policies/") {
+			t.Errorf("Rules() describes %s as %+v", r.ID, r)
+		}
+	}
+	if all := append(slices.Clone(want), WarningIDs()...); !slices.Equal(described, slices.Sorted(slices.Values(all))) {
+		t.Errorf("Rules() = %v, want %v", described, all)
+	}
 }
 
 func TestDocsNameEveryRule(t *testing.T) {
@@ -476,4 +544,9 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// metadata is the METADATA block a rule of an extra policy needs.
+func metadata(id, enforcement string) string {
+	return "# METADATA\n# title: " + id + "\n# description: A rule of a test.\n# custom:\n#   id: " + id + "\n#   enforcement: " + enforcement + "\n"
 }

@@ -36,11 +36,28 @@ const (
 // moduleSet is a set of parsed policy modules (tests excluded) and the ids they define.
 type moduleSet struct {
 	modules    map[string]*ast.Module
-	ruleIDs    []string // ids of violation rules, sorted
-	warningIDs []string // ids of warnings, sorted
+	ruleIDs    []string        // ids of violation rules, sorted
+	warningIDs []string        // ids of warnings, sorted
+	rules      map[string]Rule // every id's METADATA
 }
 
-var parserOptions = ast.ParserOptions{RegoVersion: ast.RegoV1}
+// Rule is what a rule's METADATA block says about it.
+type Rule struct {
+	ID          string
+	Title       string
+	Description string
+	// Enforcement is the rule's default: deny, warn or dryrun for a violation (the
+	// configuration may change it), warn for a warning (always shown).
+	Enforcement Mode
+	// Warning is true for a warning, false for a violation rule.
+	Warning bool
+	// Module is the file that defines the rule, e.g. policies/upgrade.rego.
+	Module string
+}
+
+// ProcessAnnotation keeps the METADATA blocks, which carry each rule's id, title and
+// default enforcement.
+var parserOptions = ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true}
 
 // embeddedModules parses the embedded policies once.
 var embeddedModules = sync.OnceValues(func() (*moduleSet, error) {
@@ -62,6 +79,20 @@ func RuleIDs() []string {
 		return nil
 	}
 	return slices.Clone(set.ruleIDs)
+}
+
+// Rules describes the rules and warnings of the embedded policies, sorted by id, as
+// their METADATA blocks do.
+func Rules() []Rule {
+	set, err := embeddedModules()
+	if err != nil {
+		return nil
+	}
+	out := make([]Rule, 0, len(set.rules))
+	for _, id := range sortedKeys(set.rules) {
+		out = append(out, set.rules[id])
+	}
+	return out
 }
 
 // WarningIDs lists the ids of the warnings of the embedded policies, sorted; warnings
@@ -134,9 +165,13 @@ func (s *moduleSet) addFS(fsys fs.FS, prefix string) error {
 	return nil
 }
 
-// index checks the convention of every rule module and records the ids it defines.
+// index checks the convention of every rule module and records the ids it defines:
+// every violation and warning has a literal id, and each id exactly one METADATA
+// block (on one of its definitions) with a title, a description, custom.id naming
+// that id and custom.enforcement its default.
 func (s *moduleSet) index() error {
 	rules, warnings := map[string]bool{}, map[string]bool{}
+	meta := map[string]Rule{}
 	var errs []error
 	for _, name := range sortedKeys(s.modules) {
 		m := s.modules[name]
@@ -159,6 +194,19 @@ func (s *moduleSet) index() error {
 			} else {
 				warnings[id] = true
 			}
+			for _, a := range r.Annotations {
+				info, err := ruleMetadata(a, id, kind == warningRule)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", r.Location, err))
+					continue
+				}
+				if prev, dup := meta[id]; dup {
+					errs = append(errs, fmt.Errorf("%s: %s has a second METADATA block (the first is in %s): keep one", r.Location, id, prev.Module))
+					continue
+				}
+				info.Module = name
+				meta[id] = info
+			}
 		}
 	}
 	for id := range rules {
@@ -166,11 +214,45 @@ func (s *moduleSet) index() error {
 			errs = append(errs, fmt.Errorf("id %s names both a rule and a warning", id))
 		}
 	}
+	for _, id := range sortedKeys(rules) {
+		if _, ok := meta[id]; !ok {
+			errs = append(errs, fmt.Errorf("rule %s has no METADATA block: %s", id, metadataHint))
+		}
+	}
+	for _, id := range sortedKeys(warnings) {
+		if _, ok := meta[id]; !ok {
+			errs = append(errs, fmt.Errorf("warning %s has no METADATA block: %s", id, metadataHint))
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("policies: %w", err)
 	}
-	s.ruleIDs, s.warningIDs = sortedKeys(rules), sortedKeys(warnings)
+	s.ruleIDs, s.warningIDs, s.rules = sortedKeys(rules), sortedKeys(warnings), meta
 	return nil
+}
+
+const metadataHint = "put `# METADATA`, `# title: ...`, `# description: ...`, `# custom:`, `#   id: ...` and `#   enforcement: deny` above one of its definitions"
+
+// ruleMetadata reads a rule's METADATA block, which must name the id the rule's head
+// does and a default enforcement fit for its kind.
+func ruleMetadata(a *ast.Annotations, id string, warning bool) (Rule, error) {
+	info := Rule{ID: id, Title: a.Title, Description: strings.TrimSpace(a.Description), Warning: warning}
+	got, _ := a.Custom["id"].(string)
+	if got != id {
+		return Rule{}, fmt.Errorf("the METADATA of %s names custom.id %q: make it %s", id, got, id)
+	}
+	if info.Title == "" || info.Description == "" {
+		return Rule{}, fmt.Errorf("the METADATA of %s needs a title and a description", id)
+	}
+	mode, _ := a.Custom["enforcement"].(string)
+	info.Enforcement = Mode(mode)
+	switch {
+	case warning && info.Enforcement != ModeWarn:
+		return Rule{}, fmt.Errorf("the METADATA of warning %s says enforcement %q: a warning is always shown, write warn", id, mode)
+	case !warning && info.Enforcement != ModeDeny && info.Enforcement != ModeWarn && info.Enforcement != ModeDryRun:
+		return Rule{}, fmt.Errorf("the METADATA of %s says enforcement %q: write deny, warn or dryrun", id, mode)
+	}
+	return info, nil
 }
 
 // findingID reads the literal id of a violation or warning rule.

@@ -5,10 +5,11 @@
 // command left behind. It has no cobra in it: the CLI fills a request and prints.
 //
 // The files follow the responsibilities: create.go, update.go, delete.go and
-// upgrade.go are the operations; apply.go is the one install-or-upgrade-and-record
-// step they share; status.go writes the status; protected.go keeps the protected
-// settings; helm.go adapts the Helm SDK; lock.go serialises commands; errors.go turns
-// API errors into messages. Types and their versions come from internal/catalog.
+// upgrade.go are the operations (plan.go the pure upgrade planner); helm.go adapts the
+// Helm SDK and holds apply, the install-or-upgrade-and-record step create and update
+// share; status.go writes the status; protected.go keeps the protected settings;
+// resolve.go finds a type (through internal/catalog) and the version to install;
+// lock.go serialises commands; errors.go turns API errors into messages.
 package lifecycle
 
 import (

@@ -20,15 +20,7 @@ import (
 )
 
 // Trains returns the type's release trains, or the defaults when it names none.
-func Trains(t *v1alpha1.ExtensionType) []v1alpha1.ReleaseTrain {
-	if len(t.Spec.ReleaseTrains) > 0 {
-		return t.Spec.ReleaseTrains
-	}
-	return []v1alpha1.ReleaseTrain{
-		{Name: v1alpha1.ReleaseTrainStable},
-		{Name: v1alpha1.ReleaseTrainPreview, IncludePrerelease: true},
-	}
-}
+func Trains(t *v1alpha1.ExtensionType) []v1alpha1.ReleaseTrain { return t.Trains() }
 
 // Train finds a train by name, case-insensitively (az users type "stable").
 func Train(t *v1alpha1.ExtensionType, name string) (v1alpha1.ReleaseTrain, bool) {
@@ -56,24 +48,11 @@ func Versions(t *v1alpha1.ExtensionType, cvs []chartsource.ChartVersion) []v1alp
 	out := make([]v1alpha1.TypeVersion, 0, len(cvs))
 	for _, cv := range cvs {
 		tv := v1alpha1.TypeVersion{Version: cv.Version, KubeVersion: cv.KubeVersion, AppVersion: cv.AppVersion}
-		for _, tr := range Trains(t) {
-			if !cv.Prerelease || tr.IncludePrerelease {
-				tv.ReleaseTrains = append(tv.ReleaseTrains, tr.Name)
-			}
-		}
+		// Sync lists exactly what the train rule reads into an entry that lists none.
+		tv.ReleaseTrains = t.OfferingTrains(tv)
 		out = append(out, tv)
 	}
 	return out
-}
-
-// Offered reports whether the train offers the version.
-func Offered(tv v1alpha1.TypeVersion, train string) bool {
-	for _, n := range tv.ReleaseTrains {
-		if strings.EqualFold(n, train) {
-			return true
-		}
-	}
-	return false
 }
 
 // Lookup finds a version in the catalog.
@@ -87,8 +66,8 @@ func Lookup(t *v1alpha1.ExtensionType, version string) (v1alpha1.TypeVersion, bo
 }
 
 // Exclusion says why a version is not a candidate; "" means it is one.
-func Exclusion(tv v1alpha1.TypeVersion, train, kubeVersion string) string {
-	if !Offered(tv, train) {
+func Exclusion(t *v1alpha1.ExtensionType, tv v1alpha1.TypeVersion, train, kubeVersion string) string {
+	if !t.Offers(tv, train) {
 		return fmt.Sprintf("not on the %s train", train)
 	}
 	if tv.KubeVersion != "" && kubeVersion != "" && !KubeCompatible(tv.KubeVersion, kubeVersion) {
@@ -115,7 +94,7 @@ func KubeCompatible(constraint, kubeVersion string) bool {
 func Candidates(t *v1alpha1.ExtensionType, train, kubeVersion string) []v1alpha1.TypeVersion {
 	var out []v1alpha1.TypeVersion
 	for _, tv := range t.Status.Versions {
-		if Exclusion(tv, train, kubeVersion) == "" {
+		if Exclusion(t, tv, train, kubeVersion) == "" {
 			out = append(out, tv)
 		}
 	}

@@ -78,7 +78,7 @@ func TestCandidatesAndExclusion(t *testing.T) {
 				if !ok {
 					t.Fatalf("Lookup(%s) found nothing", v)
 				}
-				if got := catalog.Exclusion(tv, tt.train, tt.kube); got != reason {
+				if got := catalog.Exclusion(typ, tv, tt.train, tt.kube); got != reason {
 					t.Errorf("Exclusion(%s) = %q, want %q", v, got, reason)
 				}
 			}

@@ -58,7 +58,7 @@ func SelectVersions(t *v1alpha1.ExtensionType, q VersionQuery) []VersionRow {
 				continue
 			}
 		}
-		reason := Exclusion(tv, q.Train, q.KubeVersion)
+		reason := Exclusion(t, tv, q.Train, q.KubeVersion)
 		if reason != "" && (!q.All || q.Latest) {
 			continue
 		}

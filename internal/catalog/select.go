@@ -63,7 +63,7 @@ func SelectVersions(t *v1alpha1.ExtensionType, q VersionQuery) []VersionRow {
 			continue
 		}
 		rows = append(rows, VersionRow{
-			Version: tv.Version, KubeVersion: tv.KubeVersion, ReleaseTrains: append([]string{}, tv.ReleaseTrains...),
+			Version: tv.Version, KubeVersion: tv.KubeVersion, ReleaseTrains: append([]string{}, t.OfferingTrains(tv)...),
 			Excluded: reason != "", Reason: reason,
 		})
 		if q.Latest {

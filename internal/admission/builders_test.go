@@ -7,13 +7,12 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1/v1alpha1test"
 )
 
 func testCtx(t *testing.T) context.Context {
@@ -37,34 +36,20 @@ var catalog = []v1alpha1.TypeVersion{
 	{Version: "1.4.0", ReleaseTrains: []string{"Stable", "Preview"}},
 }
 
-type typeOpt func(*v1alpha1.ExtensionType)
+type typeOpt = v1alpha1test.TypeOption
 
-func clusterOnly(t *v1alpha1.ExtensionType) { t.Spec.Scopes.Namespace = nil }
-
-func multipleInstances(t *v1alpha1.ExtensionType) {
-	t.Spec.Scopes.Cluster.AllowMultipleInstances = true
-}
-
-func minorPolicy(t *v1alpha1.ExtensionType) { t.Spec.UpgradePolicy = v1alpha1.UpgradePolicyMinor }
+var (
+	clusterOnly       typeOpt = v1alpha1test.ClusterOnly
+	multipleInstances typeOpt = v1alpha1test.MultipleInstances
+	minorPolicy               = v1alpha1test.UpgradePolicy(v1alpha1.UpgradePolicyMinor)
+)
 
 // newType creates an ExtensionType with the test catalog in its status.
 func newType(t *testing.T, opts ...typeOpt) string {
 	t.Helper()
+	requireEnv(t)
 	ctx := testCtx(t)
-	et := &v1alpha1.ExtensionType{
-		ObjectMeta: metav1.ObjectMeta{Name: uniq("test.app")},
-		Spec: v1alpha1.ExtensionTypeSpec{
-			Chart: v1alpha1.ChartSource{Repository: "https://charts.example.org", Name: "app"},
-			Scopes: v1alpha1.Scopes{
-				Default:   v1alpha1.ScopeCluster,
-				Cluster:   &v1alpha1.ClusterScopeOptions{DefaultReleaseNamespace: "app"},
-				Namespace: &v1alpha1.NamespaceScopeOptions{},
-			},
-		},
-	}
-	for _, o := range opts {
-		o(et)
-	}
+	et := v1alpha1test.Type(uniq("test.app"), opts...)
 	if err := env.Client.Create(ctx, et); err != nil {
 		t.Fatalf("creating type: %v", err)
 	}
@@ -95,52 +80,22 @@ func eventually(t *testing.T, what string, f func() error) {
 	t.Fatalf("waiting until %s: %v", what, err)
 }
 
-type extOpt func(*v1alpha1.Extension)
+type extOpt = v1alpha1test.ExtensionOption
 
-func pinned(v string) extOpt {
-	return func(e *v1alpha1.Extension) {
-		e.Spec.AutoUpgradeMinorVersion = ptr.To(false)
-		e.Spec.Version = v
-	}
-}
+var (
+	pinned           = v1alpha1test.Pinned
+	train            = v1alpha1test.Train
+	namespaced       = v1alpha1test.TargetNamespace
+	releaseNamespace = v1alpha1test.ReleaseNamespace
+	annotate         = v1alpha1test.Annotation
+	named            = v1alpha1test.Named
+)
 
-func train(n string) extOpt { return func(e *v1alpha1.Extension) { e.Spec.ReleaseTrain = n } }
-
-func namespaced(ns string) extOpt {
-	return func(e *v1alpha1.Extension) {
-		e.Spec.Scope = v1alpha1.Scope{Namespace: &v1alpha1.NamespaceScope{TargetNamespace: ns}}
-	}
-}
-
-func releaseNamespace(ns string) extOpt {
-	return func(e *v1alpha1.Extension) {
-		e.Spec.Scope = v1alpha1.Scope{Cluster: &v1alpha1.ClusterScope{ReleaseNamespace: ns}}
-	}
-}
-
-func annotate(k, v string) extOpt {
-	return func(e *v1alpha1.Extension) {
-		if e.Annotations == nil {
-			e.Annotations = map[string]string{}
-		}
-		e.Annotations[k] = v
-	}
-}
-
-func named(n string) extOpt { return func(e *v1alpha1.Extension) { e.Name = n } }
-
+// extension is a cluster-scoped extension of the type, with a name and a release
+// namespace of its own, so tests on the one shared cluster never collide.
 func extension(typeName string, opts ...extOpt) *v1alpha1.Extension {
-	e := &v1alpha1.Extension{
-		ObjectMeta: metav1.ObjectMeta{Name: uniq("ext")},
-		Spec: v1alpha1.ExtensionSpec{
-			ExtensionType: typeName,
-			Scope:         v1alpha1.Scope{Cluster: &v1alpha1.ClusterScope{ReleaseNamespace: uniq("ns")}},
-		},
-	}
-	for _, o := range opts {
-		o(e)
-	}
-	return e
+	base := []extOpt{releaseNamespace(uniq("ns"))}
+	return v1alpha1test.Extension(uniq("ext"), typeName, append(base, opts...)...)
 }
 
 // warnings records the API server's warning headers.
@@ -164,6 +119,7 @@ func (w *warnings) all() string {
 // writer returns a client whose warnings are recorded.
 func writer(t *testing.T) (client.Client, *warnings) {
 	t.Helper()
+	requireEnv(t)
 	w := &warnings{}
 	cfg := rest.CopyConfig(env.Config)
 	cfg.WarningHandler = w
@@ -177,11 +133,8 @@ func writer(t *testing.T) (client.Client, *warnings) {
 // installedAt records that ext runs version v, adopted at Kubernetes minor kube.
 func installedAt(t *testing.T, ext *v1alpha1.Extension, v, kube string) {
 	t.Helper()
-	ext.Status = v1alpha1.ExtensionStatus{
-		ProvisioningState: v1alpha1.ProvisioningSucceeded,
-		CurrentVersion:    v,
-		KubernetesVersion: kube,
-	}
+	requireEnv(t)
+	v1alpha1test.Installed(v, kube)(ext)
 	if err := env.Client.Status().Update(testCtx(t), ext); err != nil {
 		t.Fatalf("recording the installed version: %v", err)
 	}

@@ -2,7 +2,6 @@ package admission_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -17,8 +16,11 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/webhook"
 )
 
+// The package's one control plane, started by the first test that needs it, with the
+// shipped webhook registered and served in-process by webhook.Serve.
 var (
-	env *testenv.Env
+	shared = &testenv.Shared{Setup: serveWebhook}
+	env    *testenv.Env
 	// policyFile is the webhook's --config; tests rewrite it to change enforcement.
 	policyFile string
 	// webhookLog collects the webhook's log lines.
@@ -26,47 +28,41 @@ var (
 	healthAddr string
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	flag.Parse()
-	if testenv.FuzzWorker() {
-		return m.Run()
-	}
+func TestMain(m *testing.M) {
 	vwc, err := testenv.ShippedWebhookConfiguration()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		return 1
+		os.Exit(1)
 	}
 	// Registered under another name, so that applying the shipped manifests
 	// (TestManifestsApplyOnServer) does not patch the test's registration.
 	vwc.Name += "-under-test"
-	e, err := testenv.Start(testenv.Options{
+	shared.Options = testenv.Options{
 		EmulatedVersion:    "1.36",
 		ValidatingWebhooks: []*admissionregistrationv1.ValidatingWebhookConfiguration{vwc},
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
 	}
-	env = e
-	defer func() {
-		if err := env.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-		}
-	}()
+	os.Exit(testenv.Run(m, shared))
+}
 
-	policyFile = filepath.Join(env.Dir(), "policy.yaml")
+// requireEnv is the first line of every test that talks to the API server: it starts
+// the control plane and the webhook on first use, and skips the test under -short.
+func requireEnv(t *testing.T) {
+	t.Helper()
+	env = shared.Env(t)
+}
+
+// serveWebhook starts the webhook against the new control plane and waits until it is
+// ready; the teardown stops it.
+func serveWebhook(e *testenv.Env) (func() error, error) {
+	policyFile = filepath.Join(e.Dir(), "policy.yaml")
 	if err := os.WriteFile(policyFile, []byte("{}\n"), 0o600); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return nil, err
 	}
-	healthAddr, err = testenv.FreeAddr()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	var err error
+	if healthAddr, err = testenv.FreeAddr(); err != nil {
+		return nil, err
 	}
-	host, port, certDir := env.WebhookServing()
+	host, port, certDir := e.WebhookServing()
 	o := webhook.NewOptions()
 	o.Host, o.Port, o.CertDir = host, port, certDir
 	o.ConfigFile = policyFile
@@ -79,19 +75,19 @@ func run(m *testing.M) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	log := funcr.New(func(prefix, args string) { fmt.Fprintln(webhookLog, prefix, args) }, funcr.Options{Verbosity: 1})
-	go func() { done <- webhook.Serve(ctx, o, env.Config, log) }()
-	defer func() {
+	go func() { done <- webhook.Serve(ctx, o, e.Config, log) }()
+	stop := func() error {
 		cancel()
 		if err := <-done; err != nil {
-			fmt.Fprintf(os.Stderr, "webhook: %v\n", err)
+			return fmt.Errorf("webhook: %w", err)
 		}
-	}()
-	if err := waitReady("http://"+healthAddr+"/readyz", done); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		fmt.Fprintln(os.Stderr, webhookLog.String())
-		return 1
+		return nil
 	}
-	return m.Run()
+	if err := waitReady("http://"+healthAddr+"/readyz", done); err != nil {
+		cancel()
+		return nil, fmt.Errorf("%w\n%s", err, webhookLog.String())
+	}
+	return stop, nil
 }
 
 // waitReady polls /readyz until the webhook serves (or fails to start).

@@ -16,6 +16,7 @@ import (
 // optional extension manager) pass the API server's own validation (server-side dry
 // run) with the real kubectl.
 func TestManifestsApplyOnServer(t *testing.T) {
+	requireEnv(t)
 	ctx := testCtx(t)
 	root, err := testenv.ModuleRoot()
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 // TestCreateRules: for every rule judged on create, a write it denies (its id in the
 // message) and the matching write it allows, sent by client-go to the real API server.
 func TestCreateRules(t *testing.T) {
+	requireEnv(t)
 	typ := newType(t)
 	clusterOnlyType := newType(t, clusterOnly)
 
@@ -140,6 +141,7 @@ func TestCreateRules(t *testing.T) {
 }
 
 func TestUpdateRules(t *testing.T) {
+	requireEnv(t)
 	tests := []struct {
 		name   string
 		mutate func(*v1alpha1.Extension)
@@ -185,6 +187,7 @@ func TestUpdateRules(t *testing.T) {
 }
 
 func TestInstanceRules(t *testing.T) {
+	requireEnv(t)
 	t.Run("a second cluster-scoped instance of a single-instance type is refused; a multi-instance type allows it", func(t *testing.T) {
 		ctx := testCtx(t)
 		single := newType(t)

@@ -44,6 +44,7 @@ func currentMinor(t *testing.T, minor string) {
 // TestKubernetesMinorUpgrade: at Kubernetes 1.36 an extension adopted at 1.36 stays on
 // 1.4.x; once the API server runs as 1.37 on the same etcd, 1.5.0 is allowed.
 func TestKubernetesMinorUpgrade(t *testing.T) {
+	requireEnv(t)
 	ctx := testCtx(t)
 	typ := newType(t, multipleInstances)
 	auto := extension(typ)
@@ -110,6 +111,7 @@ func TestKubernetesMinorUpgrade(t *testing.T) {
 }
 
 func TestUpgradeExceptions(t *testing.T) {
+	requireEnv(t)
 	currentMinor(t, "1.36")
 	tests := []struct {
 		name        string
@@ -204,6 +206,7 @@ func setPolicy(t *testing.T, yaml string, inForce func() error) {
 }
 
 func TestEnforcementModes(t *testing.T) {
+	requireEnv(t)
 	typ := newType(t, multipleInstances)
 	t.Cleanup(func() {
 		setPolicy(t, "{}\n", func() error {

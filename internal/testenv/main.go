@@ -1,40 +1,144 @@
 package testenv
 
 import (
-	"flag"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"sync"
 	"testing"
 )
 
-// Main starts one control plane for a test package, runs its tests, and stops it:
-//
-//	var env *testenv.Env
-//
-//	func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &env, testenv.Options{})) }
-//
-// A control plane that cannot start fails the package with the reason; it never skips.
-func Main(m *testing.M, env **Env, opts Options) int {
-	e, err := Start(opts)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
-		return 1
+// ShortSkip is why an integration test skips under -short: the unit tier
+// (`make test-unit`, `go test -short ./...`) runs without a control plane, and
+// `make test` never passes -short, so there nothing is skipped.
+const ShortSkip = "integration test: needs a real kube-apiserver and etcd; -short (make test-unit) skips it, make test runs it"
+
+// RequireIntegration skips t under -short. Shared.Env calls it; a test that starts
+// a control plane of its own, or runs the real binaries, calls it on its first line.
+func RequireIntegration(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(ShortSkip)
 	}
-	*env = e
+}
+
+// Shared is a test package's one control plane, started by the first test that asks
+// for it, so that the package's pure tests never wait for one and `go test -short`
+// needs none:
+//
+//	var shared = &testenv.Shared{}
+//
+//	func TestMain(m *testing.M) { os.Exit(testenv.Run(m, shared)) }
+//
+//	func TestAgainstTheAPIServer(t *testing.T) {
+//		env := shared.Env(t) // first line: starts it, or skips under -short
+//		...
+//	}
+//
+// A control plane that cannot start fails every test that asks for it, with the
+// reason; it never skips.
+type Shared struct {
+	// Options shape the control plane.
+	Options Options
+	// Setup, when set, runs once right after the control plane starts, e.g. to start
+	// a webhook that serves it. The teardown it returns runs before the control plane
+	// stops.
+	Setup func(*Env) (teardown func() error, err error)
+
+	once     sync.Once
+	env      *Env
+	teardown func() error
+	err      error
+}
+
+// Env returns the running control plane, starting it on the first call. Under -short
+// it skips t instead.
+func (s *Shared) Env(t testing.TB) *Env {
+	t.Helper()
+	RequireIntegration(t)
+	s.once.Do(s.start)
+	if s.err != nil {
+		t.Fatalf("testenv: %v", s.err)
+	}
+	return s.env
+}
+
+func (s *Shared) start() {
+	e, err := Start(s.Options)
+	if err != nil {
+		s.err = err
+		return
+	}
+	if s.Setup != nil {
+		teardown, err := s.Setup(e)
+		if err != nil {
+			s.err = errors.Join(fmt.Errorf("setting up the control plane: %w", err), e.Stop())
+			return
+		}
+		s.teardown = teardown
+	}
+	s.env = e
+}
+
+// Close runs the Setup's teardown and stops the control plane, if a test started it.
+func (s *Shared) Close() error {
+	var errs []error
+	if s.teardown != nil {
+		errs = append(errs, s.teardown())
+	}
+	if s.env != nil {
+		errs = append(errs, s.env.Stop())
+	}
+	return errors.Join(errs...)
+}
+
+// Binaries are the project's commands (e.g. "kubectl-ext" for ./cmd/kubectl-ext),
+// built into a directory of their own by the first test that asks for them, so tests
+// run the real binaries as users do and pure tests do not wait for a build.
+type Binaries struct {
+	// Names are the directories under cmd/ to build.
+	Names []string
+
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// Dir returns the directory holding the built commands, building them on the first call.
+func (b *Binaries) Dir(t testing.TB) string {
+	t.Helper()
+	b.once.Do(func() {
+		b.dir, b.err = os.MkdirTemp("", "kubeext-bin-")
+		if b.err == nil {
+			b.err = BuildCommands(b.dir, b.Names...)
+		}
+	})
+	if b.err != nil {
+		t.Fatalf("testenv: %v", b.err)
+	}
+	return b.dir
+}
+
+// Close removes the built commands.
+func (b *Binaries) Close() error {
+	if b.dir == "" {
+		return nil
+	}
+	return os.RemoveAll(b.dir)
+}
+
+// Run is the body of a TestMain: it runs the package's tests, then closes what they
+// started (a Shared control plane, Binaries), and fails the package when closing does.
+func Run(m *testing.M, closers ...io.Closer) int {
 	code := m.Run()
-	if err := e.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "testenv: stopping the control plane: %v\n", err)
-		if code == 0 {
-			code = 1
+	for _, c := range closers {
+		if err := c.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
+			if code == 0 {
+				code = 1
+			}
 		}
 	}
 	return code
-}
-
-// FuzzWorker reports whether this test binary runs as a worker of `go test -fuzz`.
-// Workers execute only the fuzz target, so a package's TestMain can skip starting a
-// control plane for them. Call it after flag.Parse (testing.M.Run parses flags).
-func FuzzWorker() bool {
-	f := flag.Lookup("test.fuzzworker")
-	return f != nil && f.Value.String() == "true"
 }

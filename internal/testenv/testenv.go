@@ -1,8 +1,8 @@
 // Package testenv runs a real control plane for tests and the demo: kube-apiserver and
 // etcd built from source by hack/envtest-assets.sh, started with controller-runtime's
 // envtest, with the kubeext.dev CRDs installed. One control plane serves a whole test
-// package (see Main); tests get a rest.Config, a client and a kubeconfig file for the
-// real kubectl.
+// package, started by the first test that needs it (see Shared); tests get a
+// rest.Config, a client and a kubeconfig file for the real kubectl.
 package testenv
 
 import (
@@ -34,6 +34,10 @@ import (
 // It is envtest's own variable, so setup-envtest users can point it at their assets.
 const AssetsEnv = "KUBEBUILDER_ASSETS"
 
+// CacheDirEnv names the cache root that hack/envtest-assets.sh builds the assets into;
+// unset, it is kubectl-ext under the user's cache directory.
+const CacheDirEnv = "KUBEEXT_CACHE_DIR"
+
 // Options shape the control plane.
 type Options struct {
 	// EmulatedVersion, e.g. "1.36", starts kube-apiserver with --emulated-version=kube=1.36.
@@ -45,6 +49,8 @@ type Options struct {
 	// ValidatingWebhooks are registered with the API server, their clientConfig pointed
 	// at a local server (see Env.WebhookServing) with a generated serving certificate.
 	ValidatingWebhooks []*admissionregistrationv1.ValidatingWebhookConfiguration
+	// WithoutCRDs starts a cluster on which `kubectl ext init` never ran.
+	WithoutCRDs bool
 }
 
 // Env is a running control plane.
@@ -82,13 +88,9 @@ func AssetsDir() (string, error) {
 		}
 		return d, nil
 	}
-	root := os.Getenv("KUBEEXT_CACHE_DIR")
-	if root == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			return "", err
-		}
-		root = filepath.Join(cache, "kubectl-ext")
+	root, err := CacheRoot()
+	if err != nil {
+		return "", err
 	}
 	dirs, _ := filepath.Glob(filepath.Join(root, "envtest", "kube-*"))
 	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
@@ -99,6 +101,19 @@ func AssetsDir() (string, error) {
 	}
 	return "", fmt.Errorf("no kube-apiserver and etcd found (looked at $%s and %s); build them with `make envtest-assets`",
 		AssetsEnv, filepath.Join(root, "envtest"))
+}
+
+// CacheRoot is $KUBEEXT_CACHE_DIR, or kubectl-ext under the user's cache directory
+// ($XDG_CACHE_HOME or ~/.cache): where hack/envtest-assets.sh builds the assets.
+func CacheRoot() (string, error) {
+	if root := os.Getenv(CacheDirEnv); root != "" {
+		return root, nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(cache, "kubectl-ext"), nil
 }
 
 func hasBinaries(dir string) error {
@@ -137,9 +152,11 @@ func Start(opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	crds, err := CRDs()
-	if err != nil {
-		return nil, fmt.Errorf("reading the embedded CRDs: %w", err)
+	var crds []*apiextensionsv1.CustomResourceDefinition
+	if !opts.WithoutCRDs {
+		if crds, err = CRDs(); err != nil {
+			return nil, fmt.Errorf("reading the embedded CRDs: %w", err)
+		}
 	}
 	dir, err := os.MkdirTemp("", "kubeext-envtest-")
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1/v1alpha1test"
 	"github.com/kubeext/kubectl-ext/internal/testenv"
 )
 
@@ -29,6 +30,7 @@ const drainLabel = "kubeext.dev/test-drain"
 // stops accepting connections, the held review is still answered, and Serve returns
 // cleanly. A review held past the shutdown grace period does not hold Serve longer.
 func TestShutdownDrainsInFlightReviews(t *testing.T) {
+	requireEnv(t)
 	host, port, certDir := env.WebhookServing()
 	addr := net.JoinHostPort(host, fmt.Sprint(port))
 	register(t, addr)
@@ -180,11 +182,7 @@ func register(t *testing.T, addr string) {
 // drainExtension is an Extension of a type that does not exist: the webhook denies it
 // with EXT-TYPE-001, which tells its answer from any failure to get one.
 func drainExtension(name string) *v1alpha1.Extension {
-	return &v1alpha1.Extension{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{drainLabel: "true"}},
-		Spec: v1alpha1.ExtensionSpec{
-			ExtensionType: "example.no-such-type",
-			Scope:         v1alpha1.Scope{Cluster: &v1alpha1.ClusterScope{ReleaseNamespace: "demo"}},
-		},
-	}
+	e := v1alpha1test.Extension(name, "example.no-such-type", v1alpha1test.ReleaseNamespace("demo"))
+	e.Labels = map[string]string{drainLabel: "true"}
+	return e
 }

@@ -16,28 +16,31 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/testenv"
 )
 
-// One control plane for the package; the tests in it run one after another, each
-// registering (and removing) its own ValidatingWebhookConfiguration.
+// One control plane for the package, started by the first test that needs it; the
+// tests in it run one after another, each registering (and removing) its own
+// ValidatingWebhookConfiguration. The webhook binary is built on first use too.
 var (
+	shared = &testenv.Shared{}
+	bins   = &testenv.Binaries{Names: []string{"webhook"}}
 	env    *testenv.Env
 	binDir string
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m, shared, bins)) }
 
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "kubeext-webhook-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if err := testenv.BuildCommands(dir, "webhook"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	binDir = dir
-	return testenv.Main(m, &env, testenv.Options{})
+// requireEnv is the first line of every test that talks to the API server: it starts
+// the control plane on first use, and skips the test under -short.
+func requireEnv(t *testing.T) {
+	t.Helper()
+	env = shared.Env(t)
+}
+
+// requireBinary builds the webhook binary on first use, for the tests that run it as
+// a process; under -short they skip.
+func requireBinary(t *testing.T) {
+	t.Helper()
+	testenv.RequireIntegration(t)
+	binDir = bins.Dir(t)
 }
 
 func freeAddr(t *testing.T) string {

@@ -130,6 +130,8 @@ const (
 // verifying it with the injected caBundle. The steps build on each other and run in
 // order.
 func TestSelfManagedCertificates(t *testing.T) {
+	requireEnv(t)
+	requireBinary(t)
 	ctx := t.Context()
 	root, err := testenv.ModuleRoot()
 	if err != nil {

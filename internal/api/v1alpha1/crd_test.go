@@ -16,12 +16,25 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1/v1alpha1test"
 	"github.com/kubeext/kubectl-ext/internal/testenv"
 )
 
-var env *testenv.Env
+// The package's one control plane, started by the first test that needs it, so the
+// pure tests of the API types (trains, JSON) run without one.
+var (
+	shared = &testenv.Shared{}
+	env    *testenv.Env
+)
 
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &env, testenv.Options{})) }
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m, shared)) }
+
+// requireEnv is the first line of every test that talks to the API server; under
+// -short it skips the test.
+func requireEnv(t *testing.T) {
+	t.Helper()
+	env = shared.Env(t)
+}
 
 func ctx(t *testing.T) context.Context {
 	t.Helper()
@@ -33,20 +46,11 @@ func ctx(t *testing.T) context.Context {
 func name(prefix string) string { return prefix + "-" + rand.String(6) }
 
 func clusterType(n string) *v1alpha1.ExtensionType {
-	return &v1alpha1.ExtensionType{
-		ObjectMeta: metav1.ObjectMeta{Name: n},
-		Spec: v1alpha1.ExtensionTypeSpec{
-			Description: "Podinfo demo service",
-			Chart:       v1alpha1.ChartSource{Repository: "https://charts.example.org", Name: "podinfo"},
-			Scopes: v1alpha1.Scopes{
-				Default: v1alpha1.ScopeCluster,
-				Cluster: &v1alpha1.ClusterScopeOptions{DefaultReleaseNamespace: "podinfo"},
-			},
-		},
-	}
+	return v1alpha1test.Type(n, v1alpha1test.Description("Podinfo demo service"), v1alpha1test.ClusterOnly)
 }
 
 func TestExtensionTypeRoundTrip(t *testing.T) {
+	requireEnv(t)
 	tests := []struct {
 		name string
 		obj  *v1alpha1.ExtensionType
@@ -104,6 +108,7 @@ func TestExtensionTypeRoundTrip(t *testing.T) {
 }
 
 func TestExtensionRoundTrip(t *testing.T) {
+	requireEnv(t)
 	tests := []struct {
 		name string
 		spec v1alpha1.ExtensionSpec
@@ -165,6 +170,7 @@ func TestExtensionRoundTrip(t *testing.T) {
 // TestSchemaRejectsBadValues writes unstructured objects so that values the Go types
 // would never produce still reach the API server.
 func TestSchemaRejectsBadValues(t *testing.T) {
+	requireEnv(t)
 	extension := func(mutate func(map[string]any)) *unstructured.Unstructured {
 		o := map[string]any{
 			"apiVersion": "kubeext.dev/v1alpha1", "kind": "Extension",
@@ -251,6 +257,7 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 }
 
 func TestStatusOnlyThroughSubresource(t *testing.T) {
+	requireEnv(t)
 	c := ctx(t)
 	ext := &v1alpha1.Extension{
 		ObjectMeta: metav1.ObjectMeta{Name: name("status")},
@@ -309,6 +316,7 @@ func TestStatusOnlyThroughSubresource(t *testing.T) {
 }
 
 func TestKubectlGetPrintsColumns(t *testing.T) {
+	requireEnv(t)
 	c := ctx(t)
 	n := name("columns")
 	ext := &v1alpha1.Extension{

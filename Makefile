@@ -47,15 +47,23 @@ verify-generate: ## Fail when the committed generated files are stale
 envtest-assets: ## Build kube-apiserver and etcd into the cache (skipped when present)
 	@hack/envtest-assets.sh >/dev/null
 
+# Lint tools are pinned in a module of their own (hack/tools/go.mod), built on first use.
+TOOL := $(GO) tool -modfile=hack/tools/go.mod
+
 .PHONY: lint
-lint: ## go vet, gofmt and go mod tidy checks
-	$(GO) vet ./...
-	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
-		if [[ -n "$$out" ]]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+lint: ## golangci-lint (.golangci.yml: vet, gofmt, staticcheck, ...), Regal and opa fmt on policies/, go mod tidy checks
+	$(TOOL) golangci-lint run ./...
+	$(TOOL) regal lint policies/
+	@out="$$($(TOOL) opa fmt --list policies/)"; \
+		if [[ -n "$$out" ]]; then echo "opa fmt needed on:"; echo "$$out"; exit 1; fi
 	@hack/verify-tidy.sh
 
+.PHONY: test-unit
+test-unit: ## Run the unit tier: the tests that need no control plane (go test -short), in under a minute
+	env -u KUBEBUILDER_ASSETS $(GO) test -short -p $(TEST_PARALLEL) $(TEST_FLAGS) ./...
+
 .PHONY: test
-test: envtest-assets lint verify-generate ## Run every test (unit, Rego, and against a real kube-apiserver)
+test: envtest-assets lint verify-generate ## Run every test, never -short: unit, Rego, integration against a real kube-apiserver, end to end through kubectl
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh 2>/dev/null)" \
 		$(GO) test -p $(TEST_PARALLEL) -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
 

@@ -81,7 +81,7 @@ func decodeExtension(field string, raw []byte) (*v1alpha1.Extension, error) {
 	}
 	ext := &v1alpha1.Extension{}
 	if err := json.Unmarshal(raw, ext); err != nil {
-		return nil, fmt.Errorf("%w: decoding %s as an Extension: %v", ErrBadRequest, field, err)
+		return nil, fmt.Errorf("%w: decoding %s as an Extension: %w", ErrBadRequest, field, err)
 	}
 	if ext.Kind != "" && ext.Kind != "Extension" {
 		return nil, fmt.Errorf("%w: %s is a %s, not an Extension", ErrBadRequest, field, ext.Kind)

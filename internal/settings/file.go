@@ -131,12 +131,12 @@ func parseJSON(data []byte) (map[string]string, error) {
 	dec.UseNumber()
 	var doc interface{}
 	if err := dec.Decode(&doc); err != nil {
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("the file is empty; expected a JSON object")
 		}
 		return nil, jsonSyntaxError(data, err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("invalid JSON: more data follows the object at line %d", lineAt(data, int(dec.InputOffset())))
 	}
 	obj, ok := doc.(map[string]interface{})
@@ -256,13 +256,13 @@ func parseYAML(data []byte) (map[string]string, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("the file is empty; expected a YAML mapping or JSON object")
 		}
 		return nil, yamlSyntaxError(err)
 	}
 	var next yaml.Node
-	if err := dec.Decode(&next); err != io.EOF {
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("the file holds more than one YAML document; expected one mapping")
 	}
 	root := &doc

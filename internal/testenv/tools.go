@@ -3,6 +3,7 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -46,7 +47,7 @@ func BuildCommands(dir string, names ...string) error {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, n), "./cmd/"+n)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build ./cmd/%s: %v\n%s", n, err, out)
+			return fmt.Errorf("go build ./cmd/%s: %w\n%s", n, err, out)
 		}
 	}
 	return nil
@@ -74,7 +75,8 @@ func (e *Env) Kubectl(ctx context.Context, binDir string, args ...string) (Resul
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
 	res := Result{Stdout: stdout.String(), Stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		res.ExitCode = ee.ExitCode()
 		return res, nil
 	}

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -64,7 +65,7 @@ func TestDrainable(t *testing.T) {
 				hangUp()
 			}
 			err := <-ended
-			if got := err == context.Canceled; got != tt.wantCanceled {
+			if got := errors.Is(err, context.Canceled); got != tt.wantCanceled {
 				t.Errorf("the review's context ended with %v; want canceled early: %v", err, tt.wantCanceled)
 			}
 		})

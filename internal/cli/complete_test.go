@@ -11,6 +11,7 @@ import (
 )
 
 func TestCompletion(t *testing.T) {
+	requireEnv(t)
 	typ := httpType(t, chartsourcetest.Podinfo())
 	name := uniq("complete")
 	mustKext(t, "create", name, "--extension-type", typ, "--release-namespace", uniq("c"), "--no-wait")

@@ -22,6 +22,7 @@ import (
 // Failed with Helm's error and no release; a later update recovers it. An upgrade the
 // API server rejects is rolled back, and a later update succeeds.
 func TestFailedInstallAndUpgrade(t *testing.T) {
+	requireEnv(t)
 	typ := httpType(t, chartsourcetest.Podinfo())
 	name, ns := uniq("failing"), uniq("fail")
 
@@ -109,6 +110,7 @@ func lastStatus(name, ns string) helmrelease.Status {
 // command finds the stale Creating state and the pending-install release, recovers
 // both, says so, and finishes the job.
 func TestKilledDuringHelm(t *testing.T) {
+	requireEnv(t)
 	typ := httpType(t, chartsourcetest.Podinfo())
 	name, ns := uniq("killed"), uniq("kill")
 
@@ -159,6 +161,7 @@ func TestKilledDuringHelm(t *testing.T) {
 // TestConcurrentUpdates: while one update runs, a second one fails with a message
 // telling the user to retry; the retry then keeps both settings.
 func TestConcurrentUpdates(t *testing.T) {
+	requireEnv(t)
 	typ := httpType(t, chartsourcetest.Podinfo())
 	name, ns := uniq("busy"), uniq("busy")
 	mustKext(t, "create", name, "--extension-type", typ, "--release-namespace", ns, "--no-wait")

@@ -13,6 +13,7 @@ import (
 // TestInvalidFlags: every invalid combination is refused with its message and exit
 // code 1, and nothing is written to the cluster.
 func TestInvalidFlags(t *testing.T) {
+	requireEnv(t)
 	typ := httpType(t, chartsourcetest.Podinfo())
 	existing := uniq("existing")
 	mustKext(t, "create", existing, "--extension-type", typ, "--no-wait")

@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1/v1alpha1test"
 	"github.com/kubeext/kubectl-ext/internal/chartsource/chartsourcetest"
 	"github.com/kubeext/kubectl-ext/internal/testenv"
 )
@@ -45,6 +45,7 @@ func fleetKubeconfig(t *testing.T, one, two *testenv.Env) string {
 // cluster: the reachable ones succeed, the failure is reported per cluster, and the
 // exit code is non-zero.
 func TestFleet(t *testing.T) {
+	requireEnv(t)
 	two, err := testenv.Start(testenv.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -54,13 +55,8 @@ func TestFleet(t *testing.T) {
 	url := chartsourcetest.ServeHTTP(t, chartsourcetest.Charts(t, chartsourcetest.Podinfo()))
 	typ := uniq("fleet.podinfo")
 	for _, e := range []*testenv.Env{env, two} {
-		et := &v1alpha1.ExtensionType{
-			ObjectMeta: metav1.ObjectMeta{Name: typ},
-			Spec: v1alpha1.ExtensionTypeSpec{
-				Chart:  v1alpha1.ChartSource{Repository: url, Name: "podinfo"},
-				Scopes: v1alpha1.Scopes{Default: v1alpha1.ScopeCluster, Cluster: &v1alpha1.ClusterScopeOptions{AllowMultipleInstances: true}},
-			},
-		}
+		et := v1alpha1test.Type(typ, v1alpha1test.Chart(v1alpha1.ChartSource{Repository: url, Name: "podinfo"}),
+			v1alpha1test.ClusterOnly, v1alpha1test.MultipleInstances)
 		if err := e.Client.Create(testCtx(t), et); err != nil {
 			t.Fatal(err)
 		}

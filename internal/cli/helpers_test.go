@@ -7,11 +7,11 @@ import (
 	"time"
 
 	helmrelease "helm.sh/helm/v3/pkg/release"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1/v1alpha1test"
 	"github.com/kubeext/kubectl-ext/internal/chartsource/chartsourcetest"
 	"github.com/kubeext/kubectl-ext/internal/release"
 	"github.com/kubeext/kubectl-ext/internal/testenv"
@@ -29,6 +29,7 @@ func uniq(prefix string) string { return prefix + "-" + rand.String(5) }
 // kext runs `kubectl ext ARGS...` through the real kubectl.
 func kext(t *testing.T, args ...string) testenv.Result {
 	t.Helper()
+	requireEnv(t)
 	res, err := env.Kubectl(testCtx(t), binDir, append([]string{"ext"}, args...)...)
 	if err != nil {
 		t.Fatalf("kubectl ext %s: %v", strings.Join(args, " "), err)
@@ -56,18 +57,12 @@ func httpType(t *testing.T, specs []chartsourcetest.Spec, mutate ...func(*v1alph
 
 func recordType(t *testing.T, src v1alpha1.ChartSource, mutate ...func(*v1alpha1.ExtensionType)) string {
 	t.Helper()
-	et := &v1alpha1.ExtensionType{
-		ObjectMeta: metav1.ObjectMeta{Name: uniq("test.podinfo")},
-		Spec: v1alpha1.ExtensionTypeSpec{
-			Description: "podinfo for tests",
-			Chart:       src,
-			Scopes: v1alpha1.Scopes{
-				Default:   v1alpha1.ScopeCluster,
-				Cluster:   &v1alpha1.ClusterScopeOptions{DefaultReleaseNamespace: uniq("podinfo"), AllowMultipleInstances: true},
-				Namespace: &v1alpha1.NamespaceScopeOptions{},
-			},
-		},
-	}
+	requireEnv(t)
+	et := v1alpha1test.Type(uniq("test.podinfo"),
+		v1alpha1test.Description("podinfo for tests"),
+		v1alpha1test.Chart(src),
+		v1alpha1test.DefaultReleaseNamespace(uniq("podinfo")),
+		v1alpha1test.MultipleInstances)
 	for _, m := range mutate {
 		m(et)
 	}
@@ -85,6 +80,7 @@ func helmClient() *release.Client {
 // history returns the release's revisions with their statuses.
 func history(t *testing.T, name, ns string) []*helmrelease.Release {
 	t.Helper()
+	requireEnv(t)
 	h, err := helmClient().History(name, ns)
 	if err != nil {
 		t.Fatalf("helm history %s/%s: %v", ns, name, err)
@@ -94,6 +90,7 @@ func history(t *testing.T, name, ns string) []*helmrelease.Release {
 
 func getExt(t *testing.T, name string) *v1alpha1.Extension {
 	t.Helper()
+	requireEnv(t)
 	e := &v1alpha1.Extension{}
 	if err := env.Client.Get(testCtx(t), nameKey(name), e); err != nil {
 		t.Fatalf("reading extension %s: %v", name, err)

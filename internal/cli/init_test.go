@@ -173,6 +173,7 @@ func initKubectlStdin(t *testing.T, stdin string, args ...string) testenv.Result
 // run moves no resourceVersion and says "unchanged" for every object, and so does a
 // server-side dry run after it.
 func TestInitTwiceChangesNothing(t *testing.T) {
+	requireEnv(t)
 	initDeleteCatalog(t)
 	t.Cleanup(func() { initDeleteCatalog(t) })
 	objs := initObjects(t)
@@ -289,6 +290,7 @@ func initGetType(t *testing.T, name string) *v1alpha1.ExtensionType {
 // TestInitDryRunWritesNothing: --dry-run=server --with-webhook has the API server
 // check every object and keeps none.
 func TestInitDryRunWritesNothing(t *testing.T) {
+	requireEnv(t)
 	initDeleteCatalog(t)
 	objs := initObjects(t, "--with-webhook")
 	var ns *unstructured.Unstructured
@@ -346,6 +348,7 @@ func TestInitDryRunWritesNothing(t *testing.T) {
 // TestInitPrintAppliesWithKubectl: --print needs no cluster, and its YAML stream
 // passes `kubectl apply --dry-run=server -f -` with the real kubectl.
 func TestInitPrintAppliesWithKubectl(t *testing.T) {
+	requireEnv(t)
 	res := mustKext(t, "init", "--print", "--with-webhook", "--server", "https://127.0.0.1:1")
 	stream := res.Stdout
 	if !regexp.MustCompile(`(?m)^\s+image: ghcr\.io/kubeext/kubeext-webhook:\S+$`).MatchString(stream) || strings.Contains(stream, "kubeext-webhook:latest") {
@@ -400,6 +403,7 @@ func TestInitPrintAppliesWithKubectl(t *testing.T) {
 // TestInitCheck: on the test cluster (CRDs, no webhook) --check succeeds and reports
 // the webhook missing; --check --with-webhook fails for it.
 func TestInitCheck(t *testing.T) {
+	requireEnv(t)
 	res := mustKext(t, "init", "--check")
 	for _, re := range []string{
 		`^COMPONENT\s+STATUS\s+DETAIL\n`,
@@ -446,6 +450,7 @@ func TestInitCheck(t *testing.T) {
 // TestInitFlagErrors: flags that do not go together, or bad values, exit 1 with a
 // message that says what to do, before anything touches the cluster.
 func TestInitFlagErrors(t *testing.T) {
+	requireEnv(t)
 	tests := []struct {
 		name string
 		args []string

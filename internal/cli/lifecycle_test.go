@@ -22,6 +22,7 @@ import (
 // protected settings (an omitted key is gone), delete. Every step runs the real
 // kubectl; release revisions are read with the Helm SDK.
 func TestAzWalkthrough(t *testing.T) {
+	requireEnv(t)
 	typ := httpType(t, chartsourcetest.Podinfo())
 	name := uniq("podinfo")
 	ns := uniq("walk")

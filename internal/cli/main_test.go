@@ -8,42 +8,44 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/testenv"
 )
 
+// The package's one control plane and its kubectl-ext binary, each made by the first
+// test that needs it, so the pure tests (goldens, argument parsing, validation) run
+// without either and `go test -short` needs neither.
 var (
-	env *testenv.Env
+	shared = &testenv.Shared{}
+	bins   = &testenv.Binaries{Names: []string{"kubectl-ext"}}
+	env    *testenv.Env
 	// binDir holds the kubectl-ext binary built for this package's tests; it goes first
 	// on PATH so the real kubectl discovers the plugin.
 	binDir string
 )
 
-func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
+func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "kubeext-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	// Charts the plugin downloads are cached under a scratch directory: XDG_CACHE_HOME
+	// moves there. The control plane's assets stay where they were built, so their cache
+	// root is pinned first.
+	if os.Getenv(testenv.CacheDirEnv) == "" {
+		if root, err := testenv.CacheRoot(); err == nil {
+			os.Setenv(testenv.CacheDirEnv, root)
+		}
 	}
-	defer os.RemoveAll(dir)
-	if err := testenv.BuildCommands(dir, "kubectl-ext"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	binDir = dir
-	// Charts the plugin downloads are cached under a scratch directory.
 	cache, err := os.MkdirTemp("", "kubeext-cache-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer os.RemoveAll(cache)
-	if _, err := testenv.AssetsDir(); err != nil { // resolve before XDG_CACHE_HOME moves
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	assets, _ := testenv.AssetsDir()
-	os.Setenv(testenv.AssetsEnv, assets)
 	os.Setenv("XDG_CACHE_HOME", cache)
-	return testenv.Main(m, &env, testenv.Options{})
+	return testenv.Run(m, shared, bins)
+}
+
+// requireEnv is the first line of every test that talks to a cluster or runs the real
+// kubectl: it starts the control plane and builds the plugin on first use, and skips
+// the test under -short (`make test-unit`).
+func requireEnv(t *testing.T) {
+	t.Helper()
+	env = shared.Env(t)
+	binDir = bins.Dir(t)
 }

@@ -13,6 +13,7 @@ import (
 )
 
 func TestPluginThroughKubectl(t *testing.T) {
+	requireEnv(t)
 	tests := []struct {
 		name     string
 		args     []string

@@ -15,6 +15,7 @@ import (
 // format of show and list, in the Extension as stored, in events, and in the stderr
 // of every command (failing ones included), and never found.
 func TestProtectedValuesNeverShown(t *testing.T) {
+	requireEnv(t)
 	secrets := []string{"pr0tected-alpha-7f3a", "pr0tected-beta-91c2", "pr0tected-gamma-c4d1"}
 	typ := httpType(t, chartsourcetest.Podinfo())
 	name, ns := uniq("secret"), uniq("secret")

@@ -12,6 +12,7 @@ import (
 // TestChartSources installs from an OCI registry (Helm's test registry on loopback,
 // with its credentials) and from file:// directories, pinned and auto-upgrading.
 func TestChartSources(t *testing.T) {
+	requireEnv(t)
 	specs := chartsourcetest.Podinfo()
 	dir := chartsourcetest.Charts(t, specs)
 	ociRepo, registryConfig := chartsourcetest.ServeOCI(t, dir)
@@ -64,6 +65,7 @@ func TestChartSources(t *testing.T) {
 // ("v1.15.0", as cert-manager's are): the user, the status and the policies speak of
 // 1.15.0, and Helm installs the repository's own v1.15.0.
 func TestChartWithLeadingV(t *testing.T) {
+	requireEnv(t)
 	specs := []chartsourcetest.Spec{
 		{Name: "vchart", Version: "v1.15.0", AppVersion: "v1.15.0"},
 		{Name: "vchart", Version: "v1.15.1", AppVersion: "v1.15.1"},

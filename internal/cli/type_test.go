@@ -68,6 +68,7 @@ func wantExit1(t *testing.T, res testenv.Result, want string) {
 // the Stable and Preview trains, with and without --show-latest and --major-version,
 // and with --all giving the reasons.
 func TestTypeVersions(t *testing.T) {
+	requireEnv(t)
 	typ := httpType(t, chartsourcetest.Podinfo())
 
 	// The type was never synced: the first listing reads the catalog first.
@@ -182,6 +183,7 @@ func TestTypeVersions(t *testing.T) {
 // TestTypeAddListShow adds types from a loopback HTTP chart repository and from a
 // file:// directory, syncs them, and lists and shows them.
 func TestTypeAddListShow(t *testing.T) {
+	requireEnv(t)
 	dir := chartsourcetest.Charts(t, chartsourcetest.Podinfo())
 	httpURL := chartsourcetest.ServeHTTP(t, dir)
 	httpName, fileName := uniq("test.http"), uniq("test.file")
@@ -336,6 +338,7 @@ func TestTypeAddListShow(t *testing.T) {
 // TestTypeSyncErrors: a type whose repository is unreachable fails its sync with a
 // message naming the URL, the others still sync, and the command exits 1.
 func TestTypeSyncErrors(t *testing.T) {
+	requireEnv(t)
 	good := httpType(t, chartsourcetest.Podinfo())
 	bad := recordType(t, v1alpha1.ChartSource{Repository: unreachableRepo, Name: "podinfo"})
 
@@ -409,6 +412,7 @@ func TestTypeSyncErrors(t *testing.T) {
 // TestTypeInvalidFlags: every bad flag or combination exits 1 with a clear message,
 // before anything is written.
 func TestTypeInvalidFlags(t *testing.T) {
+	requireEnv(t)
 	typ := recordType(t, v1alpha1.ChartSource{Repository: unreachableRepo, Name: "podinfo"})
 	repo := []string{"--chart-repository", "https://charts.example.org", "--chart", "podinfo"}
 	tests := []struct {
@@ -456,6 +460,7 @@ func TestTypeInvalidFlags(t *testing.T) {
 
 // TestTypeHelp: every command has help with examples that say `kubectl ext`.
 func TestTypeHelp(t *testing.T) {
+	requireEnv(t)
 	res := mustKext(t, "types", "--help")
 	for _, sub := range []string{"add", "list", "show", "sync", "versions"} {
 		if !regexp.MustCompile(`(?m)^  ` + sub + `\s`).MatchString(res.Stdout) {

@@ -43,6 +43,7 @@ func plans(t *testing.T, args ...string) map[string]lifecycle.Plan {
 // excludes the cluster). A Minor-policy type goes to 1.5.0 at once; a pinned
 // extension is reported, never touched; --dry-run changes nothing.
 func TestUpgradeFollowsTheClusterMinor(t *testing.T) {
+	requireEnv(t)
 	if err := env.RestartAPIServer("1.36"); err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +108,7 @@ func TestUpgradeFollowsTheClusterMinor(t *testing.T) {
 }
 
 func TestUpgradeFlags(t *testing.T) {
+	requireEnv(t)
 	tests := []struct {
 		name string
 		args []string

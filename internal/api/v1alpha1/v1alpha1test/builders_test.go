@@ -106,4 +106,3 @@ func TestTypeOptions(t *testing.T) {
 		})
 	}
 }
-

@@ -209,7 +209,10 @@ func TestDecisionIsSortedByIDThenMessage(t *testing.T) {
 }
 
 func TestEvaluateFromManyGoroutinesWhileTheConfigurationChanges(t *testing.T) {
-	e := newEngine(t, Options{})
+	// 16 goroutines on a loaded 2-core machine can starve one evaluation past the
+	// default 2s cut-off; this test is about concurrent configuration swaps, and
+	// TestEvaluateFailsInsteadOfHanging covers the cut-off.
+	e := newEngine(t, Options{EvalTimeout: time.Minute})
 	inputs := []Input{
 		createInput(newExtension()),
 		createInput(newExtension(version(""))),

@@ -97,7 +97,7 @@ func waitReady(readyz string, done <-chan error) error {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-done:
-			return fmt.Errorf("the webhook stopped before it was ready: %v", err)
+			return fmt.Errorf("the webhook stopped before it was ready: %w", err)
 		default:
 		}
 		if resp, err := c.Get(readyz); err == nil {

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -35,7 +36,7 @@ func TestFailedInstallAndUpgrade(t *testing.T) {
 		e.Status.ErrorInfo.Code != "HelmFailed" || !strings.Contains(e.Status.ErrorInfo.Message, "was told to fail") {
 		t.Fatalf("after a failed install: %+v", e.Status)
 	}
-	if _, err := helmClient().Last(name, ns); err != release.ErrNotFound {
+	if _, err := helmClient().Last(name, ns); !errors.Is(err, release.ErrNotFound) {
 		t.Errorf("a failed first install left a release behind: %v", err)
 	}
 

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"encoding/json"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -111,7 +112,7 @@ func TestAzWalkthrough(t *testing.T) {
 	if !strings.Contains(res.Stdout, "extension.kubeext.dev/"+name+" deleted") {
 		t.Errorf("delete printed %q", res.Stdout)
 	}
-	if _, err := helmClient().Last(name, ns); err != release.ErrNotFound {
+	if _, err := helmClient().Last(name, ns); !errors.Is(err, release.ErrNotFound) {
 		t.Errorf("the release is still there after delete: %v", err)
 	}
 	if err := env.Client.Get(testCtx(t), client.ObjectKeyFromObject(s), &corev1.Secret{}); !apierrors.IsNotFound(err) {

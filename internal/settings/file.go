@@ -361,7 +361,7 @@ func (f *flattener) yamlNode(key string, n *yaml.Node, aliases int) error {
 	case yaml.ScalarNode:
 		v, err := yamlScalar(n)
 		if err != nil {
-			return fmt.Errorf("line %d: the value of %q %s", n.Line, key, err)
+			return fmt.Errorf("line %d: the value of %q %w", n.Line, key, err)
 		}
 		if err := f.set(key, v); err != nil {
 			return fmt.Errorf("line %d: %w", n.Line, err)

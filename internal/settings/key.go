@@ -14,7 +14,7 @@ import (
 // refused.
 func ValidateKey(key string) error {
 	if err := checkKey(key); err != nil {
-		return fmt.Errorf("invalid setting key %q: %s", key, err)
+		return fmt.Errorf("invalid setting key %q: %w", key, err)
 	}
 	return nil
 }

@@ -73,7 +73,8 @@ func TestRegoPolicies(t *testing.T) {
 		AddCustomBuiltins(builtins).
 		RaiseBuiltinErrors(true).
 		SetTimeout(30*time.Second).
-		Run(ctx, modules)
+		SetModules(modules).
+		RunTests(ctx, nil)
 	if err != nil {
 		t.Fatalf("compile policies and tests: %v", err)
 	}

@@ -17,7 +17,6 @@ import (
 type settingsFlags struct {
 	Inline, Protected         []string
 	File, ProtectedFile       string
-	inlineSet, protectedGiven bool
 }
 
 func (s *settingsFlags) addFlags(fs *pflag.FlagSet) {

@@ -169,7 +169,7 @@ func (m *Manager) loadChart(ctx context.Context, t *v1alpha1.ExtensionType, vers
 func values(s, protected map[string]string) (map[string]any, error) {
 	v, err := settings.Values(settings.Merge(s, protected))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return v, nil
 }

@@ -15,8 +15,8 @@ import (
 // settingsFlags are the four settings flags of create and update, with az's names and
 // their short aliases.
 type settingsFlags struct {
-	Inline, Protected         []string
-	File, ProtectedFile       string
+	Inline, Protected   []string
+	File, ProtectedFile string
 }
 
 func (s *settingsFlags) addFlags(fs *pflag.FlagSet) {

@@ -86,6 +86,14 @@ type ExtensionSpec struct {
 	// ConfigurationProtectedSettings names the Secret that holds the protected settings.
 	// +optional
 	ConfigurationProtectedSettings *ProtectedSettingsRef `json:"configurationProtectedSettings,omitempty"`
+
+	// ServiceAccountName is a ServiceAccount in the release namespace that Helm acts as
+	// (by impersonation) for this extension, instead of the type's
+	// spec.install.serviceAccount or, with namespace scope, the ServiceAccount the plugin
+	// makes for the extension. Whoever runs an operation needs the `impersonate` verb on it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 }
 
 // ProvisioningState is where an extension is in its lifecycle.

@@ -90,6 +90,31 @@ type ReleaseTrain struct {
 	IncludePrerelease bool `json:"includePrerelease,omitempty"`
 }
 
+// ServiceAccountReference names a ServiceAccount.
+type ServiceAccountReference struct {
+	// Name of the ServiceAccount.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// Namespace of the ServiceAccount.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace"`
+}
+
+// InstallOptions says who installs a type's chart.
+type InstallOptions struct {
+	// ServiceAccount is who Helm acts as (by impersonation) when it installs, upgrades
+	// or uninstalls a cluster-scoped extension of this type, unless the Extension names
+	// its own in spec.serviceAccountName. Whoever runs the operation (a user of the
+	// plugin, the extension manager) needs the `impersonate` verb on it. Without one,
+	// Helm acts as whoever runs the operation. Namespace-scoped extensions do not use
+	// it: each gets a ServiceAccount of its own, bound only in its target namespace.
+	// +optional
+	ServiceAccount *ServiceAccountReference `json:"serviceAccount,omitempty"`
+}
+
 // ExtensionTypeSpec describes an installable extension type.
 type ExtensionTypeSpec struct {
 	// Description is a one-line summary shown by `kubectl ext type list`.
@@ -118,6 +143,10 @@ type ExtensionTypeSpec struct {
 	// +optional
 	// +kubebuilder:default=KubernetesMinor
 	UpgradePolicy UpgradePolicy `json:"upgradePolicy,omitempty"`
+
+	// Install says who installs the chart.
+	// +optional
+	Install InstallOptions `json:"install,omitempty"`
 }
 
 // TypeVersion is one version of a type's chart, as read from its source.

@@ -105,6 +105,18 @@ with_config(inp, c) := object.union(inp, {"config": c})
 
 without_spec(obj, key) := object.union(object.remove(obj, ["spec"]), {"spec": object.remove(obj.spec, [key])})
 
+# A write of an extension type: CREATE or UPDATE of the spec, or UPDATE of the status.
+type_write(operation, sub, t) := {
+	"request": {
+		"operation": operation,
+		"subResource": sub,
+		"userInfo": user,
+		"object": t,
+		"oldObject": podinfo_type,
+	},
+	"config": config,
+}
+
 ids(results) := {r.id | some r in results}
 
 # Every finding is an {id, msg} object with a non-empty message.

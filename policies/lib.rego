@@ -66,8 +66,20 @@ annotation_reason(key) := sprintf("reason: %q", [annotations[key]]) if {
 	annotations[key] != ""
 } else := "no reason given; put the reason in the annotation's value"
 
-# The object is being deleted: only finalizers can still change.
+# The object is being deleted: the API server set metadata.deletionTimestamp (on the
+# stored object; an update carries it over) and a finalizer holds the object.
 being_deleted if obj.metadata.deletionTimestamp
+
+being_deleted if old.metadata.deletionTimestamp
+
+# A write of an object being deleted that changes its metadata only: the spec is as
+# stored, and a spec write cannot change status.
+finishing_deletion if {
+	being_deleted
+	is_update
+	is_spec_write
+	spec == old_spec
+}
 
 # x[key] is an object. Write `not object_at(x, key)`, never `not is_object(x.key)`:
 # the argument of a call is evaluated outside the negation, so when x.key is

@@ -26,11 +26,13 @@ decision := {
 
 # ---- helpers ----
 
-# Objects being deleted are left alone (a finalizer must always be removable),
-# and only creates and updates are judged.
+# Only creates and updates are judged, and a metadata-only write of an object being
+# deleted passes whatever the rules say, so a finalizer can always be removed. Every
+# other write of an object being deleted is judged (kubeext.rules.deletion among the
+# rules).
 _judged if {
 	lib.reviewed
-	not lib.being_deleted
+	not lib.finishing_deletion
 }
 
 _violations contains v if {

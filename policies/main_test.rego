@@ -54,9 +54,15 @@ test_findings_come_from_every_rule_module if {
 	"EXT-UPGRADE-001" in ids
 }
 
-test_an_object_being_deleted_is_never_denied if {
+test_a_metadata_only_write_of_an_object_being_deleted_is_never_denied if {
 	gone := object.union(fx.installed, {"metadata": {"deletionTimestamp": "2026-11-22T10:00:00Z"}, "spec": {"version": "v9"}})
-	decision(fx.update(fx.installed, gone)).deny == []
+	decision(fx.update(gone, object.union(gone, {"metadata": {"finalizers": []}}))).deny == []
+}
+
+test_any_other_write_of_an_object_being_deleted_is_judged if {
+	gone := object.union(fx.installed, {"metadata": {"deletionTimestamp": "2026-11-22T10:00:00Z"}})
+	ids := fx.ids(decision(fx.update(gone, object.union(gone, {"spec": {"version": "v9"}}))).deny)
+	ids == {"EXT-DELETE-001", "EXT-VERSION-004"}
 }
 
 test_operations_other_than_create_and_update_are_not_judged if {
@@ -74,4 +80,71 @@ test_every_finding_is_well_formed if {
 	d := decision(broken)
 	fx.well_formed(d.deny)
 	fx.well_formed(d.warn)
+}
+
+# ---- the baseline: the extension manager's own writes pass (internal/lifecycle/status.go) ----
+
+# The stored auto-upgrading extension with status fields replaced.
+baseline_stored(status) := object.union(fx.auto_installed, {"status": status})
+
+# A status write from the stored status old to new.
+baseline_write(old, new) := fx.status_update(baseline_stored(old), baseline_stored(new))
+
+test_the_managers_writes_pass_every_rule if {
+	writes := [
+		# begin: a target on the train of the installed minor
+		baseline_write({}, {"provisioningState": "Updating", "targetVersion": "1.4.2"}),
+		# succeed: the target becomes the installed version, the adopted minor stays
+		baseline_write({"targetVersion": "1.4.2"}, {"currentVersion": "1.4.2", "targetVersion": ""}),
+		# fail and recover: the target is cleared
+		baseline_write({"targetVersion": "1.4.2"}, {"provisioningState": "Failed", "targetVersion": ""}),
+		# the first succeed after create records the cluster's minor
+		fx.status_update(
+			object.union(fx.podinfo, {"status": {"targetVersion": "1.4.2"}}),
+			object.union(fx.podinfo, {"status": {"currentVersion": "1.4.2", "kubernetesVersion": "1.36"}}),
+		),
+	]
+	every w in writes {
+		decision(w).deny == []
+	}
+}
+
+# ---- deletion: the usual rules still judge, a finalizer stays removable ----
+
+# The installed extension once deleted, held by a finalizer.
+being_deleted := object.union(fx.installed, {"metadata": {
+	"deletionTimestamp": "2026-11-22T10:00:00Z",
+	"finalizers": ["example.org/cleanup"],
+}})
+
+# A spec write of the extension being deleted with patch merged in.
+edit_deleted(patch) := fx.update(being_deleted, object.union(being_deleted, patch))
+
+test_a_status_write_recording_the_deletions_progress_passes if {
+	old := object.union(being_deleted, {"status": {"targetVersion": "1.4.2"}})
+	inp := fx.status_update(old, object.union(being_deleted, {"status": {
+		"provisioningState": "Deleting",
+		"targetVersion": "",
+		"errorInfo": {"code": "UninstallFailed", "message": "timed out"},
+	}}))
+	decision(inp).deny == []
+}
+
+test_ext_delete_001_denies_a_move_to_kube_system_and_the_scope_rule_judges_it_too if {
+	d := decision(edit_deleted({"spec": {"scope": {"cluster": {"releaseNamespace": "kube-system"}}}}))
+	{"EXT-DELETE-001", "EXT-SCOPE-006", "EXT-SCOPE-007"} == fx.ids(d.deny) & {"EXT-DELETE-001", "EXT-SCOPE-006", "EXT-SCOPE-007"}
+}
+
+test_ext_delete_001_denies_a_version_the_catalog_lacks_with_the_usual_rules if {
+	d := decision(edit_deleted({"spec": {"version": "9.9.9"}}))
+	"EXT-DELETE-001" in fx.ids(d.deny)
+	"EXT-VERSION-005" in fx.ids(d.deny)
+}
+
+# A finalizer is always removable, even when the stored object breaks other rules
+# (here its type is gone and its namespace became protected).
+test_a_metadata_only_write_of_an_object_being_deleted_passes_whatever_else_fails if {
+	broken := object.union(being_deleted, {"spec": {"scope": {"cluster": {"releaseNamespace": "kube-system"}}}})
+	inp := fx.with_type(fx.update(broken, object.union(broken, {"metadata": {"finalizers": []}})), null)
+	decision(inp).deny == []
 }

@@ -34,7 +34,7 @@ violation contains {"id": "EXT-UPGRADE-001", "msg": msg} if {
 			"or set the annotation %s to the reason (e.g. a CVE fix)",
 		]),
 		[
-			_move.from, _move.to, _change_kind, lib.extension_type_name, _adopted_minor, _cluster_minor,
+			_move.from, _move.to, _change_kind, lib.extension_type_name, _adopted_text, _cluster_minor,
 			_line(_move.from), _exception_annotation,
 		],
 	)
@@ -162,7 +162,7 @@ warning contains {"id": "EXT-WARN-003", "msg": msg} if {
 	not _cluster_moved_on
 	msg := sprintf(
 		"moving from %s to %s changes the %s version within Kubernetes %s, allowed because %s",
-		[_move.from, _move.to, _change_kind, _adopted_minor, _prerelease_reason],
+		[_move.from, _move.to, _change_kind, _adopted_text, _prerelease_reason],
 	)
 }
 
@@ -200,13 +200,20 @@ default _policy := "KubernetesMinor"
 
 _policy := "Minor" if lib.ext_type.spec.upgradePolicy == "Minor"
 
-# The Kubernetes minor at which the installed major.minor was adopted ("" = no restriction).
+# The Kubernetes minor at which the installed major.minor was adopted. Missing or
+# malformed, the cluster never counts as having moved past it: a baseline that cannot
+# be read is judged as the strictest case, never as "the cluster moved on".
 default _adopted_minor := ""
 
 _adopted_minor := k if {
 	k := lib.prior_status.kubernetesVersion
 	is_string(k)
 }
+
+# The adopted minor for messages, saying when it cannot be read.
+_adopted_text := _adopted_minor if {
+	lib.minor_tuple(_adopted_minor)
+} else := sprintf("the minor status.kubernetesVersion should record (it holds %q)", [_adopted_minor])
 
 default _cluster_minor := "unknown"
 
@@ -215,8 +222,6 @@ _cluster_minor := m if {
 	is_string(m)
 	m != ""
 }
-
-_cluster_moved_on if _adopted_minor == ""
 
 _cluster_moved_on if lib.minor_tuple(input.cluster.minor) > lib.minor_tuple(_adopted_minor)
 

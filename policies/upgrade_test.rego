@@ -76,9 +76,31 @@ test_ext_upgrade_001_allows_a_minor_upgrade_once_the_cluster_moved_on if {
 	not "EXT-UPGRADE-001" in found(fx.with_cluster(fx.pin_update("1.5.0"), cluster_137))
 }
 
-test_ext_upgrade_001_allows_a_minor_upgrade_when_no_kubernetes_minor_was_recorded if {
+# A missing baseline is the strictest case, never "the cluster moved on": otherwise
+# clearing status.kubernetesVersion would open every minor and major.
+test_ext_upgrade_001_denies_a_minor_upgrade_when_no_kubernetes_minor_was_recorded if {
 	old := object.union(fx.installed, {"status": {"kubernetesVersion": ""}})
-	not "EXT-UPGRADE-001" in found(fx.update(old, object.union(old, {"spec": {"version": "1.5.0"}})))
+	messages(fx.update(old, object.union(old, {"spec": {"version": "1.5.0"}})), "EXT-UPGRADE-001") == {concat(" ", [
+		`moving from 1.4.1 to 1.5.0 changes the minor version, which upgrade policy KubernetesMinor of extension type "example.podinfo"`,
+		`allows only once the cluster moves past Kubernetes the minor status.kubernetesVersion should record (it holds "")`,
+		`(it runs 1.36): stay on 1.4.x, upgrade the cluster first, or set the annotation kubeext.dev/upgrade-exception`,
+		`to the reason (e.g. a CVE fix)`,
+	])}
+}
+
+test_ext_upgrade_001_denies_a_major_upgrade_when_the_status_holds_no_kubernetes_minor if {
+	old := object.union(fx.installed, {"status": {"kubernetesVersion": null}})
+	"EXT-UPGRADE-001" in found(fx.update(old, object.union(old, {"spec": {"version": "2.0.0"}})))
+}
+
+test_ext_upgrade_001_denies_a_new_minor_target_when_the_kubernetes_minor_was_cleared if {
+	old := object.union(fx.auto_installed, {"status": {"kubernetesVersion": ""}})
+	"EXT-UPGRADE-001" in found(fx.status_update(old, object.union(old, {"status": {"targetVersion": "1.5.0"}})))
+}
+
+test_ext_upgrade_001_allows_a_minor_upgrade_from_an_unrecorded_minor_under_policy_minor if {
+	old := object.union(fx.installed, {"status": {"kubernetesVersion": ""}})
+	not "EXT-UPGRADE-001" in found(fx.with_type(fx.update(old, object.union(old, {"spec": {"version": "1.5.0"}})), minor_policy))
 }
 
 test_ext_upgrade_001_allows_a_minor_change_to_a_prerelease if {

@@ -23,8 +23,12 @@ import (
 //	warning contains {"id": "EXT-WARN-001", "msg": msg} if { ... }
 //
 // with the id written as a literal, so the rule ids can be read from the modules.
+//
+// The rules that judge writes of ExtensionTypes follow the same convention in packages
+// under kubeext.types.rules, and have an entry point of their own (policies/types.rego).
 var (
-	rulesPackage = ast.MustParseRef("data.kubeext.rules")
+	rulesPackage     = ast.MustParseRef("data.kubeext.rules")
+	typeRulesPackage = ast.MustParseRef("data.kubeext.types.rules")
 	ruleIDFormat = regexp.MustCompile(`^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$`)
 )
 
@@ -175,7 +179,7 @@ func (s *moduleSet) index() error {
 	var errs []error
 	for _, name := range sortedKeys(s.modules) {
 		m := s.modules[name]
-		if !m.Package.Path.HasPrefix(rulesPackage) {
+		if !m.Package.Path.HasPrefix(rulesPackage) && !m.Package.Path.HasPrefix(typeRulesPackage) {
 			continue
 		}
 		for _, r := range m.Rules {

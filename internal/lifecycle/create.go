@@ -82,7 +82,7 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*v1alpha1.Exte
 	if err := m.ensureNamespace(ctx, ns); err != nil {
 		return nil, err
 	}
-	l, err := acquire(ctx, m.client, ns, e.Name, m.holder, m.now)
+	l, err := m.acquire(ctx, ns, e.Name, req.Timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func newExtension(req CreateRequest, t *v1alpha1.ExtensionType) *v1alpha1.Extens
 // of the same type and scope is recovered and installed again; anything else is an
 // error.
 func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.ExtensionType, want, existing *v1alpha1.Extension, version string) (*v1alpha1.Extension, error) {
-	l, err := acquire(ctx, m.client, ReleaseNamespace(existing), existing.Name, m.holder, m.now)
+	l, err := m.acquire(ctx, ReleaseNamespace(existing), existing.Name, req.Timeout)
 	if err != nil {
 		return nil, err
 	}

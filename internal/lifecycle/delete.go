@@ -31,7 +31,7 @@ func (m *Manager) Delete(ctx context.Context, req DeleteRequest) error {
 		return m.deleteRecord(ctx, e)
 	}
 	ns := ReleaseNamespace(e)
-	l, err := acquire(ctx, m.client, ns, e.Name, m.holder, m.now)
+	l, err := m.acquire(ctx, ns, e.Name, req.Timeout)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func (m *Manager) Update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 		return nil, err
 	}
 	if req.DryRun == DryRunNone {
-		l, err := acquire(ctx, m.client, ReleaseNamespace(e), e.Name, m.holder, m.now)
+		l, err := m.acquire(ctx, ReleaseNamespace(e), e.Name, req.Timeout)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1/v1alpha1test"
@@ -49,6 +52,40 @@ var (
 
 // installedAt records the extension as installed at v on Kubernetes 1.36.
 func installedAt(v string) extOption { return v1alpha1test.Installed(v, "1.36") }
+
+// deleting marks the extension as being deleted, held by a finalizer.
+func deleting(e *v1alpha1.Extension) {
+	now := metav1.NewTime(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+	e.DeletionTimestamp = &now
+	e.Finalizers = []string{"example.org/cleanup"}
+}
+
+// protectedSecret names the extension's protected settings Secret.
+func protectedSecret(name string) extOption {
+	return func(e *v1alpha1.Extension) {
+		e.Spec.ConfigurationProtectedSettings = &v1alpha1.ProtectedSettingsRef{SecretName: name}
+	}
+}
+
+func typeRepository(t *v1alpha1.ExtensionType, url string) *v1alpha1.ExtensionType {
+	t.Spec.Chart.Repository = url
+	return t
+}
+
+// typeCreate is the create of an extension type; typeStatus the write of its catalog.
+func typeCreate(t *v1alpha1.ExtensionType) TypeInput {
+	return TypeInput{Request: TypeRequest{
+		Operation: OperationCreate,
+		UserInfo:  UserInfo{Username: "alice", Groups: []string{"system:authenticated"}},
+		Object:    t,
+	}}
+}
+
+func typeStatus(t *v1alpha1.ExtensionType) TypeInput {
+	in := typeCreate(t)
+	in.Request.Operation, in.Request.SubResource, in.Request.OldObject = OperationUpdate, SubResourceStatus, podinfoType()
+	return in
+}
 
 func cluster136() ClusterInfo {
 	return ClusterInfo{KubernetesVersion: "1.36.2", Minor: "1.36"}

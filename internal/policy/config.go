@@ -32,7 +32,25 @@ const (
 
 // DefaultProtectedNamespaces are refused as release or target namespace when the
 // configuration names none.
-var DefaultProtectedNamespaces = []string{"kube-system", "kube-public", "kube-node-lease", "kubeext-system"}
+var DefaultProtectedNamespaces = []string{"kube-system", "kube-public", "kube-node-lease", DefaultOwnNamespace}
+
+// DefaultOwnNamespace is the namespace the webhook runs in unless told otherwise
+// (manifests/webhook).
+const DefaultOwnNamespace = "kubeext-system"
+
+// AlwaysProtectedNamespaces are protected whatever the configuration says, even an
+// explicit empty list: kube-system, which holds the cluster's own components, and own,
+// the webhook's namespace (DefaultOwnNamespace when empty), where an extension could
+// replace the webhook that judges it.
+func AlwaysProtectedNamespaces(own string) []string {
+	if own == "" {
+		own = DefaultOwnNamespace
+	}
+	if own == "kube-system" {
+		return []string{"kube-system"}
+	}
+	return []string{"kube-system", own}
+}
 
 // Config is the policy configuration, read from YAML (a ConfigMap in the cluster):
 //
@@ -46,8 +64,9 @@ var DefaultProtectedNamespaces = []string{"kube-system", "kube-public", "kube-no
 type Config struct {
 	// Enforcement sets the mode of a rule by id; rules not named are denied.
 	Enforcement map[string]Mode `json:"enforcement,omitempty"`
-	// ProtectedNamespaces replaces DefaultProtectedNamespaces when set; an explicit
-	// empty list protects no namespace.
+	// ProtectedNamespaces replaces DefaultProtectedNamespaces when set. Whatever it
+	// says, the engine adds AlwaysProtectedNamespaces: kube-system and the webhook's
+	// own namespace.
 	ProtectedNamespaces []string `json:"protectedNamespaces,omitempty"`
 	// VersionConstraints holds per-type version rules, by extension type name.
 	VersionConstraints map[string]VersionConstraint `json:"versionConstraints,omitempty"`
@@ -157,8 +176,9 @@ func (c Config) validate(set *moduleSet) error {
 	return errors.Join(errs...)
 }
 
-// document is the configuration as the policies read it at input.config.
-func (c Config) document() map[string]any {
+// document is the configuration as the policies read it at input.config, with the
+// always protected namespaces added to the configured (or default) ones.
+func (c Config) document(alwaysProtected []string) map[string]any {
 	enforcement := make(map[string]any, len(c.Enforcement))
 	for id, m := range c.Enforcement {
 		enforcement[id] = string(m)
@@ -167,9 +187,11 @@ func (c Config) document() map[string]any {
 	if protected == nil {
 		protected = DefaultProtectedNamespaces
 	}
-	namespaces := make([]any, len(protected))
-	for i, ns := range protected {
-		namespaces[i] = ns
+	var namespaces []any
+	for _, ns := range slices.Concat(alwaysProtected, protected) {
+		if !slices.Contains(namespaces, any(ns)) {
+			namespaces = append(namespaces, ns)
+		}
 	}
 	constraints := make(map[string]any, len(c.VersionConstraints))
 	for typ, vc := range c.VersionConstraints {

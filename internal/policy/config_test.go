@@ -91,19 +91,24 @@ func TestLoadConfigNamesTheFile(t *testing.T) {
 func TestProtectedNamespacesFollowTheConfiguration(t *testing.T) {
 	tests := []struct {
 		name      string
+		own       string // the webhook's namespace; the default when empty
 		protected []string
 		namespace string
 		wantDeny  bool
 	}{
 		{name: "kube-system is protected by default", protected: nil, namespace: "kube-system", wantDeny: true},
 		{name: "the webhook's namespace is protected by default", protected: nil, namespace: "kubeext-system", wantDeny: true},
-		{name: "a configured list replaces the defaults", protected: []string{"platform"}, namespace: "kube-system", wantDeny: false},
+		{name: "a configured list replaces the defaults", protected: []string{"platform"}, namespace: "kube-public", wantDeny: false},
 		{name: "a configured namespace is protected", protected: []string{"platform"}, namespace: "platform", wantDeny: true},
-		{name: "an empty list protects nothing", protected: []string{}, namespace: "kube-system", wantDeny: false},
+		{name: "a configured list still protects kube-system", protected: []string{"platform"}, namespace: "kube-system", wantDeny: true},
+		{name: "a configured list still protects the webhook's namespace", protected: []string{"platform"}, namespace: "kubeext-system", wantDeny: true},
+		{name: "an empty list protects only kube-system and the webhook's namespace", protected: []string{}, namespace: "kube-public", wantDeny: false},
+		{name: "an empty list still protects kube-system", protected: []string{}, namespace: "kube-system", wantDeny: true},
+		{name: "the webhook's own namespace, when not the default, is protected", own: "policy-webhook", protected: []string{"platform"}, namespace: "policy-webhook", wantDeny: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEngine(t, Options{Config: Config{ProtectedNamespaces: tt.protected}})
+			e := newEngine(t, Options{OwnNamespace: tt.own, Config: Config{ProtectedNamespaces: tt.protected}})
 			d, err := e.Evaluate(context.Background(), createInput(newExtension(targetNamespace(tt.namespace))))
 			if err != nil {
 				t.Fatal(err)

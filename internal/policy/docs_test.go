@@ -20,7 +20,56 @@ var docExamples = []struct {
 	id     string
 	config Config
 	input  func() Input
+	// typeInput, set instead of input, is a write of an ExtensionType.
+	typeInput func() TypeInput
 }{
+	{id: "EXT-BASELINE-001", input: func() Input {
+		return statusInput(newExtension(installedAt("1.4.1")), newExtension(installedAt("2.0.0")))
+	}},
+	{id: "EXT-BASELINE-002", input: func() Input {
+		return statusInput(newExtension(installedAt("1.4.1")), newExtension(installedAt("1.4.1"), func(e *v1alpha1.Extension) {
+			e.Status.KubernetesVersion = ""
+		}))
+	}},
+	{id: "EXT-BASELINE-003", input: func() Input {
+		old := newExtension(installedAt("garbage"))
+		return updateInput(old, newExtension(installedAt("garbage"), version("2.0.0")))
+	}},
+	{id: "EXT-DELETE-001", input: func() Input {
+		old := newExtension(installedAt("1.4.2"), deleting)
+		return updateInput(old, newExtension(installedAt("1.4.2"), deleting, releaseNamespace("kube-system")))
+	}},
+	{id: "EXT-DELETE-002", input: func() Input {
+		old := newExtension(installedAt("1.4.2"), deleting)
+		return statusInput(old, newExtension(installedAt("1.4.2"), deleting, targeting("2.0.0")))
+	}},
+	{id: "EXT-SETTINGS-001", input: func() Input {
+		old := newExtension(installedAt("1.4.2"), protectedSecret("podinfo-protected-settings"))
+		return updateInput(old, newExtension(installedAt("1.4.2"), protectedSecret("kubeext-webhook-cert")))
+	}},
+	{id: "EXT-TYPEDEF-001", typeInput: func() TypeInput {
+		return typeCreate(typeRepository(podinfoType(), "http://charts.example.org"))
+	}},
+	{id: "EXT-TYPEDEF-002", typeInput: func() TypeInput {
+		t := podinfoType()
+		t.Status.Versions = append(t.Status.Versions, v1alpha1.TypeVersion{Version: "v1.2.0", ReleaseTrains: []string{"Stable"}})
+		return typeStatus(t)
+	}},
+	{id: "EXT-TYPEDEF-003", typeInput: func() TypeInput {
+		t := podinfoType()
+		t.Status.Versions[0].ReleaseTrains = []string{"Nightly"}
+		return typeStatus(t)
+	}},
+	{id: "EXT-TYPEDEF-004", typeInput: func() TypeInput {
+		t := podinfoType()
+		t.Spec.ReleaseTrains = append(t.Spec.ReleaseTrains, v1alpha1.ReleaseTrain{Name: "stable"})
+		return typeCreate(t)
+	}},
+	{id: "EXT-WARN-004", typeInput: func() TypeInput {
+		t := typeRepository(podinfoType(), "http://charts.mirror.internal")
+		t.Annotations = map[string]string{"kubeext.dev/allow-insecure-repository": "air-gapped mirror, no TLS inside the site"}
+		return typeCreate(t)
+	}},
 	{id: "EXT-VERSION-001", input: func() Input {
 		return createInput(newExtension(func(e *v1alpha1.Extension) { e.Spec.AutoUpgradeMinorVersion = ptr(true) }))
 	}},
@@ -112,7 +161,13 @@ func TestDocsShowRealFindings(t *testing.T) {
 		covered[ex.id] = true
 		t.Run(ex.id, func(t *testing.T) {
 			e := newEngine(t, Options{Config: ex.config})
-			d, err := e.Evaluate(context.Background(), ex.input())
+			var d Decision
+			var err error
+			if ex.typeInput != nil {
+				d, err = e.EvaluateType(context.Background(), ex.typeInput())
+			} else {
+				d, err = e.Evaluate(context.Background(), ex.input())
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

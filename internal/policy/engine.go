@@ -30,8 +30,12 @@ import (
 // admission timeout.
 const DefaultEvalTimeout = 2 * time.Second
 
-// decisionQuery is the entry point of the policies (policies/main.rego).
-const decisionQuery = "data.kubeext.decision"
+// decisionQuery is the entry point of the policies on Extensions (policies/main.rego),
+// typeDecisionQuery the one on ExtensionTypes (policies/types.rego).
+const (
+	decisionQuery     = "data.kubeext.decision"
+	typeDecisionQuery = "data.kubeext.types.decision"
+)
 
 // Options configure an Engine.
 type Options struct {
@@ -44,14 +48,21 @@ type Options struct {
 	Config Config
 	// EvalTimeout bounds one evaluation; DefaultEvalTimeout when zero.
 	EvalTimeout time.Duration
+	// OwnNamespace is the namespace the webhook runs in (DefaultOwnNamespace when
+	// empty). It and kube-system are protected whatever the configuration says: an
+	// extension installed there could replace the webhook or the cluster's own parts.
+	OwnNamespace string
 }
 
 // Engine evaluates the policies. It is safe for concurrent use.
 type Engine struct {
-	query   rego.PreparedEvalQuery
-	modules *moduleSet
-	timeout time.Duration
-	config  atomic.Pointer[configState]
+	query     rego.PreparedEvalQuery
+	typeQuery rego.PreparedEvalQuery
+	modules   *moduleSet
+	timeout   time.Duration
+	// alwaysProtected are protected whatever the configuration says.
+	alwaysProtected []string
+	config          atomic.Pointer[configState]
 }
 
 // configState is a configuration and its form as input.config, converted once.
@@ -67,7 +78,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{modules: set, timeout: opts.EvalTimeout}
+	e := &Engine{modules: set, timeout: opts.EvalTimeout, alwaysProtected: AlwaysProtectedNamespaces(opts.OwnNamespace)}
 	if e.timeout <= 0 {
 		e.timeout = DefaultEvalTimeout
 	}
@@ -75,8 +86,19 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 
+	if e.query, err = prepare(ctx, set, decisionQuery); err != nil {
+		return nil, err
+	}
+	if e.typeQuery, err = prepare(ctx, set, typeDecisionQuery); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// prepare compiles the modules for one entry point.
+func prepare(ctx context.Context, set *moduleSet, query string) (rego.PreparedEvalQuery, error) {
 	regoOpts := []func(*rego.Rego){
-		rego.Query(decisionQuery),
+		rego.Query(query),
 		rego.Capabilities(Capabilities()),
 		rego.Strict(true),
 		rego.SetRegoVersion(ast.RegoV1),
@@ -89,10 +111,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	q, err := rego.New(regoOpts...).PrepareForEval(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("compile policies: %w", err)
+		return rego.PreparedEvalQuery{}, fmt.Errorf("compile policies: %w", err)
 	}
-	e.query = q
-	return e, nil
+	return q, nil
 }
 
 // RuleIDs lists the ids of the engine's rules (embedded and extra), sorted.
@@ -109,7 +130,7 @@ func (e *Engine) SetConfig(cfg Config) error {
 		return fmt.Errorf("policy configuration: %w", err)
 	}
 	cfg = cfg.clone()
-	doc := cfg.document()
+	doc := cfg.document(e.alwaysProtected)
 	// A rule's METADATA may default it to warn or dryrun; the configuration overrides.
 	enforcement := doc["enforcement"].(map[string]any)
 	for _, id := range e.modules.ruleIDs {
@@ -149,9 +170,26 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
+	return e.eval(ctx, e.query, input)
+}
+
+// EvaluateType judges one write of an ExtensionType (or its status), as Evaluate
+// judges one of an Extension.
+func (e *Engine) EvaluateType(ctx context.Context, in TypeInput) (Decision, error) {
+	if err := ctx.Err(); err != nil {
+		return Decision{}, fmt.Errorf("evaluate policies: %w", err)
+	}
+	input, err := e.typeInputValue(in)
+	if err != nil {
+		return Decision{}, err
+	}
+	return e.eval(ctx, e.typeQuery, input)
+}
+
+func (e *Engine) eval(ctx context.Context, query rego.PreparedEvalQuery, input ast.Value) (Decision, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
+	rs, err := query.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return Decision{}, fmt.Errorf("evaluate policies: %w (%w)", ctxErr, err)
@@ -178,6 +216,28 @@ func (e *Engine) inputValue(in Input) (ast.Value, error) {
 	}
 	in.Extensions = others
 
+	return e.withConfig(in)
+}
+
+// typeInputValue converts in to the type rules' input. The default trains are spelled
+// out (ExtensionType.Trains), so the rules read the API's train rule; the entries'
+// own train lists stay as written, since they are what is judged.
+func (e *Engine) typeInputValue(in TypeInput) (ast.Value, error) {
+	for _, t := range []**v1alpha1.ExtensionType{&in.Request.Object, &in.Request.OldObject} {
+		if *t == nil {
+			continue
+		}
+		c := (*t).DeepCopy()
+		c.ManagedFields = nil
+		c.Spec.ReleaseTrains = c.Trains()
+		*t = c
+	}
+	return e.withConfig(in)
+}
+
+// withConfig encodes in as the policies' input, with the configuration in force at
+// input.config.
+func (e *Engine) withConfig(in any) (ast.Value, error) {
 	data, err := json.Marshal(in)
 	if err != nil {
 		return nil, fmt.Errorf("encode policy input: %w", err)

@@ -490,10 +490,14 @@ violation contains {"id": "ACME-TRIAL-001", "msg": "on trial"} if input.request.
 
 func TestRuleIDsListEveryRule(t *testing.T) {
 	want := []string{
+		"EXT-BASELINE-001", "EXT-BASELINE-002", "EXT-BASELINE-003",
+		"EXT-DELETE-001", "EXT-DELETE-002",
 		"EXT-NAME-001",
 		"EXT-SCOPE-001", "EXT-SCOPE-002", "EXT-SCOPE-003", "EXT-SCOPE-004", "EXT-SCOPE-005",
 		"EXT-SCOPE-006", "EXT-SCOPE-007", "EXT-SCOPE-008", "EXT-SCOPE-009",
+		"EXT-SETTINGS-001",
 		"EXT-TYPE-001",
+		"EXT-TYPEDEF-001", "EXT-TYPEDEF-002", "EXT-TYPEDEF-003", "EXT-TYPEDEF-004",
 		"EXT-UPGRADE-001", "EXT-UPGRADE-002", "EXT-UPGRADE-003",
 		"EXT-VERSION-001", "EXT-VERSION-002", "EXT-VERSION-003", "EXT-VERSION-004",
 		"EXT-VERSION-005", "EXT-VERSION-006", "EXT-VERSION-007",
@@ -501,7 +505,7 @@ func TestRuleIDsListEveryRule(t *testing.T) {
 	if got := RuleIDs(); !slices.Equal(got, want) {
 		t.Errorf("RuleIDs() = %v\nwant %v", got, want)
 	}
-	if got := WarningIDs(); !slices.Equal(got, []string{"EXT-WARN-001", "EXT-WARN-002", "EXT-WARN-003"}) {
+	if got := WarningIDs(); !slices.Equal(got, []string{"EXT-WARN-001", "EXT-WARN-002", "EXT-WARN-003", "EXT-WARN-004"}) {
 		t.Errorf("WarningIDs() = %v", got)
 	}
 	if got := engine(t).RuleIDs(); !slices.Equal(got, want) {

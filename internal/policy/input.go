@@ -46,6 +46,24 @@ type Request struct {
 	OldObject *v1alpha1.Extension `json:"oldObject"`
 }
 
+// TypeInput is what the webhook hands the engine for one write of an ExtensionType.
+// Its JSON form is the type rules' `input`; the engine adds `config`.
+type TypeInput struct {
+	Request TypeRequest `json:"request"`
+}
+
+// TypeRequest is the part of an admission request of an ExtensionType the rules read.
+type TypeRequest struct {
+	Operation Operation `json:"operation"`
+	// SubResource is "" for the ExtensionType itself and "status" for its catalog.
+	SubResource string   `json:"subResource"`
+	UserInfo    UserInfo `json:"userInfo"`
+	// Object is the ExtensionType as it would be stored.
+	Object *v1alpha1.ExtensionType `json:"object"`
+	// OldObject is the stored ExtensionType an UPDATE replaces; nil on CREATE.
+	OldObject *v1alpha1.ExtensionType `json:"oldObject"`
+}
+
 // UserInfo names who makes the write.
 type UserInfo struct {
 	Username string   `json:"username"`

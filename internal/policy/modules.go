@@ -29,7 +29,7 @@ import (
 var (
 	rulesPackage     = ast.MustParseRef("data.kubeext.rules")
 	typeRulesPackage = ast.MustParseRef("data.kubeext.types.rules")
-	ruleIDFormat = regexp.MustCompile(`^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$`)
+	ruleIDFormat     = regexp.MustCompile(`^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$`)
 )
 
 const (

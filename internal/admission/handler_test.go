@@ -273,3 +273,84 @@ func TestMetricsSharedBetweenServers(t *testing.T) {
 		t.Errorf("kubeext_admission_reviews_total = %v over both servers, want 2", reviews)
 	}
 }
+
+// typeRequest is an admission request of an ExtensionType (sub "" or "status").
+func typeRequest(op admissionv1.Operation, sub string, obj, old runtime.RawExtension) admission.Request {
+	r := request(op, sub, obj, old)
+	r.Resource.Resource = v1alpha1.ExtensionTypeResource
+	return r
+}
+
+func extType(mutate ...func(*v1alpha1.ExtensionType)) *v1alpha1.ExtensionType {
+	t := &v1alpha1.ExtensionType{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "kubeext.dev/v1alpha1", Kind: "ExtensionType"},
+		ObjectMeta: metav1.ObjectMeta{Name: "example.podinfo"},
+		Spec:       v1alpha1.ExtensionTypeSpec{Chart: v1alpha1.ChartSource{Repository: "https://charts.example.org", Name: "podinfo"}},
+		Status:     v1alpha1.ExtensionTypeStatus{Versions: []v1alpha1.TypeVersion{{Version: "1.4.0", ReleaseTrains: []string{"Stable"}}}},
+	}
+	for _, m := range mutate {
+		m(t)
+	}
+	return t
+}
+
+// TestHandleRoutesExtensionTypes: writes of extensiontypes go to the type rules, with
+// the type decoded as a type (not an Extension), spec and status alike.
+func TestHandleRoutesExtensionTypes(t *testing.T) {
+	h := testHandler(t)
+	httpRepo := func(et *v1alpha1.ExtensionType) { et.Spec.Chart.Repository = "http://charts.example.org" }
+	tests := []struct {
+		name        string
+		req         admission.Request
+		wantAllowed bool
+		wantCode    int32
+		wantMsg     string
+	}{
+		{name: "a valid type is allowed", req: typeRequest(admissionv1.Create, "", raw(t, extType()), runtime.RawExtension{}), wantAllowed: true},
+		{
+			name:    "an http repository is denied with the type rule's id",
+			req:     typeRequest(admissionv1.Create, "", raw(t, extType(httpRepo)), runtime.RawExtension{}),
+			wantMsg: "[EXT-TYPEDEF-001]",
+		},
+		{
+			name: "the default trains are spelled out: a catalog naming Preview on a type that names no train is allowed",
+			req: typeRequest(admissionv1.Update, "status", raw(t, extType(func(et *v1alpha1.ExtensionType) {
+				et.Status.Versions[0].ReleaseTrains = []string{"Preview"}
+			})), raw(t, extType())),
+			wantAllowed: true,
+		},
+		{
+			name: "a status write naming an unknown train is denied",
+			req: typeRequest(admissionv1.Update, "status", raw(t, extType(func(et *v1alpha1.ExtensionType) {
+				et.Status.Versions[0].ReleaseTrains = []string{"Nightly"}
+			})), raw(t, extType())),
+			wantMsg: "[EXT-TYPEDEF-003]",
+		},
+		{
+			name:     "an Extension sent as a type is a bad request",
+			req:      typeRequest(admissionv1.Create, "", raw(t, ext("podinfo")), runtime.RawExtension{}),
+			wantCode: 400,
+			wantMsg:  "is a Extension, not an ExtensionType",
+		},
+		{
+			name:     "a type update without its old object is a bad request",
+			req:      typeRequest(admissionv1.Update, "", raw(t, extType()), runtime.RawExtension{}),
+			wantCode: 400,
+			wantMsg:  "carries no oldObject",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := h.Handle(context.Background(), tt.req)
+			if resp.Allowed != tt.wantAllowed {
+				t.Fatalf("allowed=%v, want %v: %+v", resp.Allowed, tt.wantAllowed, resp.Result)
+			}
+			if tt.wantCode != 0 && resp.Result.Code != tt.wantCode {
+				t.Errorf("code %d, want %d (%s)", resp.Result.Code, tt.wantCode, resp.Result.Message)
+			}
+			if tt.wantMsg != "" && !strings.Contains(resp.Result.Message, tt.wantMsg) {
+				t.Errorf("message %q lacks %q", resp.Result.Message, tt.wantMsg)
+			}
+		})
+	}
+}

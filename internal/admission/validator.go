@@ -1,7 +1,8 @@
 // Package admission is the webhook's decision: it turns an AdmissionReview of an
-// Extension (or its status) into a policy input, asks the policy engine, and answers
-// denied with "[RULE-ID] message" lines or allowed with warnings. The HTTP side is
-// controller-runtime's; Handler is a thin adapter over Validator.Validate.
+// Extension or an ExtensionType (or the status of either) into a policy input, asks the
+// policy engine, and answers denied with "[RULE-ID] message" lines or allowed with
+// warnings. The HTTP side is controller-runtime's; Handler is a thin adapter over
+// Validator.Validate.
 package admission
 
 import (
@@ -16,9 +17,11 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/policy"
 )
 
-// Evaluator judges a policy input; *policy.Engine is one.
+// Evaluator judges a policy input of an Extension or of an ExtensionType;
+// *policy.Engine is one.
 type Evaluator interface {
 	Evaluate(ctx context.Context, in policy.Input) (policy.Decision, error)
+	EvaluateType(ctx context.Context, in policy.TypeInput) (policy.Decision, error)
 }
 
 // InputSource completes a request into a policy input; policyinput.Gatherer is one.
@@ -35,9 +38,13 @@ type Validator struct {
 // ErrBadRequest marks a review the webhook cannot read (a client error, HTTP 400).
 var ErrBadRequest = errors.New("bad admission request")
 
-// Reviewed reports whether the webhook judges writes of this resource and operation.
+// Reviewed reports whether the webhook judges writes of this resource and operation:
+// CREATE and UPDATE of extensions and extensiontypes, and of their status.
 func Reviewed(req admissionv1.AdmissionRequest) bool {
-	if req.Resource.Group != v1alpha1.Group || req.Resource.Resource != v1alpha1.ExtensionResource {
+	if req.Resource.Group != v1alpha1.Group {
+		return false
+	}
+	if req.Resource.Resource != v1alpha1.ExtensionResource && req.Resource.Resource != v1alpha1.ExtensionTypeResource {
 		return false
 	}
 	if req.SubResource != "" && req.SubResource != policy.SubResourceStatus {
@@ -75,6 +82,49 @@ func BuildRequest(req admissionv1.AdmissionRequest) (policy.Request, error) {
 	return out, nil
 }
 
+// BuildTypeRequest decodes an admission request of an ExtensionType into the type
+// rules' request. It is pure, as BuildRequest is.
+func BuildTypeRequest(req admissionv1.AdmissionRequest) (policy.TypeRequest, error) {
+	out := policy.TypeRequest{
+		Operation:   policy.Operation(req.Operation),
+		SubResource: req.SubResource,
+		UserInfo:    policy.UserInfo{Username: req.UserInfo.Username, Groups: req.UserInfo.Groups},
+	}
+	obj, err := decodeType("object", req.Object.Raw)
+	if err != nil {
+		return policy.TypeRequest{}, err
+	}
+	if obj == nil {
+		return policy.TypeRequest{}, fmt.Errorf("%w: the request carries no object", ErrBadRequest)
+	}
+	out.Object = obj
+	if req.Operation == admissionv1.Update {
+		old, err := decodeType("oldObject", req.OldObject.Raw)
+		if err != nil {
+			return policy.TypeRequest{}, err
+		}
+		if old == nil {
+			return policy.TypeRequest{}, fmt.Errorf("%w: an UPDATE carries no oldObject", ErrBadRequest)
+		}
+		out.OldObject = old
+	}
+	return out, nil
+}
+
+func decodeType(field string, raw []byte) (*v1alpha1.ExtensionType, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	t := &v1alpha1.ExtensionType{}
+	if err := json.Unmarshal(raw, t); err != nil {
+		return nil, fmt.Errorf("%w: decoding %s as an ExtensionType: %w", ErrBadRequest, field, err)
+	}
+	if t.Kind != "" && t.Kind != "ExtensionType" {
+		return nil, fmt.Errorf("%w: %s is a %s, not an ExtensionType", ErrBadRequest, field, t.Kind)
+	}
+	return t, nil
+}
+
 func decodeExtension(field string, raw []byte) (*v1alpha1.Extension, error) {
 	if len(raw) == 0 {
 		return nil, nil
@@ -94,6 +144,13 @@ func decodeExtension(field string, raw []byte) (*v1alpha1.Extension, error) {
 func (v *Validator) Validate(ctx context.Context, req admissionv1.AdmissionRequest) (policy.Decision, error) {
 	if !Reviewed(req) {
 		return policy.Decision{}, nil
+	}
+	if req.Resource.Resource == v1alpha1.ExtensionTypeResource {
+		treq, err := BuildTypeRequest(req)
+		if err != nil {
+			return policy.Decision{}, err
+		}
+		return v.Engine.EvaluateType(ctx, policy.TypeInput{Request: treq})
 	}
 	preq, err := BuildRequest(req)
 	if err != nil {

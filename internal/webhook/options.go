@@ -6,6 +6,7 @@ package webhook
 import (
 	goflag "flag"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -21,6 +22,7 @@ type Options struct {
 	PolicyDir           string
 	ConfigFile          string
 	MetricsAddr         string
+	MetricsSecure       bool
 	HealthAddr          string
 	SelfManagedCerts    bool
 	ServiceName         string
@@ -39,7 +41,8 @@ func NewOptions() *Options {
 	return &Options{
 		Port:                9443,
 		CertDir:             "/tmp/k8s-webhook-server/serving-certs",
-		MetricsAddr:         ":8080",
+		MetricsAddr:         ":8443",
+		MetricsSecure:       true,
 		HealthAddr:          ":8081",
 		ServiceName:         "kubeext-webhook",
 		ServiceNamespace:    "kubeext-system",
@@ -61,6 +64,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.PolicyDir, "policy-dir", o.PolicyDir, "Optional directory of extra .rego modules loaded beside the embedded policies.")
 	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile, "Policy configuration YAML (enforcement per rule, protected namespaces, version constraints); reloaded when it changes.")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "Address of the Prometheus metrics endpoint; \"0\" disables it.")
+	fs.BoolVar(&o.MetricsSecure, "metrics-secure", o.MetricsSecure, "Serve metrics over HTTPS to callers the API server authenticates (TokenReview) and authorizes (SubjectAccessReview: get on /metrics). Off, metrics are plain HTTP and --metrics-bind-address must be a loopback address.")
 	fs.StringVar(&o.HealthAddr, "health-probe-bind-address", o.HealthAddr, "Address of /healthz and /readyz.")
 	fs.BoolVar(&o.SelfManagedCerts, "self-managed-certs", o.SelfManagedCerts, "Generate and rotate a CA and serving certificate, and keep the ValidatingWebhookConfiguration's caBundle current.")
 	fs.StringVar(&o.ServiceName, "service-name", o.ServiceName, "Service in front of the webhook (with --self-managed-certs: the certificate's DNS name).")
@@ -84,6 +88,9 @@ func (o *Options) Validate() error {
 	if o.CertDir == "" {
 		return fmt.Errorf("--cert-dir is required")
 	}
+	if !o.MetricsSecure && o.MetricsAddr != "0" && !loopback(o.MetricsAddr) {
+		return fmt.Errorf("--metrics-secure=false serves metrics without authentication: bind them to a loopback address (--metrics-bind-address=127.0.0.1:8080), not %q", o.MetricsAddr)
+	}
 	if o.MaxConcurrent < 1 {
 		return fmt.Errorf("--max-concurrent-reviews must be at least 1")
 	}
@@ -91,4 +98,18 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--self-managed-certs needs --service-name, --service-namespace, --webhook-config-name and --cert-secret-name")
 	}
 	return nil
+}
+
+// loopback reports whether addr (host:port) names a loopback host; an empty host means
+// every interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

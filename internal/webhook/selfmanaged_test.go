@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -22,9 +23,13 @@ import (
 
 	"github.com/open-policy-agent/cert-controller/pkg/rotator"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/testenv"
@@ -234,14 +239,27 @@ func TestSelfManagedCertificates(t *testing.T) {
 		deniedThroughWebhook(t, "no-such-type-1")
 	})
 
-	t.Run("serves /healthz and counts the denial in /metrics", func(t *testing.T) {
+	t.Run("serves /healthz, refuses anonymous and unauthorized scrapes, and counts the denial in /metrics for a metrics reader", func(t *testing.T) {
 		if code, _ := get(t, "http://"+first.health+"/healthz"); code != http.StatusOK {
 			t.Errorf("/healthz: %d", code)
 		}
-		code, body := get(t, "http://"+first.metrics+"/metrics")
-		if code != http.StatusOK {
-			t.Fatalf("/metrics: %d", code)
+		url := "https://" + first.metrics + "/metrics"
+		if code, body := scrape(t, url, ""); code != http.StatusUnauthorized {
+			t.Errorf("an anonymous scrape: %d %q, want 401", code, body)
 		}
+		if code, body := scrape(t, url, serviceAccountToken(t, "no-metrics-role")); code != http.StatusForbidden {
+			t.Errorf("a scrape by a ServiceAccount without the metrics-reader role: %d %q, want 403", code, body)
+		}
+		reader := serviceAccountToken(t, "metrics-reader")
+		bindMetricsReader(t, "metrics-reader")
+		var body string
+		eventually(t, 30*time.Second, "the metrics reader is served", func(context.Context) error {
+			var code int
+			if code, body = scrape(t, url, reader); code != http.StatusOK {
+				return fmt.Errorf("/metrics: %d %s", code, body)
+			}
+			return nil
+		})
 		for _, series := range []string{
 			`kubeext_admission_reviews_total{decision="denied",operation="CREATE",subresource="none"} 1`,
 			`kubeext_policy_violations_total{enforcement="deny",rule="EXT-TYPE-001"} 1`,
@@ -538,4 +556,62 @@ func get(t *testing.T, url string) (int, string) {
 		t.Fatal(err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// scrape GETs the secure metrics endpoint with token as bearer ("" for none). The
+// endpoint's certificate is controller-runtime's self-signed one, so it is not
+// verified here; what is under test is who gets the metrics.
+func scrape(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the metrics server's self-signed certificate; authentication is under test
+		ForceAttemptHTTP2: true,
+	}}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// serviceAccountToken creates ServiceAccount name in the webhook's namespace and
+// returns a token the API server issued for it (TokenRequest), as a scraper's pod gets.
+func serviceAccountToken(t *testing.T, name string) string {
+	t.Helper()
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: certNamespace}}
+	if err := env.Client.Create(t.Context(), sa); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)}}
+	if err := env.Client.SubResource("token").Create(t.Context(), sa, tr); err != nil {
+		t.Fatalf("requesting a token for %s: %v", name, err)
+	}
+	return tr.Status.Token
+}
+
+// bindMetricsReader binds the shipped kubeext-webhook-metrics-reader ClusterRole to
+// ServiceAccount name, as an operator binds Prometheus'.
+func bindMetricsReader(t *testing.T, name string) {
+	t.Helper()
+	b := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "test-" + name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "kubeext-webhook-metrics-reader"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: certNamespace}},
+	}
+	if err := env.Client.Create(t.Context(), b); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), b) })
 }

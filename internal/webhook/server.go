@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	ctrladmission "sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -78,7 +79,7 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 		return err
 	}
 
-	engine, err := policy.New(ctx, policy.Options{ExtraDir: o.PolicyDir})
+	engine, err := policy.New(ctx, policy.Options{ExtraDir: o.PolicyDir, OwnNamespace: o.ServiceNamespace})
 	if err != nil {
 		return err
 	}
@@ -92,7 +93,7 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 	mgr, err := ctrl.NewManager(cfg, manager.Options{
 		Scheme:                  scheme,
 		Logger:                  log,
-		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
+		Metrics:                 metricsOptions(o),
 		HealthProbeBindAddress:  o.HealthAddr,
 		GracefulShutdownTimeout: &grace,
 		WebhookServer: crwebhook.NewServer(crwebhook.Options{
@@ -195,6 +196,21 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 
 	log.Info("starting the kubectl-ext webhook", "selfManagedCerts", o.SelfManagedCerts, "certDir", o.CertDir)
 	return mgr.Start(ctx)
+}
+
+// metricsOptions serves metrics over HTTPS (controller-runtime's self-signed
+// certificate) to callers the API server authenticates (TokenReview) and authorizes
+// for get on the /metrics non-resource URL, as kubebuilder's scaffolding does; with
+// --metrics-secure=false, plain HTTP, which Validate allows on loopback only.
+func metricsOptions(o *Options) metricsserver.Options {
+	if !o.MetricsSecure {
+		return metricsserver.Options{BindAddress: o.MetricsAddr}
+	}
+	return metricsserver.Options{
+		BindAddress:    o.MetricsAddr,
+		SecureServing:  true,
+		FilterProvider: filters.WithAuthenticationAndAuthorization,
+	}
 }
 
 // warmCache starts the informers of the kinds a review reads and waits for them to

@@ -1,8 +1,13 @@
 package lifecycle
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -331,5 +337,53 @@ func TestInstallRefusedClusterScopedObjects(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The extension manager makes install Roles in the namespaces that opt in with
+// manifests/extension-manager's kubeext-extension-manager-namespace; RBAC lets it
+// only if that ClusterRole holds every rule of the install Role.
+func TestManagerNamespaceRoleCoversInstallRules(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "manifests", "extension-manager", "rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []rbacv1.PolicyRule
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	for {
+		cr := &rbacv1.ClusterRole{}
+		if err := dec.Decode(cr); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if cr.Kind == "ClusterRole" && cr.Name == "kubeext-extension-manager-namespace" {
+			held = cr.Rules
+		}
+	}
+	if held == nil {
+		t.Fatal("rbac.yaml has no ClusterRole kubeext-extension-manager-namespace")
+	}
+	covered := func(group, resource, verb string) bool {
+		for _, r := range held {
+			if len(r.ResourceNames) == 0 && slices.Contains(r.APIGroups, group) && slices.Contains(r.Resources, resource) && slices.Contains(r.Verbs, verb) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, r := range installRules {
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				for _, v := range r.Verbs {
+					if !covered(g, res, v) {
+						t.Errorf("kubeext-extension-manager-namespace lacks %s on %s.%s, which the install Role grants", v, res, g)
+					}
+				}
+			}
+		}
+	}
+	if !covered("", "serviceaccounts", "impersonate") {
+		t.Error("kubeext-extension-manager-namespace lacks impersonate on serviceaccounts")
 	}
 }

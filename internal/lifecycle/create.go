@@ -35,8 +35,14 @@ type CreateRequest struct {
 }
 
 // Create installs a new extension. It returns the recorded extension (for a dry run,
-// the extension that would be recorded).
+// the extension that would be recorded). No protected value appears in its error.
 func (m *Manager) Create(ctx context.Context, req CreateRequest) (*v1alpha1.Extension, error) {
+	ctx, op := startOperation(ctx, req.Protected)
+	e, err := m.create(ctx, req)
+	return e, op.redactErr(err)
+}
+
+func (m *Manager) create(ctx context.Context, req CreateRequest) (*v1alpha1.Extension, error) {
 	t, err := m.extensionType(ctx, req.ExtensionType)
 	if err != nil {
 		return nil, err
@@ -87,8 +93,12 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*v1alpha1.Exte
 		return nil, err
 	}
 	defer l.release(context.WithoutCancel(ctx))
+	operationOf(ctx).hold(l)
 
 	m.progress("Creating extension %s (type %s, version %s)", e.Name, t.Name, version)
+	if err := stillHeld(ctx); err != nil {
+		return nil, err
+	}
 	if err := m.client.Create(ctx, e); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			return nil, fmt.Errorf("%w: %s (created meanwhile by another command; retry)", ErrAlreadyExists, e.Name)
@@ -159,6 +169,10 @@ func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.E
 		return nil, err
 	}
 	defer l.release(context.WithoutCancel(ctx))
+	operationOf(ctx).hold(l)
+	if err := beingDeleted(existing); err != nil {
+		return nil, err
+	}
 	if !inProgress(existing.Status.ProvisioningState) && existing.Status.ProvisioningState != v1alpha1.ProvisioningFailed {
 		return nil, fmt.Errorf("%w: %s is %s; change it with `kubectl ext update %s`", ErrAlreadyExists, existing.Name,
 			orNone(string(existing.Status.ProvisioningState)), existing.Name)
@@ -166,13 +180,16 @@ func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.E
 	if existing.Spec.ExtensionType != want.Spec.ExtensionType || ReleaseNamespace(existing) != ReleaseNamespace(want) || ScopeOf(existing) != ScopeOf(want) {
 		return nil, fmt.Errorf("%w: %s failed earlier with another type or scope; delete it first with `kubectl ext delete %s`", ErrAlreadyExists, existing.Name, existing.Name)
 	}
-	if err := m.recover(ctx, existing, l, req.Timeout); err != nil {
+	if err := m.recover(ctx, existing, l, false); err != nil {
 		return nil, err
 	}
 	m.progress("Extension %s failed earlier (%s); creating it again", existing.Name, errorMessage(existing))
 	updated := existing.DeepCopy()
 	updated.Spec = want.Spec
 	if err := m.judge(ctx, policy.Request{Operation: policy.OperationUpdate, Object: updated, OldObject: existing}); err != nil {
+		return nil, err
+	}
+	if err := stillHeld(ctx); err != nil {
 		return nil, err
 	}
 	if err := m.client.Update(ctx, updated); err != nil {

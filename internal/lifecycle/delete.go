@@ -2,13 +2,13 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/release"
 )
 
 // DeleteRequest is `kubectl ext delete`.
@@ -19,9 +19,17 @@ type DeleteRequest struct {
 	Timeout time.Duration
 }
 
-// Delete uninstalls an extension and removes its record and Secret. It returns
-// ErrNotFound when there is nothing to delete.
+// Delete uninstalls an extension and removes its record and Secret (only a Secret it
+// owns). It returns ErrNotFound when there is nothing to delete. The release is
+// uninstalled only when the stored one is the recorded one (release.ErrDrift
+// otherwise). An Extension already being deleted gets its deletion finished, with no
+// status write. No protected value appears in the error.
 func (m *Manager) Delete(ctx context.Context, req DeleteRequest) error {
+	ctx, op := startOperation(ctx, nil)
+	return op.redactErr(m.delete(ctx, req))
+}
+
+func (m *Manager) delete(ctx context.Context, req DeleteRequest) error {
 	e, err := m.Get(ctx, req.Name)
 	if err != nil {
 		return err
@@ -36,7 +44,17 @@ func (m *Manager) Delete(ctx context.Context, req DeleteRequest) error {
 		return err
 	}
 	defer l.release(context.WithoutCancel(ctx))
-	if err := m.recover(ctx, e, l, req.Timeout); err != nil {
+	operationOf(ctx).hold(l)
+	// Re-read under the lock: the record the uninstall is checked against is current.
+	if e, err = m.Get(ctx, req.Name); err != nil {
+		return err
+	}
+	// The protected values may appear in Helm's errors; reading them also checks the
+	// Secret is the extension's (an unowned one is only left in place below).
+	if _, err := m.readProtected(ctx, e); err != nil && !errors.Is(err, ErrNotOwned) {
+		return err
+	}
+	if err := m.recover(ctx, e, l, false); err != nil {
 		return err
 	}
 	if err := m.setStatus(ctx, e, func(s *v1alpha1.ExtensionStatus) {
@@ -46,14 +64,25 @@ func (m *Manager) Delete(ctx context.Context, req DeleteRequest) error {
 		return err
 	}
 	m.progress("Uninstalling release %s/%s%s", ns, e.Name, waitNote(req.Wait))
-	if err := m.helm.Uninstall(e.Name, ns, req.Wait, req.Timeout); err != nil {
+	if err := stillHeld(ctx); err != nil {
+		return err
+	}
+	h, err := m.helmFor(ctx, nil, e) // Helm acts as the install identity (identity.go)
+	if err != nil {
+		return m.fail(ctx, e, "InstallIdentity", err)
+	}
+	if err := h.Uninstall(e.Name, ns, recordOf(e), req.Wait, req.Timeout); err != nil {
+		code := "UninstallFailed"
+		if errors.Is(err, release.ErrDrift) {
+			code = "ReleaseDrift"
+		}
+		return m.fail(ctx, e, code, err)
+	}
+	if err := m.deleteProtected(ctx, e); err != nil {
 		return m.fail(ctx, e, "UninstallFailed", err)
 	}
-	if e.Spec.ConfigurationProtectedSettings != nil {
-		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: e.Spec.ConfigurationProtectedSettings.SecretName}}
-		if err := m.client.Delete(ctx, s); err != nil && !apierrors.IsNotFound(err) {
-			return m.fail(ctx, e, "UninstallFailed", explain(err, "delete", "secrets"))
-		}
+	if err := stillHeld(ctx); err != nil {
+		return err
 	}
 	return m.deleteRecord(ctx, e)
 }
@@ -64,6 +93,11 @@ func (m *Manager) deleteRecord(ctx context.Context, e *v1alpha1.Extension) error
 			return nil
 		}
 		return explain(err, "delete", "extensions.kubeext.dev")
+	}
+	if len(e.Finalizers) > 0 {
+		// Finalizers are someone else's: the record goes once they remove theirs.
+		m.progress("Deleted extension %s; its record stays until the finalizers %v are removed", e.Name, e.Finalizers)
+		return nil
 	}
 	m.progress("Deleted extension %s", e.Name)
 	return nil

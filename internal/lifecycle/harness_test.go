@@ -10,13 +10,16 @@ import (
 	"time"
 
 	"helm.sh/helm/v3/pkg/chart"
+	helmrelease "helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/catalog"
@@ -33,20 +36,24 @@ const typeName = "example.podinfo"
 
 var clock = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
-// fakeHelm records what the manager asked of Helm and keeps which releases are
-// deployed.
+// fakeHelm records what the manager asked of Helm and keeps the newest stored revision
+// of each release, checking it against the manager's record with release.Verify and
+// release.VerifyPending as release.Client does.
 type fakeHelm struct {
 	mu sync.Mutex
-	// calls are "install ns/name 1.5.0", "upgrade ...", "uninstall ns/name",
-	// "recover ns/name".
+	// calls are "install ns/name 1.5.0", "upgrade ...", "adopt ...", "uninstall
+	// ns/name", "recover ns/name".
 	calls    []string
 	requests []release.Request
-	deployed map[string]bool
-	revision int
+	// stored is the newest revision of each release by "ns/name"; recorded the
+	// revision before a pending one (what recovery keeps).
+	stored, recorded map[string]*helmrelease.Release
 
 	installErr, upgradeErr, uninstallErr error
-	// recovered is what RecoverPending says it did.
-	recovered string
+	// rolledBack: a failed upgrade was rolled back, storing a new revision.
+	rolledBack bool
+	// ctxErr is the context's error at the last install or upgrade.
+	ctxErr error
 }
 
 func (h *fakeHelm) record(call string) {
@@ -55,53 +62,103 @@ func (h *fakeHelm) record(call string) {
 	h.calls = append(h.calls, call)
 }
 
-func (h *fakeHelm) step(verb string, req release.Request, err error) (int, error) {
+// store keeps a new deployed revision of req, its manifest naming the chart version.
+func (h *fakeHelm) store(req release.Request, version int) release.Record {
+	rel := &helmrelease.Release{Name: req.Name, Namespace: req.Namespace, Version: version, Config: req.Values,
+		Manifest: "# podinfo " + req.Chart.Metadata.Version + "\n", Info: &helmrelease.Info{Status: helmrelease.StatusDeployed}}
+	h.stored[req.Namespace+"/"+req.Name] = rel
+	return release.RecordOf(rel)
+}
+
+func (h *fakeHelm) step(ctx context.Context, verb string, req release.Request) {
 	h.record(fmt.Sprintf("%s %s/%s %s", verb, req.Namespace, req.Name, req.Chart.Metadata.Version))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.requests = append(h.requests, req)
-	if err != nil {
-		return 0, err
+	h.ctxErr = ctx.Err()
+}
+
+func (h *fakeHelm) Install(ctx context.Context, req release.Request) (release.Record, error) {
+	h.step(ctx, "install", req)
+	if err := release.Verify(req.Name, req.Namespace, h.stored[req.Namespace+"/"+req.Name], release.Record{}); err != nil {
+		return release.Record{}, err
 	}
-	h.deployed[req.Namespace+"/"+req.Name] = true
-	h.revision++
-	return h.revision, nil
+	if h.installErr != nil {
+		return release.Record{}, h.installErr
+	}
+	return h.store(req, 1), nil
 }
 
-func (h *fakeHelm) Install(_ context.Context, req release.Request) (int, error) {
-	return h.step("install", req, h.installErr)
+func (h *fakeHelm) Upgrade(ctx context.Context, req release.Request) (release.Record, error) {
+	h.step(ctx, "upgrade", req)
+	before := h.stored[req.Namespace+"/"+req.Name]
+	if err := release.Verify(req.Name, req.Namespace, before, req.Expect); err != nil {
+		return release.Record{}, err
+	}
+	if h.upgradeErr != nil {
+		if !h.rolledBack {
+			return release.Record{}, h.upgradeErr
+		}
+		back := *before
+		back.Version += 2
+		h.stored[req.Namespace+"/"+req.Name] = &back
+		return release.RecordOf(&back), h.upgradeErr
+	}
+	return h.store(req, before.Version+1), nil
 }
 
-func (h *fakeHelm) Upgrade(_ context.Context, req release.Request) (int, error) {
-	return h.step("upgrade", req, h.upgradeErr)
+func (h *fakeHelm) Adopt(ctx context.Context, req release.Request) (release.Record, error) {
+	h.step(ctx, "adopt", req)
+	return h.store(req, 1), nil
 }
 
-func (h *fakeHelm) Uninstall(name, namespace string, _ bool, _ time.Duration) error {
+func (h *fakeHelm) Uninstall(name, namespace string, expect release.Record, _ bool, _ time.Duration) error {
 	h.record("uninstall " + namespace + "/" + name)
+	stored := h.stored[namespace+"/"+name]
+	if stored == nil {
+		return nil
+	}
+	if err := release.Verify(name, namespace, stored, expect); err != nil {
+		return err
+	}
 	if h.uninstallErr != nil {
 		return h.uninstallErr
 	}
-	delete(h.deployed, namespace+"/"+name)
+	delete(h.stored, namespace+"/"+name)
 	return nil
 }
 
-func (h *fakeHelm) RecoverPending(name, namespace string, _ time.Duration) (string, error) {
-	if h.recovered != "" {
-		h.record("recover " + namespace + "/" + name)
+func (h *fakeHelm) RecoverPending(name, namespace string, expect release.Record, interrupted bool) (string, error) {
+	key := namespace + "/" + name
+	pending := h.stored[key]
+	if pending == nil || !pending.Info.Status.IsPending() {
+		return "", nil
 	}
-	return h.recovered, nil
+	h.record("recover " + key)
+	if err := release.VerifyPending(name, namespace, pending, h.recorded[key], expect, interrupted); err != nil {
+		return "", err
+	}
+	h.stored[key] = h.recorded[key]
+	if h.stored[key] == nil {
+		delete(h.stored, key)
+	}
+	return fmt.Sprintf("release %s was left %s: removed its record", key, pending.Info.Status), nil
 }
 
-func (h *fakeHelm) Deployed(name, namespace string) (bool, error) {
-	return h.deployed[namespace+"/"+name], nil
-}
+// The release podinfo/podinfo as installed() records it: revision 1 of version 1.4.0
+// with replicaCount 1.
+var podinfoRelease = &helmrelease.Release{Name: "podinfo", Namespace: "podinfo", Version: 1, Config: map[string]any{"replicaCount": int64(1)},
+	Manifest: "# podinfo 1.4.0\n", Info: &helmrelease.Info{Status: helmrelease.StatusDeployed}}
 
 // helmSetup is how the fake Helm starts and which of its calls fail.
 type helmSetup struct {
-	// deployed: release podinfo/podinfo has a deployed revision.
-	deployed                             bool
+	// deployed: release podinfo/podinfo is stored as installed() records it.
+	deployed bool
+	// stored replaces the newest stored revision (deployed keeps podinfoRelease as the
+	// one before it): a namespace admin's forgery, or an interrupted command's pending one.
+	stored                               *helmrelease.Release
 	installErr, upgradeErr, uninstallErr error
-	recovered                            string
+	rolledBack                           bool
 }
 
 // source serves the podinfo versions and builds a minimal chart for each.
@@ -165,7 +222,7 @@ func podinfoType(neverSynced bool) *v1alpha1.ExtensionType {
 // installed is an extension recorded at version in state, with the given settings.
 func installed(name, version string, state v1alpha1.ProvisioningState, pinned bool) *v1alpha1.Extension {
 	e := &v1alpha1.Extension{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
+		ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID("uid-" + name)},
 		Spec: v1alpha1.ExtensionSpec{
 			ExtensionType:           typeName,
 			AutoUpgradeMinorVersion: ptr.To(!pinned),
@@ -177,8 +234,12 @@ func installed(name, version string, state v1alpha1.ProvisioningState, pinned bo
 			ProvisioningState: state,
 			CurrentVersion:    version,
 			KubernetesVersion: "1.37",
-			Release:           v1alpha1.ReleaseRef{Name: name, Namespace: "podinfo", Revision: 1},
+			Release:           v1alpha1.ReleaseRef{Name: name, Namespace: "podinfo"},
 		},
+	}
+	if version != "" {
+		rec := release.RecordOf(podinfoRelease)
+		e.Status.Release.Revision, e.Status.Release.ManifestDigest, e.Status.Release.ValuesDigest = rec.Revision, rec.ManifestDigest, rec.ValuesDigest
 	}
 	if pinned {
 		e.Spec.Version = version
@@ -203,11 +264,25 @@ func newHarness(t *testing.T, setup helmSetup, objs ...client.Object) *harness {
 	if err := v1alpha1.AddToScheme(s); err != nil {
 		t.Fatal(err)
 	}
+	// The fake client gives created objects no UID; ownership needs one.
 	c := fake.NewClientBuilder().WithScheme(s).
 		WithStatusSubresource(&v1alpha1.Extension{}, &v1alpha1.ExtensionType{}).
+		WithInterceptorFuncs(interceptor.Funcs{Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			if obj.GetUID() == "" {
+				obj.SetUID(types.UID("uid-" + obj.GetName()))
+			}
+			return c.Create(ctx, obj, opts...)
+		}}).
 		WithObjects(objs...).Build()
-	h := &fakeHelm{deployed: map[string]bool{"podinfo/podinfo": setup.deployed}, installErr: setup.installErr,
-		upgradeErr: setup.upgradeErr, uninstallErr: setup.uninstallErr, recovered: setup.recovered}
+	h := &fakeHelm{stored: map[string]*helmrelease.Release{}, recorded: map[string]*helmrelease.Release{},
+		installErr: setup.installErr, upgradeErr: setup.upgradeErr, uninstallErr: setup.uninstallErr, rolledBack: setup.rolledBack}
+	if setup.deployed {
+		h.stored["podinfo/podinfo"] = podinfoRelease
+		h.recorded["podinfo/podinfo"] = podinfoRelease
+	}
+	if setup.stored != nil {
+		h.stored["podinfo/podinfo"] = setup.stored
+	}
 	info, err := policy.ClusterFromVersion("v1.37.1", "", "")
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +333,17 @@ func protectedSecret(t *testing.T, name string, p map[string]string) *corev1.Sec
 		t.Fatal(err)
 	}
 	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "podinfo", Name: lifecycle.ProtectedSecretName(name)},
-		Data:       map[string][]byte{lifecycle.ProtectedSettingsKey: data},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "podinfo", Name: lifecycle.ProtectedSecretName(name),
+			Labels: map[string]string{lifecycle.LabelManagedBy: lifecycle.ManagedBy, lifecycle.LabelExtension: name},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Extension", Name: name,
+				UID: types.UID("uid-" + name)}}},
+		Data: map[string][]byte{lifecycle.ProtectedSettingsKey: data},
 	}
+}
+
+// pendingRevision is a revision of podinfo/podinfo an interrupted command (or a
+// forger) left pending.
+func pendingRevision(version int, status helmrelease.Status) *helmrelease.Release {
+	return &helmrelease.Release{Name: "podinfo", Namespace: "podinfo", Version: version, Manifest: "# half applied\n",
+		Info: &helmrelease.Info{Status: status}}
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"helm.sh/helm/v3/pkg/chart"
-	helmrelease "helm.sh/helm/v3/pkg/release"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/release"
@@ -15,53 +14,53 @@ import (
 )
 
 // Helm is what the manager needs of Helm; HelmClient adapts *release.Client to it, and
-// tests put a fake behind it.
+// tests put a fake behind it. Every method that acts on a stored release takes the
+// Record kubectl ext keeps in the Extension's status and refuses (release.ErrDrift) a
+// stored release that does not match it.
 type Helm interface {
-	// Install and Upgrade return the new revision.
-	Install(ctx context.Context, req release.Request) (int, error)
-	Upgrade(ctx context.Context, req release.Request) (int, error)
-	Uninstall(name, namespace string, wait bool, timeout time.Duration) error
-	RecoverPending(name, namespace string, timeout time.Duration) (string, error)
-	// Deployed reports whether a deployed revision of the release exists.
-	Deployed(name, namespace string) (bool, error)
+	// Install refuses a release that exists already. Install, Upgrade and Adopt return
+	// the record of the revision they deployed.
+	Install(ctx context.Context, req release.Request) (release.Record, error)
+	// Upgrade checks the stored release against req.Expect. A failed upgrade that was
+	// rolled back returns the record of the rollback's revision with its error.
+	Upgrade(ctx context.Context, req release.Request) (release.Record, error)
+	// Adopt drops the stored records, trusting none of them, and installs afresh.
+	Adopt(ctx context.Context, req release.Request) (release.Record, error)
+	Uninstall(name, namespace string, expect release.Record, wait bool, timeout time.Duration) error
+	// RecoverPending removes a pending revision an interrupted command left.
+	RecoverPending(name, namespace string, expect release.Record, interrupted bool) (string, error)
 }
 
 // HelmClient adapts *release.Client to Helm.
 type HelmClient struct{ *release.Client }
 
 // Install implements Helm.
-func (h HelmClient) Install(ctx context.Context, req release.Request) (int, error) {
+func (h HelmClient) Install(ctx context.Context, req release.Request) (release.Record, error) {
 	r, err := h.Client.Install(ctx, req)
-	if err != nil {
-		return 0, err
-	}
-	return r.Version, nil
+	return release.RecordOf(r), err
 }
 
 // Upgrade implements Helm.
-func (h HelmClient) Upgrade(ctx context.Context, req release.Request) (int, error) {
+func (h HelmClient) Upgrade(ctx context.Context, req release.Request) (release.Record, error) {
 	r, err := h.Client.Upgrade(ctx, req)
-	if err != nil {
-		return 0, err
-	}
-	return r.Version, nil
+	return release.RecordOf(r), err
 }
 
-// Deployed implements Helm.
-func (h HelmClient) Deployed(name, namespace string) (bool, error) {
-	hist, err := h.Client.History(name, namespace)
-	if errors.Is(err, release.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	for _, r := range hist {
-		if r.Info != nil && r.Info.Status == helmrelease.StatusDeployed {
-			return true, nil
-		}
-	}
-	return false, nil
+// Adopt implements Helm.
+func (h HelmClient) Adopt(ctx context.Context, req release.Request) (release.Record, error) {
+	r, err := h.Client.Adopt(ctx, req)
+	return release.RecordOf(r), err
+}
+
+// recordOf is what an Extension's status records of its release.
+func recordOf(e *v1alpha1.Extension) release.Record {
+	r := e.Status.Release
+	return release.Record{Revision: r.Revision, ManifestDigest: r.ManifestDigest, ValuesDigest: r.ValuesDigest}
+}
+
+// setRecord stores a release record in a status.
+func setRecord(s *v1alpha1.ExtensionStatus, r release.Record) {
+	s.Release.Revision, s.Release.ManifestDigest, s.Release.ValuesDigest = r.Revision, r.ManifestDigest, r.ValuesDigest
 }
 
 // applyStep is the tail create and update share once the Extension is recorded:
@@ -77,8 +76,10 @@ type applyStep struct {
 	// WriteProtected they replace the Secret's first.
 	Protected      map[string]string
 	WriteProtected bool
-	Wait           bool
-	Timeout        time.Duration
+	// Adopt replaces a stored release that does not match the record (AdoptRelease).
+	Adopt   bool
+	Wait    bool
+	Timeout time.Duration
 }
 
 // apply runs the step. The Extension is returned even on a Helm failure, so the
@@ -97,15 +98,15 @@ func (m *Manager) apply(ctx context.Context, s applyStep) (*v1alpha1.Extension, 
 	if s.State == v1alpha1.ProvisioningCreating {
 		command = "install"
 	}
-	rev, err := m.helmApply(ctx, helmStep{Type: s.Type, Extension: e, Version: s.Version,
-		Settings: e.Spec.ConfigurationSettings, Protected: s.Protected, Wait: s.Wait, Timeout: s.Timeout, Command: command})
+	rec, err := m.helmApply(ctx, helmStep{Type: s.Type, Extension: e, Version: s.Version,
+		Settings: e.Spec.ConfigurationSettings, Protected: s.Protected, Adopt: s.Adopt, Wait: s.Wait, Timeout: s.Timeout, Command: command})
 	if err != nil {
 		return e, err
 	}
-	if err := m.succeed(ctx, e, s.Version, rev); err != nil {
+	if err := m.succeed(ctx, e, s.Version, rec); err != nil {
 		return e, err
 	}
-	m.progress("Extension %s is Succeeded at version %s (release %s/%s revision %d)", e.Name, s.Version, ReleaseNamespace(e), e.Name, rev)
+	m.progress("Extension %s is Succeeded at version %s (release %s/%s revision %d)", e.Name, s.Version, ReleaseNamespace(e), e.Name, rec.Revision)
 	return e, nil
 }
 
@@ -116,43 +117,63 @@ type helmStep struct {
 	Version   string
 	// Settings and Protected become the release's values (protected win).
 	Settings, Protected map[string]string
+	Adopt               bool
 	Wait                bool
 	Timeout             time.Duration
 	// Command names the command in the release history ("install", "update").
 	Command string
 }
 
-// helmApply pulls the chart and installs the release, or upgrades it when a deployed
-// revision exists, returning the new revision. On failure the status is Failed with
-// Helm's error (release.Client has already uninstalled or rolled back).
-func (m *Manager) helmApply(ctx context.Context, s helmStep) (int, error) {
+// helmApply pulls the chart and installs the release when nothing is recorded, or
+// upgrades the recorded one (or adopts whatever is stored, when asked), returning the
+// record of the new revision. On failure the status is Failed with Helm's error,
+// redacted (release.Client has already uninstalled or rolled back, and a rollback's
+// revision is recorded).
+func (m *Manager) helmApply(ctx context.Context, s helmStep) (release.Record, error) {
 	e := s.Extension
 	ch, err := m.loadChart(ctx, s.Type, s.Version)
 	if err != nil {
-		return 0, m.fail(ctx, e, "ChartUnavailable", err)
+		return release.Record{}, m.fail(ctx, e, "ChartUnavailable", err)
 	}
 	vals, err := values(s.Settings, s.Protected)
 	if err != nil {
-		return 0, m.fail(ctx, e, "InvalidSettings", err)
+		return release.Record{}, m.fail(ctx, e, "InvalidSettings", err)
 	}
 	req := release.Request{Name: e.Name, Namespace: ReleaseNamespace(e), Chart: ch, Values: vals, Wait: s.Wait, Timeout: s.Timeout,
-		Description: fmt.Sprintf("kubectl ext %s: version %s", s.Command, s.Version)}
-	deployed, err := m.helm.Deployed(e.Name, req.Namespace)
-	if err != nil {
-		return 0, m.fail(ctx, e, "HelmFailed", err)
+		Description: fmt.Sprintf("kubectl ext %s: version %s", s.Command, s.Version), Expect: recordOf(e)}
+	if err := stillHeld(ctx); err != nil {
+		return release.Record{}, err
 	}
-	var rev int
-	if deployed {
-		m.progress("Upgrading release %s/%s to chart version %s%s", req.Namespace, e.Name, s.Version, waitNote(s.Wait))
-		rev, err = m.helm.Upgrade(ctx, req)
-	} else {
+	h, err := m.helmFor(ctx, s.Type, e) // Helm acts as the install identity (identity.go)
+	if err != nil {
+		return release.Record{}, m.fail(ctx, e, "InstallIdentity", err)
+	}
+	var rec release.Record
+	switch {
+	case s.Adopt:
+		m.progress("Adopting release %s/%s: replacing its stored records with chart version %s and the extension's own values%s",
+			req.Namespace, e.Name, s.Version, waitNote(s.Wait))
+		rec, err = h.Adopt(ctx, req)
+	case req.Expect.IsZero():
 		m.progress("Installing release %s/%s, chart version %s%s", req.Namespace, e.Name, s.Version, waitNote(s.Wait))
-		rev, err = m.helm.Install(ctx, req)
+		rec, err = h.Install(ctx, req)
+	default:
+		m.progress("Upgrading release %s/%s to chart version %s%s", req.Namespace, e.Name, s.Version, waitNote(s.Wait))
+		rec, err = h.Upgrade(ctx, req)
 	}
 	if err != nil {
-		return 0, m.fail(ctx, e, "HelmFailed", err)
+		code := "HelmFailed"
+		if errors.Is(err, release.ErrDrift) {
+			code = "ReleaseDrift"
+		}
+		if !rec.IsZero() {
+			// The failed upgrade was rolled back: the rollback's revision is what is
+			// deployed now, with the recorded manifest and values.
+			return release.Record{}, m.failRecorded(ctx, e, code, err, rec)
+		}
+		return release.Record{}, m.fail(ctx, e, code, err)
 	}
-	return rev, nil
+	return rec, nil
 }
 
 // loadChart pulls the chart of a version.

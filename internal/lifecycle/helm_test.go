@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"helm.sh/helm/v3/pkg/action"
@@ -17,20 +18,21 @@ import (
 )
 
 // TestHelmClient checks the adapter from release.Client to lifecycle.Helm on Helm's
-// in-memory storage: revisions come back, and Deployed looks at every revision.
+// in-memory storage: the records it returns are those of the stored revisions, and a
+// stored revision that differs from the record is refused.
 func TestHelmClient(t *testing.T) {
 	tests := []struct {
 		name string
 		// stored are the statuses of the revisions stored before, oldest first.
-		stored       []helmrelease.Status
-		install      bool
+		stored []helmrelease.Status
+		// upgrade upgrades after the install, expecting the install's record.
+		upgrade      bool
 		wantRevision int
-		wantDeployed bool
+		wantDrift    bool
 	}{
-		{name: "no release is not deployed"},
-		{name: "an install returns revision 1 and is deployed", install: true, wantRevision: 1, wantDeployed: true},
-		{name: "a release whose only revision failed is not deployed", stored: []helmrelease.Status{helmrelease.StatusFailed}},
-		{name: "a deployed revision under a failed one still counts", stored: []helmrelease.Status{helmrelease.StatusDeployed, helmrelease.StatusFailed}, wantDeployed: true},
+		{name: "an install returns the record of revision 1", wantRevision: 1},
+		{name: "an upgrade of the recorded revision returns revision 2", upgrade: true, wantRevision: 2},
+		{name: "an install over a release nobody recorded is drift", stored: []helmrelease.Status{helmrelease.StatusFailed}, wantDrift: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,15 +48,27 @@ func TestHelmClient(t *testing.T) {
 				}
 			}
 			h := lifecycle.HelmClient{Client: &release.Client{Configure: func(string) (*action.Configuration, error) { return cfg, nil }}}
-			if tt.install {
-				rev, err := h.Install(context.Background(), release.Request{Name: "podinfo", Namespace: "podinfo", Chart: ch})
-				if err != nil || rev != tt.wantRevision {
-					t.Fatalf("Install = %d, %v; want revision %d", rev, err, tt.wantRevision)
-				}
+			req := release.Request{Name: "podinfo", Namespace: "podinfo", Chart: ch, Values: map[string]any{"a": "1"}}
+			rec, err := h.Install(context.Background(), req)
+			if tt.upgrade && err == nil {
+				req.Expect = rec
+				rec, err = h.Upgrade(context.Background(), req)
 			}
-			deployed, err := h.Deployed("podinfo", "podinfo")
-			if err != nil || deployed != tt.wantDeployed {
-				t.Errorf("Deployed = %v, %v; want %v", deployed, err, tt.wantDeployed)
+			if tt.wantDrift {
+				if !errors.Is(err, release.ErrDrift) {
+					t.Fatalf("error = %v, want drift", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			last, err := cfg.Releases.Last("podinfo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Revision != tt.wantRevision || rec != release.RecordOf(last) {
+				t.Errorf("record %+v, want revision %d and the stored %+v", rec, tt.wantRevision, release.RecordOf(last))
 			}
 		})
 	}

@@ -7,11 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	helmrelease "helm.sh/helm/v3/pkg/release"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
+	"github.com/kubeext/kubectl-ext/internal/release"
 )
 
 // opCase is one operation on a cluster in a given state, and what it must leave.
@@ -188,9 +190,9 @@ func TestCreate(t *testing.T) {
 			check:     wantState("podinfo", v1alpha1.ProvisioningFailed, "", "HelmFailed"),
 		},
 		{
-			name:      "creating a Failed extension again recovers its release and installs it",
-			objs:      []client.Object{podinfoType(false), installed("podinfo", "", v1alpha1.ProvisioningFailed, false)},
-			helm:      helmSetup{recovered: "release podinfo/podinfo was left pending-install: uninstalled it"},
+			name:      "creating an extension an interrupted create left pending-install recovers its release and installs it",
+			objs:      []client.Object{podinfoType(false), installed("podinfo", "", v1alpha1.ProvisioningCreating, false)},
+			helm:      helmSetup{stored: pendingRevision(1, helmrelease.StatusPendingInstall)},
 			run:       create(lifecycle.CreateRequest{Name: "podinfo", ExtensionType: typeName}),
 			wantCalls: []string{"recover podinfo/podinfo", "install podinfo/podinfo 1.5.0"},
 			check:     wantState("podinfo", v1alpha1.ProvisioningSucceeded, "1.5.0", ""),
@@ -297,7 +299,7 @@ func TestUpdate(t *testing.T) {
 		{
 			name:      "an extension an interrupted command left Updating is recovered, then updated",
 			objs:      []client.Object{podinfoType(false), installed("podinfo", "1.4.0", v1alpha1.ProvisioningUpdating, false)},
-			helm:      helmSetup{deployed: true, recovered: "rolled it back to revision 1"},
+			helm:      helmSetup{deployed: true, stored: pendingRevision(2, helmrelease.StatusPendingUpgrade)},
 			run:       update(lifecycle.UpdateRequest{Name: "podinfo", Settings: map[string]string{"message": "again"}}),
 			wantCalls: []string{"recover podinfo/podinfo", "upgrade podinfo/podinfo 1.4.0"},
 			check: both(wantState("podinfo", v1alpha1.ProvisioningSucceeded, "1.4.0", ""), func(t *testing.T, h *harness) {
@@ -309,11 +311,16 @@ func TestUpdate(t *testing.T) {
 		{
 			name:      "a failed upgrade leaves the extension Failed at the version it had",
 			objs:      []client.Object{podinfoType(false), installed("podinfo", "1.4.0", v1alpha1.ProvisioningSucceeded, false)},
-			helm:      helmSetup{deployed: true, upgradeErr: errors.New("helm upgrade: timed out (rolled back to revision 1)")},
+			helm:      helmSetup{deployed: true, rolledBack: true, upgradeErr: errors.New("helm upgrade: timed out (rolled back to revision 1)")},
 			run:       update(lifecycle.UpdateRequest{Name: "podinfo", Settings: map[string]string{"message": "x"}}),
 			wantErr:   "rolled back to revision 1",
 			wantCalls: []string{"upgrade podinfo/podinfo 1.4.0"},
-			check:     wantState("podinfo", v1alpha1.ProvisioningFailed, "1.4.0", "HelmFailed"),
+			check: both(wantState("podinfo", v1alpha1.ProvisioningFailed, "1.4.0", "HelmFailed"), func(t *testing.T, h *harness) {
+				// The rollback stored revision 3; the next command must find it recorded.
+				if r := h.extension(t, "podinfo").Status.Release; r.Revision != 3 || r.ManifestDigest != release.RecordOf(podinfoRelease).ManifestDigest {
+					t.Errorf("recorded release %+v, want revision 3 with revision 1's digests", r)
+				}
+			}),
 		},
 		{
 			name:    "updating an extension that does not exist is ErrNotFound",
@@ -363,7 +370,7 @@ func TestDelete(t *testing.T) {
 		{
 			name:      "a failed uninstall keeps the record, Failed with the error",
 			objs:      []client.Object{podinfoType(false), installed("podinfo", "1.4.0", v1alpha1.ProvisioningSucceeded, false)},
-			helm:      helmSetup{uninstallErr: errors.New("helm uninstall: timed out")},
+			helm:      helmSetup{deployed: true, uninstallErr: errors.New("helm uninstall: timed out")},
 			run:       del(lifecycle.DeleteRequest{Name: "podinfo"}),
 			wantErr:   "timed out",
 			wantCalls: []string{"uninstall podinfo/podinfo"},

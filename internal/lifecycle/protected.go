@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -16,7 +17,43 @@ import (
 )
 
 // Protected settings are kept out of the Extension, in a Secret in the release
-// namespace that the Extension owns; only their keys are ever printed.
+// namespace that the Extension owns; only their keys are ever printed. The plugin
+// reads, writes and deletes only a Secret it owns: labelled managed-by kubectl-ext and
+// kubeext.dev/extension=<name>, with an ownerReference to the Extension's UID.
+// spec.configurationProtectedSettings.secretName can name any Secret of the release
+// namespace, and a Secret someone else keeps there is never overwritten, deleted or
+// fed into the release's values (docs/security.md, "Protected settings").
+
+// The labels of a Secret the plugin owns.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	ManagedBy      = "kubectl-ext"
+	LabelExtension = "kubeext.dev/extension"
+)
+
+// ErrNotOwned: the protected settings Secret is not the Extension's.
+var ErrNotOwned = errors.New("the protected settings secret is not owned by the extension")
+
+// ownedBy reports whether s is e's protected settings Secret: both labels, and an
+// ownerReference to e's UID (a Secret from before e was created again is not e's).
+func ownedBy(s *corev1.Secret, e *v1alpha1.Extension) bool {
+	if s.Labels[LabelManagedBy] != ManagedBy || s.Labels[LabelExtension] != e.Name || e.UID == "" {
+		return false
+	}
+	for _, r := range s.OwnerReferences {
+		if r.UID == e.UID && r.Kind == "Extension" && r.Name == e.Name {
+			return true
+		}
+	}
+	return false
+}
+
+func notOwned(s *corev1.Secret, e *v1alpha1.Extension, verb string) error {
+	return fmt.Errorf("%w: secret %s/%s (named by spec.configurationProtectedSettings.secretName of extension %s) lacks the labels %s=%s and %s=%s "+
+		"or an ownerReference to the extension's UID, so kubectl ext does not %s it; to hand it to the extension on purpose, "+
+		"see \"Protected settings\" in docs/security.md",
+		ErrNotOwned, s.Namespace, s.Name, e.Name, LabelManagedBy, ManagedBy, LabelExtension, e.Name, verb)
+}
 
 // ProtectedSecretName is the Secret that holds an extension's protected settings.
 func ProtectedSecretName(extension string) string { return extension + "-protected-settings" }
@@ -59,7 +96,12 @@ func (m *Manager) readProtected(ctx context.Context, e *v1alpha1.Extension) (map
 		}
 		return nil, explain(err, "get", "secrets")
 	}
-	return DecodeProtected(s)
+	if !ownedBy(s, e) {
+		return nil, notOwned(s, e, "read")
+	}
+	p, err := DecodeProtected(s)
+	operationOf(ctx).protect(p)
+	return p, err
 }
 
 // ProtectedKeys lists the keys of an extension's protected settings, never the values.
@@ -76,7 +118,8 @@ func (m *Manager) ProtectedKeys(ctx context.Context, e *v1alpha1.Extension) ([]s
 	return keys, nil
 }
 
-// writeProtected creates or replaces the Secret, owned by the Extension.
+// writeProtected creates or replaces the Secret, owned by the Extension; a Secret of
+// that name the Extension does not own is refused.
 func (m *Manager) writeProtected(ctx context.Context, e *v1alpha1.Extension, p map[string]string, dry DryRun) error {
 	data, err := EncodeProtected(p)
 	if err != nil {
@@ -94,14 +137,18 @@ func (m *Manager) writeProtected(ctx context.Context, e *v1alpha1.Extension, p m
 	case apierrors.IsNotFound(err):
 		s := &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name,
-				Labels: map[string]string{"app.kubernetes.io/managed-by": "kubectl-ext", "kubeext.dev/extension": e.Name}},
+				Labels: map[string]string{LabelManagedBy: ManagedBy, LabelExtension: e.Name}},
 			Type: corev1.SecretTypeOpaque,
 			Data: map[string][]byte{ProtectedSettingsKey: data},
 		}
+		// Without the Extension's UID (a dry run of create) no ownerReference can be set.
 		if e.UID != "" {
 			s.OwnerReferences = []metav1.OwnerReference{{
 				APIVersion: v1alpha1.GroupVersion.String(), Kind: "Extension", Name: e.Name, UID: e.UID,
 			}}
+		}
+		if err := stillHeld(ctx); err != nil {
+			return err
 		}
 		if err := m.client.Create(ctx, s, createOpts...); err != nil {
 			return explain(err, "create", "secrets")
@@ -110,9 +157,43 @@ func (m *Manager) writeProtected(ctx context.Context, e *v1alpha1.Extension, p m
 	case err != nil:
 		return explain(err, "get", "secrets")
 	}
+	if !ownedBy(existing, e) {
+		return notOwned(existing, e, "overwrite")
+	}
+	if err := stillHeld(ctx); err != nil {
+		return err
+	}
 	existing.Data = map[string][]byte{ProtectedSettingsKey: data}
 	if err := m.client.Update(ctx, existing, updateOpts...); err != nil {
 		return explain(err, "update", "secrets")
+	}
+	return nil
+}
+
+// deleteProtected deletes the extension's Secret if the extension owns it; a Secret it
+// does not own stays, and the progress says so.
+func (m *Manager) deleteProtected(ctx context.Context, e *v1alpha1.Extension) error {
+	if e.Spec.ConfigurationProtectedSettings == nil {
+		return nil
+	}
+	s := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: ReleaseNamespace(e), Name: e.Spec.ConfigurationProtectedSettings.SecretName}
+	if err := m.client.Get(ctx, key, s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return explain(err, "get", "secrets")
+	}
+	if !ownedBy(s, e) {
+		m.progress("Leaving secret %s/%s in place: %v", key.Namespace, key.Name, notOwned(s, e, "delete"))
+		return nil
+	}
+	if err := stillHeld(ctx); err != nil {
+		return err
+	}
+	// The precondition makes sure the Secret deleted is the one checked.
+	if err := m.client.Delete(ctx, s, client.Preconditions{UID: &s.UID, ResourceVersion: &s.ResourceVersion}); err != nil && !apierrors.IsNotFound(err) {
+		return explain(err, "delete", "secrets")
 	}
 	return nil
 }

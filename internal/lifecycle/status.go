@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -13,6 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/release"
+	"github.com/kubeext/kubectl-ext/internal/settings"
 )
 
 // The status of an Extension tells where its last operation got: begin marks it in
@@ -20,9 +21,17 @@ import (
 // interrupted command left behind into Failed.
 
 // setStatus writes the status through the status subresource (admission-reviewed),
-// retrying on conflicts with a fresh read.
+// retrying on conflicts with a fresh read. It writes nothing once the operation's lock
+// is lost (another command may own the extension now), and nothing for an Extension
+// being deleted: the policies let such a write change metadata only.
 func (m *Manager) setStatus(ctx context.Context, e *v1alpha1.Extension, mutate func(*v1alpha1.ExtensionStatus)) error {
+	if e.DeletionTimestamp != nil {
+		return nil
+	}
 	for attempt := 0; ; attempt++ {
+		if err := stillHeld(ctx); err != nil {
+			return err
+		}
 		mutate(&e.Status)
 		err := m.client.Status().Update(ctx, e)
 		if err == nil {
@@ -39,7 +48,7 @@ func (m *Manager) setStatus(ctx context.Context, e *v1alpha1.Extension, mutate f
 
 func (m *Manager) statusEntry(level v1alpha1.StatusLevel, code, display, msg string) v1alpha1.StatusEntry {
 	t := metav1.NewTime(m.now())
-	return v1alpha1.StatusEntry{Code: code, DisplayStatus: display, Level: level, Message: msg, Time: &t}
+	return v1alpha1.StatusEntry{Code: code, DisplayStatus: display, Level: level, Message: settings.Truncate(msg, maxMessage), Time: &t}
 }
 
 // begin marks the extension as in progress toward target.
@@ -59,8 +68,8 @@ func (m *Manager) begin(ctx context.Context, e *v1alpha1.Extension, state v1alph
 	})
 }
 
-// succeed records the installed version and revision.
-func (m *Manager) succeed(ctx context.Context, e *v1alpha1.Extension, version string, revision int) error {
+// succeed records the installed version and the record of its revision.
+func (m *Manager) succeed(ctx context.Context, e *v1alpha1.Extension, version string, rec release.Record) error {
 	cluster, err := m.cluster.ClusterInfo(ctx)
 	if err != nil {
 		return err
@@ -72,11 +81,11 @@ func (m *Manager) succeed(ctx context.Context, e *v1alpha1.Extension, version st
 		s.ProvisioningState = v1alpha1.ProvisioningSucceeded
 		s.CurrentVersion = version
 		s.TargetVersion = ""
-		s.Release.Revision = revision
+		setRecord(s, rec)
 		s.ErrorInfo = nil
 		s.ObservedGeneration = e.Generation
 		s.Statuses = []v1alpha1.StatusEntry{m.statusEntry(v1alpha1.LevelInformation, "Succeeded", "Deployed",
-			fmt.Sprintf("version %s deployed (release revision %d)", version, revision))}
+			fmt.Sprintf("version %s deployed (release revision %d)", version, rec.Revision))}
 		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue,
 			Reason: "Succeeded", Message: "version " + version, ObservedGeneration: e.Generation})
 		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: "Progressing", Status: metav1.ConditionFalse,
@@ -84,12 +93,26 @@ func (m *Manager) succeed(ctx context.Context, e *v1alpha1.Extension, version st
 	})
 }
 
-// fail records an operation's failure; the returned error is opErr.
+// fail records an operation's failure; the returned error is opErr, redacted. The
+// status is written with a detached, bounded context, so a failure is recorded even
+// when the command was cancelled; its message is redacted and truncated.
 func (m *Manager) fail(ctx context.Context, e *v1alpha1.Extension, code string, opErr error) error {
-	msg := opErr.Error()
-	serr := m.setStatus(ctx, e, func(s *v1alpha1.ExtensionStatus) {
+	return m.failRecorded(ctx, e, code, opErr, release.Record{})
+}
+
+// failRecorded is fail that also records the release revision now deployed, when rec
+// is not zero (a failed upgrade that was rolled back).
+func (m *Manager) failRecorded(ctx context.Context, e *v1alpha1.Extension, code string, opErr error, rec release.Record) error {
+	opErr = operationOf(ctx).redactErr(opErr)
+	msg := statusMessage(ctx, opErr.Error())
+	sctx, cancel := detached(ctx)
+	defer cancel()
+	serr := m.setStatus(sctx, e, func(s *v1alpha1.ExtensionStatus) {
 		s.ProvisioningState = v1alpha1.ProvisioningFailed
 		s.TargetVersion = ""
+		if !rec.IsZero() {
+			setRecord(s, rec)
+		}
 		s.ErrorInfo = &v1alpha1.ErrorInfo{Code: code, Message: msg}
 		s.ObservedGeneration = e.Generation
 		s.Statuses = []v1alpha1.StatusEntry{m.statusEntry(v1alpha1.LevelError, code, "Failed", msg)}
@@ -99,7 +122,7 @@ func (m *Manager) fail(ctx context.Context, e *v1alpha1.Extension, code string, 
 			Reason: code, Message: msg, ObservedGeneration: e.Generation})
 	})
 	if serr != nil {
-		return errors.Join(opErr, fmt.Errorf("recording the failure: %w", serr))
+		return errors.Join(opErr, fmt.Errorf("recording the failure: %w", operationOf(ctx).redactErr(serr)))
 	}
 	return opErr
 }
@@ -117,15 +140,29 @@ func inProgress(s v1alpha1.ProvisioningState) bool {
 	return s == v1alpha1.ProvisioningCreating || s == v1alpha1.ProvisioningUpdating || s == v1alpha1.ProvisioningDeleting
 }
 
-// recover repairs what an interrupted command left: a pending Helm release and a
-// Creating/Updating/Deleting state no live command holds. The lock is held.
-func (m *Manager) recover(ctx context.Context, e *v1alpha1.Extension, l *lock, timeout time.Duration) error {
-	did, err := m.helm.RecoverPending(e.Name, ReleaseNamespace(e), timeout)
-	if err != nil {
-		return fmt.Errorf("recovering the interrupted release of extension %s: %w", e.Name, err)
+// recover repairs what an interrupted command left: a pending Helm revision that
+// command stored (release.Client trusts it only when it follows the recorded revision
+// and the extension shows an unfinished operation) and a Creating/Updating/Deleting
+// state no live command holds. The lock is held.
+//
+// With adopt, the stored release is left alone: the adoption that follows replaces it
+// whole.
+func (m *Manager) recover(ctx context.Context, e *v1alpha1.Extension, l *lock, adopt bool) error {
+	if err := stillHeld(ctx); err != nil {
+		return err
 	}
-	if did != "" {
-		m.progress("Recovered: %s", did)
+	if !adopt {
+		h, err := m.helmFor(ctx, nil, e) // Helm acts as the install identity (identity.go)
+		if err != nil {
+			return err
+		}
+		did, err := h.RecoverPending(e.Name, ReleaseNamespace(e), recordOf(e), inProgress(e.Status.ProvisioningState))
+		if err != nil {
+			return fmt.Errorf("recovering the interrupted release of extension %s: %w", e.Name, err)
+		}
+		if did != "" {
+			m.progress("Recovered: %s", did)
+		}
 	}
 	if inProgress(e.Status.ProvisioningState) {
 		was := e.Status.ProvisioningState

@@ -29,15 +29,31 @@ type UpdateRequest struct {
 	// TargetVersion, when set, moves an auto-upgrading extension to this version (the
 	// upgrade command); the policies judge the move like any other.
 	TargetVersion string
+	// AdoptRelease replaces a stored release that does not match what kubectl ext
+	// recorded: its records are dropped (nothing they list is touched) and the chart is
+	// installed afresh with the Extension's own values. Without it such a release is
+	// refused with release.ErrDrift.
+	AdoptRelease bool
 }
 
 // Update changes an extension's settings, protected settings, version or train: it
 // merges the request into the spec read under the extension's lock, has the
 // policies judge the new spec and the version move, records the spec, and installs
 // or upgrades the release (apply).
+// An Extension being deleted is refused (ErrBeingDeleted). No protected value appears
+// in the error.
 func (m *Manager) Update(ctx context.Context, req UpdateRequest) (*v1alpha1.Extension, error) {
+	ctx, op := startOperation(ctx, req.Protected)
+	e, err := m.update(ctx, req)
+	return e, op.redactErr(err)
+}
+
+func (m *Manager) update(ctx context.Context, req UpdateRequest) (*v1alpha1.Extension, error) {
 	e, err := m.Get(ctx, req.Name)
 	if err != nil {
+		return nil, err
+	}
+	if err := beingDeleted(e); err != nil {
 		return nil, err
 	}
 	// A request that cannot apply is refused before the lock is taken or the type read.
@@ -54,11 +70,15 @@ func (m *Manager) Update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 			return nil, err
 		}
 		defer l.release(context.WithoutCancel(ctx))
+		operationOf(ctx).hold(l)
 		// Re-read under the lock: the spec this update merges into is the current one.
 		if e, err = m.Get(ctx, req.Name); err != nil {
 			return nil, err
 		}
-		if err := m.recover(ctx, e, l, req.Timeout); err != nil {
+		if err := beingDeleted(e); err != nil {
+			return nil, err
+		}
+		if err := m.recover(ctx, e, l, req.AdoptRelease); err != nil {
 			return nil, err
 		}
 	}
@@ -82,11 +102,14 @@ func (m *Manager) Update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 		u.next.Status.TargetVersion = u.target
 		return u.next, nil
 	}
+	if err := stillHeld(ctx); err != nil {
+		return nil, err
+	}
 	if err := m.client.Update(ctx, u.next); err != nil {
 		return nil, conflictOr(err, e.Name)
 	}
 	return m.apply(ctx, applyStep{Type: t, Extension: u.next, State: v1alpha1.ProvisioningUpdating, Version: u.target,
-		Protected: u.protected, WriteProtected: req.Protected != nil, Wait: req.Wait, Timeout: req.Timeout})
+		Protected: u.protected, WriteProtected: req.Protected != nil, Adopt: req.AdoptRelease, Wait: req.Wait, Timeout: req.Timeout})
 }
 
 // preparedUpdate is an update the policies allowed, not yet written.

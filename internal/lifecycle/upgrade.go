@@ -44,6 +44,10 @@ func (m *Manager) Upgrade(ctx context.Context, req UpgradeRequest) ([]Plan, erro
 	var plans []Plan
 	for i := range exts {
 		e := &exts[i]
+		if err := beingDeleted(e); err != nil {
+			plans = append(plans, Plan{Name: e.Name, Current: e.Status.CurrentVersion, Action: ActionBlocked, Reason: err.Error()})
+			continue
+		}
 		if _, err := m.extensionType(ctx, e.Spec.ExtensionType); err != nil {
 			plans = append(plans, Plan{Name: e.Name, Current: e.Status.CurrentVersion, Action: ActionBlocked, Reason: err.Error()})
 			continue

@@ -1,8 +1,9 @@
 // Package release is the Helm wiring: install, upgrade, roll back and uninstall one
 // extension's release with the Helm SDK, with secrets storage in the release namespace,
-// from the same cli-runtime flags the plugin takes. A failed install is uninstalled, a
-// failed upgrade rolled back, and a release an interrupted command left pending-* is
-// recovered.
+// from the same cli-runtime flags the plugin takes. Every action that reads a stored
+// revision first checks it against what kubectl ext recorded (integrity.go). A failed
+// install is uninstalled, a failed upgrade rolled back, and a release an interrupted
+// command left pending-* is recovered.
 package release
 
 import (
@@ -41,6 +42,9 @@ type Request struct {
 	Timeout time.Duration
 	// Description is recorded in the release history.
 	Description string
+	// Expect is what kubectl ext recorded of the release; an upgrade refuses a stored
+	// release that does not match it.
+	Expect Record
 }
 
 // ErrNotFound: the release does not exist.
@@ -89,13 +93,39 @@ func (c *Client) History(name, namespace string) ([]*helmrelease.Release, error)
 	return rels, err
 }
 
-// Install installs a new release. If the install fails, the release is uninstalled
-// again so nothing half-installed stays, and the error carries Helm's message.
+// maxHistory bounds the revisions Helm keeps, so values a settings change replaced
+// (rotated secrets among them) do not linger in old release records.
+const maxHistory = 5
+
+// last is the newest stored revision, nil when the release does not exist.
+func last(cfg *action.Configuration, name string) (*helmrelease.Release, error) {
+	rel, err := cfg.Releases.Last(name)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil, nil
+	}
+	return rel, err
+}
+
+// Install installs a new release. A release that exists already, which kubectl ext
+// never recorded, is refused with a *DriftError. If the install fails, the release is
+// uninstalled again so nothing half-installed stays, and the error carries Helm's
+// message.
 func (c *Client) Install(ctx context.Context, req Request) (*helmrelease.Release, error) {
 	cfg, err := c.config(req.Namespace)
 	if err != nil {
 		return nil, err
 	}
+	before, err := last(cfg, req.Name)
+	if err != nil {
+		return nil, fmt.Errorf("helm install: reading release %s/%s: %w", req.Namespace, req.Name, err)
+	}
+	if err := Verify(req.Name, req.Namespace, before, Record{}); err != nil {
+		return nil, err
+	}
+	return c.install(ctx, cfg, req)
+}
+
+func (c *Client) install(ctx context.Context, cfg *action.Configuration, req Request) (*helmrelease.Release, error) {
 	in := action.NewInstall(cfg)
 	in.ReleaseName, in.Namespace = req.Name, req.Namespace
 	in.Wait, in.Timeout = req.Wait, timeoutOr(req.Timeout)
@@ -105,6 +135,7 @@ func (c *Client) Install(ctx context.Context, req Request) (*helmrelease.Release
 		return rel, nil
 	}
 	installErr := fmt.Errorf("helm install: %w", err)
+	// No release existed before, so a stored one is this install's.
 	if _, lerr := cfg.Releases.Last(req.Name); lerr != nil {
 		return nil, installErr // nothing was stored
 	}
@@ -116,22 +147,56 @@ func (c *Client) Install(ctx context.Context, req Request) (*helmrelease.Release
 	return nil, fmt.Errorf("%w (the failed release was uninstalled)", installErr)
 }
 
-// Upgrade upgrades an existing release. If the upgrade fails, the release is rolled
-// back to the revision it had, and the error carries Helm's message.
+// Adopt replaces a release whose stored records kubectl ext does not trust: it deletes
+// the records (storage only: nothing they list is touched, no hook of theirs runs) and
+// installs the request's chart and values afresh. Objects the chart renders that
+// exist already with this release's Helm ownership are taken over; objects only the
+// old records listed stay in the cluster.
+func (c *Client) Adopt(ctx context.Context, req Request) (*helmrelease.Release, error) {
+	cfg, err := c.config(req.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := cfg.Releases.History(req.Name)
+	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil, fmt.Errorf("adopting release %s/%s: %w", req.Namespace, req.Name, err)
+	}
+	for _, r := range hist {
+		if _, err := cfg.Releases.Delete(r.Name, r.Version); err != nil {
+			return nil, fmt.Errorf("adopting release %s/%s: deleting the record of revision %d: %w", req.Namespace, req.Name, r.Version, err)
+		}
+	}
+	return c.install(ctx, cfg, req)
+}
+
+// Upgrade upgrades an existing release whose newest revision is the one req.Expect
+// records (else a *DriftError, and nothing changes). Values are the request's alone:
+// Helm's value reuse is off. If the upgrade fails, the release is rolled back to the
+// recorded revision; the error then comes with the new revision the rollback stored
+// (the same manifest and values under a new number), which the caller records.
 func (c *Client) Upgrade(ctx context.Context, req Request) (*helmrelease.Release, error) {
 	cfg, err := c.config(req.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	before, err := cfg.Releases.Last(req.Name)
+	before, err := last(cfg, req.Name)
 	if err != nil {
 		return nil, fmt.Errorf("helm upgrade: reading release %s/%s: %w", req.Namespace, req.Name, err)
+	}
+	if before == nil && req.Expect.IsZero() {
+		return nil, fmt.Errorf("helm upgrade: reading release %s/%s: %w", req.Namespace, req.Name, driver.ErrReleaseNotFound)
+	}
+	if err := Verify(req.Name, req.Namespace, before, req.Expect); err != nil {
+		return nil, err
 	}
 	up := action.NewUpgrade(cfg)
 	up.Namespace = req.Namespace
 	up.Wait, up.Timeout = req.Wait, timeoutOr(req.Timeout)
 	up.Description = req.Description
-	up.MaxHistory = 10
+	// Without ResetValues, Helm reuses the stored values when the request has none, so
+	// settings cleared (or values forged in the record) would survive.
+	up.ResetValues, up.ReuseValues = true, false
+	up.MaxHistory = maxHistory
 	rel, err := up.RunWithContext(ctx, req.Name, req.Chart, req.Values)
 	if err == nil {
 		return rel, nil
@@ -141,21 +206,35 @@ func (c *Client) Upgrade(ctx context.Context, req Request) (*helmrelease.Release
 	if lerr != nil || after.Version == before.Version {
 		return nil, upErr // the upgrade never stored a revision: nothing changed
 	}
-	if before.Info.Status != helmrelease.StatusDeployed {
-		return nil, upErr
-	}
 	rb := action.NewRollback(cfg)
 	rb.Version, rb.Timeout, rb.Wait = before.Version, timeoutOr(req.Timeout), req.Wait
+	rb.MaxHistory = maxHistory
 	if rerr := rb.Run(req.Name); rerr != nil {
 		return nil, errors.Join(upErr, fmt.Errorf("rolling back to revision %d: %w", before.Version, rerr))
 	}
-	return nil, fmt.Errorf("%w (rolled back to revision %d)", upErr, before.Version)
+	back, lerr := cfg.Releases.Last(req.Name)
+	if lerr != nil {
+		return nil, errors.Join(upErr, fmt.Errorf("reading the rolled-back release: %w", lerr))
+	}
+	return back, fmt.Errorf("%w (rolled back to revision %d)", upErr, before.Version)
 }
 
-// Uninstall removes the release; a release that does not exist is not an error.
-func (c *Client) Uninstall(name, namespace string, wait bool, timeout time.Duration) error {
+// Uninstall removes the release, when its newest revision is the one expect records
+// (else a *DriftError: an uninstall deletes what the stored manifest lists and runs
+// its hooks). A release that does not exist is not an error.
+func (c *Client) Uninstall(name, namespace string, expect Record, wait bool, timeout time.Duration) error {
 	cfg, err := c.config(namespace)
 	if err != nil {
+		return err
+	}
+	stored, err := last(cfg, name)
+	if err != nil {
+		return fmt.Errorf("helm uninstall: reading release %s/%s: %w", namespace, name, err)
+	}
+	if stored == nil {
+		return nil
+	}
+	if err := Verify(name, namespace, stored, expect); err != nil {
 		return err
 	}
 	un := action.NewUninstall(cfg)
@@ -167,49 +246,49 @@ func (c *Client) Uninstall(name, namespace string, wait bool, timeout time.Durat
 	return nil
 }
 
-// RecoverPending repairs a release an interrupted command left in pending-install,
-// pending-upgrade or pending-rollback, and says what it did ("" when nothing was
-// pending). A pending install is uninstalled; a pending upgrade or rollback is marked
-// failed and rolled back to the newest deployed revision.
-func (c *Client) RecoverPending(name, namespace string, timeout time.Duration) (string, error) {
+// RecoverPending repairs a release an interrupted kubectl ext command left in
+// pending-install, pending-upgrade or pending-rollback, and says what it did (""
+// when nothing was pending). interrupted says that the Extension's status shows a
+// command that never finished; expect is the revision recorded before it.
+//
+// A pending revision is trusted only when it is the one that command would have
+// stored: the next after the recorded one, with the recorded revision (if any) still
+// deployed and unchanged. Anything else is a *DriftError. Recovery then deletes the
+// pending record only: rolling back or uninstalling would act on its manifest, which
+// nobody recorded, so nothing in the cluster is touched. The next upgrade diffs
+// against the recorded revision; objects the interrupted command created stay until
+// an upgrade or install of the release takes them over.
+func (c *Client) RecoverPending(name, namespace string, expect Record, interrupted bool) (string, error) {
 	cfg, err := c.config(namespace)
 	if err != nil {
 		return "", err
 	}
-	last, err := cfg.Releases.Last(name)
-	if errors.Is(err, driver.ErrReleaseNotFound) {
-		return "", nil
-	}
+	pending, err := last(cfg, name)
 	if err != nil {
 		return "", err
 	}
-	if !last.Info.Status.IsPending() {
+	if pending == nil || pending.Info == nil || !pending.Info.Status.IsPending() {
 		return "", nil
 	}
-	pending := last.Info.Status
-	last.Info.Status = helmrelease.StatusFailed
-	last.Info.Description = fmt.Sprintf("interrupted while %s; recovered by kubectl ext", pending)
-	if err := cfg.Releases.Update(last); err != nil {
-		return "", fmt.Errorf("marking the interrupted release failed: %w", err)
-	}
-	if pending == helmrelease.StatusPendingInstall {
-		un := action.NewUninstall(cfg)
-		un.Timeout = timeoutOr(timeout)
-		if _, err := un.Run(name); err != nil {
-			return "", fmt.Errorf("uninstalling the interrupted install: %w", err)
+	var recorded *helmrelease.Release
+	if !expect.IsZero() {
+		recorded, err = cfg.Releases.Get(name, expect.Revision)
+		if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
+			return "", err
 		}
-		return fmt.Sprintf("release %s/%s was left %s by an interrupted command: uninstalled it", namespace, name, pending), nil
 	}
-	deployed, err := cfg.Releases.Deployed(name)
-	if err != nil {
-		return fmt.Sprintf("release %s/%s was left %s by an interrupted command: marked it failed (no deployed revision to roll back to)", namespace, name, pending), nil
+	if err := VerifyPending(name, namespace, pending, recorded, expect, interrupted); err != nil {
+		return "", err
 	}
-	rb := action.NewRollback(cfg)
-	rb.Version, rb.Timeout = deployed.Version, timeoutOr(timeout)
-	if err := rb.Run(name); err != nil {
-		return "", fmt.Errorf("rolling back the interrupted %s: %w", pending, err)
+	if _, err := cfg.Releases.Delete(name, pending.Version); err != nil {
+		return "", fmt.Errorf("removing the interrupted revision %d: %w", pending.Version, err)
 	}
-	return fmt.Sprintf("release %s/%s was left %s by an interrupted command: rolled it back to revision %d", namespace, name, pending, deployed.Version), nil
+	if expect.IsZero() {
+		return fmt.Sprintf("release %s/%s was left %s by an interrupted command: removed its record; the next install takes over what it created",
+			namespace, name, pending.Info.Status), nil
+	}
+	return fmt.Sprintf("release %s/%s was left %s by an interrupted command: removed its record; recorded revision %d stays the deployed one",
+		namespace, name, pending.Info.Status, expect.Revision), nil
 }
 
 func timeoutOr(d time.Duration) time.Duration {

@@ -131,10 +131,13 @@ func TestClient(t *testing.T) {
 		{
 			name: "an upgrade adds a deployed revision and supersedes the first",
 			run: func(t *testing.T, c *cluster) error {
-				if _, err := c.client().Install(context.Background(), request(t, "1.4.0", nil)); err != nil {
+				rel, err := c.client().Install(context.Background(), request(t, "1.4.0", nil))
+				if err != nil {
 					return err
 				}
-				_, err := c.client().Upgrade(context.Background(), request(t, "1.4.1", nil))
+				req := request(t, "1.4.1", nil)
+				req.Expect = release.RecordOf(rel)
+				_, err = c.client().Upgrade(context.Background(), req)
 				return err
 			},
 			wantHistory:  []string{"1:superseded:1.4.0", "2:deployed:1.4.1"},
@@ -143,11 +146,19 @@ func TestClient(t *testing.T) {
 		{
 			name: "a failed upgrade is rolled back to the revision it had",
 			run: func(t *testing.T, c *cluster) error {
-				if _, err := c.client().Install(context.Background(), request(t, "1.4.0", nil)); err != nil {
+				rel, err := c.client().Install(context.Background(), request(t, "1.4.0", nil))
+				if err != nil {
 					return err
 				}
 				c.kube.updateFailures = 1
-				_, err := c.client().Upgrade(context.Background(), request(t, "1.4.1", nil))
+				req := request(t, "1.4.1", nil)
+				req.Expect = release.RecordOf(rel)
+				back, err := c.client().Upgrade(context.Background(), req)
+				// The rollback stores revision 1's manifest and values as revision 3,
+				// which the caller records.
+				if want := (release.Record{Revision: 3, ManifestDigest: req.Expect.ManifestDigest, ValuesDigest: req.Expect.ValuesDigest}); release.RecordOf(back) != want {
+					t.Errorf("the failed upgrade returned %+v, want %+v", release.RecordOf(back), want)
+				}
 				return err
 			},
 			wantErr:      "(rolled back to revision 1)",
@@ -165,41 +176,43 @@ func TestClient(t *testing.T) {
 		{
 			name: "uninstall removes the release, and a second uninstall is no error",
 			run: func(t *testing.T, c *cluster) error {
-				if _, err := c.client().Install(context.Background(), request(t, "1.4.0", nil)); err != nil {
+				rel, err := c.client().Install(context.Background(), request(t, "1.4.0", nil))
+				if err != nil {
 					return err
 				}
-				if err := c.client().Uninstall("podinfo", ns, false, time.Second); err != nil {
+				if err := c.client().Uninstall("podinfo", ns, release.RecordOf(rel), false, time.Second); err != nil {
 					return err
 				}
-				return c.client().Uninstall("podinfo", ns, false, time.Second)
+				return c.client().Uninstall("podinfo", ns, release.RecordOf(rel), false, time.Second)
 			},
 		},
 		{
-			name: "a release left pending-install is uninstalled",
+			name: "a release an interrupted install left pending-install loses its record",
 			run: func(t *testing.T, c *cluster) error {
 				pending(t, c, 1, helmrelease.StatusPendingInstall)
-				did, err := c.client().RecoverPending("podinfo", ns, time.Second)
-				if err == nil && !strings.Contains(did, "was left pending-install by an interrupted command: uninstalled it") {
+				did, err := c.client().RecoverPending("podinfo", ns, release.Record{}, true)
+				if err == nil && !strings.Contains(did, "was left pending-install by an interrupted command: removed its record") {
 					t.Errorf("RecoverPending says %q", did)
 				}
 				return err
 			},
 		},
 		{
-			name: "a release left pending-upgrade is marked failed and rolled back to the deployed revision",
+			name: "a release an interrupted upgrade left pending-upgrade loses that record; the recorded revision stays deployed",
 			run: func(t *testing.T, c *cluster) error {
-				if _, err := c.client().Install(context.Background(), request(t, "1.4.0", nil)); err != nil {
+				rel, err := c.client().Install(context.Background(), request(t, "1.4.0", nil))
+				if err != nil {
 					return err
 				}
 				pending(t, c, 2, helmrelease.StatusPendingUpgrade)
-				did, err := c.client().RecoverPending("podinfo", ns, time.Second)
-				if err == nil && !strings.Contains(did, "rolled it back to revision 1") {
+				did, err := c.client().RecoverPending("podinfo", ns, release.RecordOf(rel), true)
+				if err == nil && !strings.Contains(did, "recorded revision 1 stays the deployed one") {
 					t.Errorf("RecoverPending says %q", did)
 				}
 				return err
 			},
-			wantHistory:  []string{"1:superseded:1.4.0", "2:failed:1.4.1", "3:deployed:1.4.0"},
-			wantDeployed: 3,
+			wantHistory:  []string{"1:deployed:1.4.0"},
+			wantDeployed: 1,
 		},
 		{
 			name: "a deployed release is not touched by recovery",
@@ -207,7 +220,7 @@ func TestClient(t *testing.T) {
 				if _, err := c.client().Install(context.Background(), request(t, "1.4.0", nil)); err != nil {
 					return err
 				}
-				did, err := c.client().RecoverPending("podinfo", ns, time.Second)
+				did, err := c.client().RecoverPending("podinfo", ns, release.Record{}, false)
 				if did != "" {
 					t.Errorf("RecoverPending says %q, want nothing done", did)
 				}

@@ -128,6 +128,16 @@ type ReleaseRef struct {
 	Namespace string `json:"namespace,omitempty"`
 	// +optional
 	Revision int `json:"revision,omitempty"`
+	// ManifestDigest is the sha256 of the manifest and hooks of the revision kubectl ext
+	// last applied; ValuesDigest the sha256 of its values. Helm's records live in the
+	// release namespace, where its admins can write them; before an upgrade, recovery
+	// or uninstall the stored revision is checked against these.
+	// +optional
+	// +kubebuilder:validation:MaxLength=71
+	ManifestDigest string `json:"manifestDigest,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxLength=71
+	ValuesDigest string `json:"valuesDigest,omitempty"`
 }
 
 // StatusEntry is one line of an extension's status, as az k8s-extension shows them.
@@ -138,7 +148,9 @@ type StatusEntry struct {
 	DisplayStatus string `json:"displayStatus,omitempty"`
 	// +optional
 	Level StatusLevel `json:"level,omitempty"`
+	// Message is redacted (no protected value) and truncated to this length.
 	// +optional
+	// +kubebuilder:validation:MaxLength=32768
 	Message string `json:"message,omitempty"`
 	// +optional
 	Time *metav1.Time `json:"time,omitempty"`
@@ -148,7 +160,9 @@ type StatusEntry struct {
 type ErrorInfo struct {
 	// +optional
 	Code string `json:"code,omitempty"`
+	// Message is redacted (no protected value) and truncated to this length.
 	// +optional
+	// +kubebuilder:validation:MaxLength=32768
 	Message string `json:"message,omitempty"`
 }
 

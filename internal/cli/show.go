@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -70,6 +71,11 @@ func (o *ShowOptions) Run(cmd *cobra.Command) error {
 		return p.PrintObj(printable(e), o.Out)
 	}
 	keys, err := m.ProtectedKeys(cmd.Context(), e)
+	if errors.Is(err, lifecycle.ErrNotOwned) {
+		// The extension is still worth showing; the Secret it names is not its own.
+		fmt.Fprintf(o.ErrOut, "Warning: %v\n", err)
+		keys, err = nil, nil
+	}
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,11 @@ var updateExample = templates.Examples(`
 	kubectl ext update podinfo --version 1.4.2
 
 	# Go back to automatic upgrades on the Preview train
-	kubectl ext update podinfo --auto-upgrade-minor-version true --release-train Preview`)
+	kubectl ext update podinfo --auto-upgrade-minor-version true --release-train Preview
+
+	# Replace a release whose stored records kubectl ext refused (after inspecting it
+	# with helm history): the extension's own chart and values are installed afresh
+	kubectl ext update podinfo --adopt-release`)
 
 // UpdateOptions is `kubectl ext update`.
 type UpdateOptions struct {
@@ -40,6 +44,7 @@ type UpdateOptions struct {
 	AutoUpgrade           string
 	Version, ReleaseTrain string
 	Yes                   bool
+	AdoptRelease          bool
 	DryRun                string
 	settings              settingsFlags
 	wait                  waitFlags
@@ -75,6 +80,7 @@ func NewUpdateCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 	fs.StringVar(&o.Version, "version", "", "Version to pin: needs --auto-upgrade-minor-version false unless the extension is pinned already.")
 	fs.StringVar(&o.ReleaseTrain, "release-train", "", "Release train to take versions from.")
 	fs.BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation.")
+	fs.BoolVar(&o.AdoptRelease, "adopt-release", false, "Replace the stored Helm release when it does not match what kubectl ext recorded: its records are dropped (nothing they list is touched) and the extension's own chart and values installed afresh. Inspect the release first (docs/security.md, \"Release records\").")
 	fs.StringVar(&o.DryRun, "dry-run", "none", `"none", "client" or "server".`)
 	fs.Lookup("dry-run").NoOptDefVal = "client"
 	o.settings.addFlags(fs)
@@ -124,8 +130,11 @@ func (o *UpdateOptions) Validate() error {
 	if len(s.Settings) > 0 || s.Protected != nil {
 		given = true
 	}
+	if o.AdoptRelease {
+		req.AdoptRelease, given = true, true
+	}
 	if !given {
-		return fmt.Errorf("nothing to update: give at least one of --auto-upgrade-minor-version, --version, --release-train, --configuration-settings[-file] or --configuration-protected-settings[-file]")
+		return fmt.Errorf("nothing to update: give at least one of --auto-upgrade-minor-version, --version, --release-train, --configuration-settings[-file], --configuration-protected-settings[-file] or --adopt-release")
 	}
 	if req.DryRun, err = parseDryRun(o.DryRun); err != nil {
 		return err

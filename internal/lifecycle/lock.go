@@ -455,8 +455,12 @@ func (l *lock) lose(err error) {
 // it an ErrLockLost error saying so: another command took the lease over, the lease
 // was deleted, or it could not be renewed for renewDeadline, after which a watcher
 // may take it. Operations call it before each step and return its error, stopping
-// before they change anything else.
+// before they change anything else. A nil lock (a dry run takes none) has nothing
+// to lose.
 func (l *lock) Lost() error {
+	if l == nil {
+		return nil
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.lost == nil && sinceRenewed(l.clock, l.renewed) > renewDeadline {

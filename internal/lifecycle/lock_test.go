@@ -472,6 +472,10 @@ func TestLockLost(t *testing.T) {
 			if renewing {
 				t.Fatal("it keeps renewing a lock it lost")
 			}
+			var none *lock
+			if err := none.Lost(); err != nil {
+				t.Fatalf("a dry run's nil lock says it is lost: %v", err)
+			}
 			// Lost never becomes nil again, even if a renewal would now succeed.
 			c.down.Store(false)
 			c.clock.Step(renewPeriod)

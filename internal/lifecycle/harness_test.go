@@ -52,8 +52,8 @@ type fakeHelm struct {
 	installErr, upgradeErr, uninstallErr error
 	// rolledBack: a failed upgrade was rolled back, storing a new revision.
 	rolledBack bool
-	// ctxErr is the context's error at the last install or upgrade.
-	ctxErr error
+	// during runs inside each install or upgrade (a test cancels the command there).
+	during func()
 }
 
 func (h *fakeHelm) record(call string) {
@@ -70,12 +70,14 @@ func (h *fakeHelm) store(req release.Request, version int) release.Record {
 	return release.RecordOf(rel)
 }
 
-func (h *fakeHelm) step(ctx context.Context, verb string, req release.Request) {
+func (h *fakeHelm) step(_ context.Context, verb string, req release.Request) {
 	h.record(fmt.Sprintf("%s %s/%s %s", verb, req.Namespace, req.Name, req.Chart.Metadata.Version))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.requests = append(h.requests, req)
-	h.ctxErr = ctx.Err()
+	if h.during != nil {
+		h.during()
+	}
 }
 
 func (h *fakeHelm) Install(ctx context.Context, req release.Request) (release.Record, error) {
@@ -156,7 +158,9 @@ type helmSetup struct {
 	deployed bool
 	// stored replaces the newest stored revision (deployed keeps podinfoRelease as the
 	// one before it): a namespace admin's forgery, or an interrupted command's pending one.
-	stored                               *helmrelease.Release
+	stored *helmrelease.Release
+	// tamperedRecorded replaces the recorded revision kept under a pending one.
+	tamperedRecorded                     *helmrelease.Release
 	installErr, upgradeErr, uninstallErr error
 	rolledBack                           bool
 }
@@ -272,7 +276,14 @@ func newHarness(t *testing.T, setup helmSetup, objs ...client.Object) *harness {
 				obj.SetUID(types.UID("uid-" + obj.GetName()))
 			}
 			return c.Create(ctx, obj, opts...)
-		}}).
+		},
+			// The fake ignores cancellation; a real client's request fails with it.
+			SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				return c.SubResource(sub).Update(ctx, obj, opts...)
+			}}).
 		WithObjects(objs...).Build()
 	h := &fakeHelm{stored: map[string]*helmrelease.Release{}, recorded: map[string]*helmrelease.Release{},
 		installErr: setup.installErr, upgradeErr: setup.upgradeErr, uninstallErr: setup.uninstallErr, rolledBack: setup.rolledBack}
@@ -282,6 +293,9 @@ func newHarness(t *testing.T, setup helmSetup, objs ...client.Object) *harness {
 	}
 	if setup.stored != nil {
 		h.stored["podinfo/podinfo"] = setup.stored
+	}
+	if setup.tamperedRecorded != nil {
+		h.recorded["podinfo/podinfo"] = setup.tamperedRecorded
 	}
 	info, err := policy.ClusterFromVersion("v1.37.1", "", "")
 	if err != nil {

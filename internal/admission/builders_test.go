@@ -130,12 +130,19 @@ func writer(t *testing.T) (client.Client, *warnings) {
 	return c, w
 }
 
-// installedAt records that ext runs version v, adopted at Kubernetes minor kube.
+// installedAt records that ext runs version v, adopted at Kubernetes minor kube, in
+// the two status writes the extension manager makes (EXT-BASELINE-001, -002): the
+// target first, judged by the rules, then the installed version and the cluster's
+// minor, which kube must be.
 func installedAt(t *testing.T, ext *v1alpha1.Extension, v, kube string) {
 	t.Helper()
 	requireEnv(t)
+	ctx := testCtx(t)
+	if err := targetVersion(ctx, env.Client, ext, v); err != nil {
+		t.Fatalf("recording the target version %s: %v", v, err)
+	}
 	v1alpha1test.Installed(v, kube)(ext)
-	if err := env.Client.Status().Update(testCtx(t), ext); err != nil {
+	if err := env.Client.Status().Update(ctx, ext); err != nil {
 		t.Fatalf("recording the installed version: %v", err)
 	}
 }

@@ -39,18 +39,22 @@ type Options struct {
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{
-		Port:                9443,
-		CertDir:             "/tmp/k8s-webhook-server/serving-certs",
-		MetricsAddr:         ":8443",
-		MetricsSecure:       true,
-		HealthAddr:          ":8081",
-		ServiceName:         "kubeext-webhook",
-		ServiceNamespace:    "kubeext-system",
-		WebhookConfigName:   "kubeext-webhook",
-		SecretName:          "kubeext-webhook-cert",
-		ConfigReload:        10 * time.Second,
-		VersionRefresh:      time.Minute,
-		MaxConcurrent:       64,
+		Port:              9443,
+		CertDir:           "/tmp/k8s-webhook-server/serving-certs",
+		MetricsAddr:       ":8443",
+		MetricsSecure:     true,
+		HealthAddr:        ":8081",
+		ServiceName:       "kubeext-webhook",
+		ServiceNamespace:  "kubeext-system",
+		WebhookConfigName: "kubeext-webhook",
+		SecretName:        "kubeext-webhook-cert",
+		ConfigReload:      10 * time.Second,
+		VersionRefresh:    time.Minute,
+		// A review of the largest Extension etcd stores holds about 25 MiB of heap
+		// for a quarter of a second (docs/operations.md, Limits): 8 at once stay
+		// inside the Deployment's 256Mi, and 8 slots still evaluate hundreds of
+		// typical reviews a second.
+		MaxConcurrent:       8,
 		ShutdownGracePeriod: 15 * time.Second,
 	}
 }
@@ -73,7 +77,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.SecretName, "cert-secret-name", o.SecretName, "Secret that stores the self-managed certificates.")
 	fs.DurationVar(&o.ConfigReload, "config-reload-interval", o.ConfigReload, "How often the policy configuration file is checked for changes.")
 	fs.DurationVar(&o.VersionRefresh, "version-refresh-interval", o.VersionRefresh, "How often the cluster's Kubernetes version is read from discovery.")
-	fs.IntVar(&o.MaxConcurrent, "max-concurrent-reviews", o.MaxConcurrent, "Reviews evaluated at once; more wait.")
+	fs.IntVar(&o.MaxConcurrent, "max-concurrent-reviews", o.MaxConcurrent, "Reviews evaluated at once; more wait for a slot until the API server's timeout, then get 503. Each slot may hold about 25 MiB for the largest Extension: keep it under the memory limit.")
 	logFlags := goflag.NewFlagSet("log", goflag.ContinueOnError)
 	o.Zap.BindFlags(logFlags)
 	fs.AddGoFlagSet(logFlags)

@@ -71,7 +71,7 @@ func (o *ShowOptions) Run(cmd *cobra.Command) error {
 		return p.PrintObj(printable(e), o.Out)
 	}
 	keys, err := m.ProtectedKeys(cmd.Context(), e)
-	if errors.Is(err, lifecycle.ErrNotOwned) {
+	if errors.Is(err, lifecycle.ErrNotOwned) || errors.Is(err, lifecycle.ErrProtectedChanged) {
 		// The extension is still worth showing; the Secret it names is not its own.
 		fmt.Fprintf(o.ErrOut, "Warning: %v\n", err)
 		keys, err = nil, nil

@@ -51,7 +51,7 @@ func (m *Manager) delete(ctx context.Context, req DeleteRequest) error {
 	}
 	// The protected values may appear in Helm's errors; reading them also checks the
 	// Secret is the extension's (an unowned one is only left in place below).
-	if _, err := m.readProtected(ctx, e); err != nil && !errors.Is(err, ErrNotOwned) {
+	if _, err := m.readProtected(ctx, e); err != nil && !errors.Is(err, ErrNotOwned) && !errors.Is(err, ErrProtectedChanged) {
 		return err
 	}
 	if err := m.recover(ctx, e, l, false); err != nil {

@@ -86,7 +86,11 @@ type applyStep struct {
 // caller can show the Failed status it was left in.
 func (m *Manager) apply(ctx context.Context, s applyStep) (*v1alpha1.Extension, error) {
 	e := s.Extension
-	if err := m.begin(ctx, e, s.State, s.Version); err != nil {
+	digest := ""
+	if s.WriteProtected {
+		digest = ProtectedDigest(s.Protected)
+	}
+	if err := m.begin(ctx, e, s.State, s.Version, digest); err != nil {
 		return nil, m.fail(ctx, e, "StatusDenied", err)
 	}
 	if s.WriteProtected {

@@ -2,6 +2,8 @@ package lifecycle
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +35,20 @@ const (
 
 // ErrNotOwned: the protected settings Secret is not the Extension's.
 var ErrNotOwned = errors.New("the protected settings secret is not owned by the extension")
+
+// ErrProtectedChanged: the protected settings Secret was changed outside kubectl ext.
+var ErrProtectedChanged = errors.New("the protected settings secret was changed outside kubectl ext")
+
+// ProtectedDigest is the sha256 of protected settings as EncodeProtected writes them
+// (encoding/json sorts the keys), which status.protectedSettingsDigest records.
+func ProtectedDigest(p map[string]string) string {
+	b, err := EncodeProtected(p)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
 
 // ownedBy reports whether s is e's protected settings Secret: both labels, and an
 // ownerReference to e's UID (a Secret from before e was created again is not e's).
@@ -100,8 +116,18 @@ func (m *Manager) readProtected(ctx context.Context, e *v1alpha1.Extension) (map
 		return nil, notOwned(s, e, "read")
 	}
 	p, err := DecodeProtected(s)
+	if err != nil {
+		return nil, err
+	}
 	operationOf(ctx).protect(p)
-	return p, err
+	// Extensions recorded before the digest existed have none; their next write of
+	// the protected settings records it.
+	if want := e.Status.ProtectedSettingsDigest; want != "" && ProtectedDigest(p) != want {
+		return nil, fmt.Errorf("%w: secret %s/%s no longer holds what kubectl ext wrote (its digest differs from status.protectedSettingsDigest of extension %s), "+
+			"so it is not fed into the release; give the protected settings again with `kubectl ext update %s --config-protected KEY=VALUE ...` to replace them",
+			ErrProtectedChanged, s.Namespace, s.Name, e.Name, e.Name)
+	}
+	return p, nil
 }
 
 // ProtectedKeys lists the keys of an extension's protected settings, never the values.

@@ -52,8 +52,13 @@ func (m *Manager) statusEntry(level v1alpha1.StatusLevel, code, display, msg str
 }
 
 // begin marks the extension as in progress toward target.
-func (m *Manager) begin(ctx context.Context, e *v1alpha1.Extension, state v1alpha1.ProvisioningState, target string) error {
+// protectedDigest, when not "", records the digest of the protected settings about
+// to be written.
+func (m *Manager) begin(ctx context.Context, e *v1alpha1.Extension, state v1alpha1.ProvisioningState, target, protectedDigest string) error {
 	return m.setStatus(ctx, e, func(s *v1alpha1.ExtensionStatus) {
+		if protectedDigest != "" {
+			s.ProtectedSettingsDigest = protectedDigest
+		}
 		s.ProvisioningState = state
 		s.Scope = ScopeOf(e)
 		s.TargetVersion = target

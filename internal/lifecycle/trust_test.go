@@ -213,6 +213,35 @@ func TestOwnedSecrets(t *testing.T) {
 			check:  wantSecretData(lifecycle.ProtectedSecretName("podinfo"), theirs),
 		},
 		{
+			name: "an owned Secret whose values a namespace admin changed is not fed into the release",
+			objs: []client.Object{podinfoType(false), func() client.Object {
+				e := withProtected(v1alpha1.ProvisioningSucceeded, lifecycle.ProtectedSecretName("podinfo"))
+				e.Status.ProtectedSettingsDigest = lifecycle.ProtectedDigest(map[string]string{"apiKey": "written-by-kubectl-ext"})
+				return e
+			}(), protectedSecret(t, "podinfo", map[string]string{"apiKey": "written-by-ns-admin", "rbac.clusterAdmin": "true"})},
+			helm:    helmSetup{deployed: true},
+			run:     update(lifecycle.UpdateRequest{Name: "podinfo", Settings: map[string]string{"message": "x"}}),
+			wantIs:  lifecycle.ErrProtectedChanged,
+			wantErr: "give the protected settings again with `kubectl ext update podinfo --config-protected",
+			check:   wantState("podinfo", v1alpha1.ProvisioningSucceeded, "1.4.0", ""),
+		},
+		{
+			name: "protected settings given again replace a changed Secret and are recorded",
+			objs: []client.Object{podinfoType(false), func() client.Object {
+				e := withProtected(v1alpha1.ProvisioningSucceeded, lifecycle.ProtectedSecretName("podinfo"))
+				e.Status.ProtectedSettingsDigest = lifecycle.ProtectedDigest(map[string]string{"apiKey": "old"})
+				return e
+			}(), protectedSecret(t, "podinfo", map[string]string{"apiKey": "forged"})},
+			helm:      helmSetup{deployed: true},
+			run:       update(lifecycle.UpdateRequest{Name: "podinfo", Protected: map[string]string{"apiKey": "new"}}),
+			wantCalls: []string{"upgrade podinfo/podinfo 1.4.0"},
+			check: func(t *testing.T, h *harness) {
+				if got, want := h.extension(t, "podinfo").Status.ProtectedSettingsDigest, lifecycle.ProtectedDigest(map[string]string{"apiKey": "new"}); got != want {
+					t.Errorf("recorded digest %s, want %s", got, want)
+				}
+			},
+		},
+		{
 			name:      "the extension's own Secret is deleted with it",
 			objs:      []client.Object{podinfoType(false), withProtected(v1alpha1.ProvisioningSucceeded, lifecycle.ProtectedSecretName("podinfo")), protectedSecret(t, "podinfo", map[string]string{"k": "v"})},
 			helm:      helmSetup{deployed: true},

@@ -199,6 +199,14 @@ type ExtensionStatus struct {
 	// +optional
 	ErrorInfo *ErrorInfo `json:"errorInfo,omitempty"`
 
+	// ProtectedSettingsDigest is the sha256 of the protected settings kubectl ext last
+	// wrote to their Secret. The Secret lives in the release namespace, where its admins
+	// can write it; kubectl ext refuses to feed a Secret that no longer matches into
+	// Helm.
+	// +optional
+	// +kubebuilder:validation:MaxLength=71
+	ProtectedSettingsDigest string `json:"protectedSettingsDigest,omitempty"`
+
 	// Conditions: Ready and Progressing.
 	// +optional
 	// +listType=map

@@ -127,7 +127,7 @@ func TestKilledDuringHelm(t *testing.T) {
 	}
 
 	res := mustKext(t, "create", name, "--extension-type", typ, "--release-namespace", ns, "--no-wait")
-	for _, want := range []string{"left pending-install by an interrupted command: uninstalled it", "was left Creating by an interrupted command"} {
+	for _, want := range []string{"left pending-install by an interrupted command: removed its record", "was left Creating by an interrupted command"} {
 		if !strings.Contains(res.Stderr, want) {
 			t.Errorf("the recovering create does not say %q:\n%s", want, res.Stderr)
 		}
@@ -145,7 +145,7 @@ func TestKilledDuringHelm(t *testing.T) {
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
 	res = mustKext(t, "update", name, "--config", "message=fast", "--no-wait")
-	if !strings.Contains(res.Stderr, "left pending-upgrade by an interrupted command: rolled it back") {
+	if !strings.Contains(res.Stderr, "left pending-upgrade by an interrupted command: removed its record; recorded revision 1 stays the deployed one") {
 		t.Errorf("the recovering update does not say what it did:\n%s", res.Stderr)
 	}
 	h := history(t, name, ns)

@@ -17,7 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
-	"github.com/kubeext/kubectl-ext/internal/lifecycle"
+	"github.com/kubeext/kubectl-ext/internal/describe"
 )
 
 var listExample = templates.Examples(`
@@ -150,51 +150,9 @@ func (o *ListOptions) print1(list *v1alpha1.ExtensionList, from []string, table,
 			fmt.Fprintln(o.ErrOut, "No extensions found.")
 			return nil
 		}
-		return writeTable(o.Out, items, ctxs, wide, time.Now())
+		return describe.ExtensionTable(o.Out, items, ctxs, wide, time.Now())
 	}
 	out := &v1alpha1.ExtensionList{Items: items}
 	out.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("ExtensionList"))
 	return printList(p, o.print, out, o.Out)
-}
-
-// WriteTable writes the list table: NAME TYPE SCOPE NAMESPACE VERSION AUTO-UPGRADE TRAIN
-// STATE AGE, and with wide TARGET, REVISION and ERROR too.
-func WriteTable(out io.Writer, items []v1alpha1.Extension, wide bool, now time.Time) error {
-	return writeTable(out, items, nil, wide, now)
-}
-
-// writeTable writes the list table, with a CONTEXT column first when contexts is set.
-func writeTable(out io.Writer, items []v1alpha1.Extension, contexts []string, wide bool, now time.Time) error {
-	w := printers.GetNewTabWriter(out)
-	header := "NAME\tTYPE\tSCOPE\tNAMESPACE\tVERSION\tAUTO-UPGRADE\tTRAIN\tSTATE\tAGE"
-	if contexts != nil {
-		header = "CONTEXT\t" + header
-	}
-	if wide {
-		header += "\tTARGET\tREVISION\tERROR"
-	}
-	fmt.Fprintln(w, header)
-	for i := range items {
-		e := &items[i]
-		if contexts != nil {
-			fmt.Fprintf(w, "%s\t", contexts[i])
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%t\t%s\t%s\t%s",
-			e.Name, e.Spec.ExtensionType, lifecycle.ScopeOf(e), lifecycle.ReleaseNamespace(e),
-			dash(e.Status.CurrentVersion), ptr.Deref(e.Spec.AutoUpgradeMinorVersion, true), dash(e.Spec.ReleaseTrain),
-			dash(string(e.Status.ProvisioningState)), age(e.CreationTimestamp.Time, now))
-		if wide {
-			errMsg := "-"
-			if e.Status.ErrorInfo != nil && e.Status.ErrorInfo.Code != "" {
-				errMsg = e.Status.ErrorInfo.Code
-			}
-			rev := "-"
-			if e.Status.Release.Revision > 0 {
-				rev = fmt.Sprint(e.Status.Release.Revision)
-			}
-			fmt.Fprintf(w, "\t%s\t%s\t%s", dash(e.Status.TargetVersion), rev, errMsg)
-		}
-		fmt.Fprintln(w)
-	}
-	return w.Flush()
 }

@@ -2,20 +2,16 @@ package cli
 
 import (
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
-	"github.com/kubeext/kubectl-ext/internal/catalog"
+	"github.com/kubeext/kubectl-ext/internal/describe"
 )
 
 var typeListExample = templates.Examples(`
@@ -79,7 +75,7 @@ func (o *TypeListOptions) Run(cmd *cobra.Command) error {
 			fmt.Fprintln(o.ErrOut, "No extension types found; add one with `kubectl ext type add`.")
 			return nil
 		}
-		return WriteTypeTable(o.Out, list.Items, ptr.Deref(o.print.OutputFormat, "") == "wide", time.Now())
+		return describe.TypeTable(o.Out, list.Items, ptr.Deref(o.print.OutputFormat, "") == "wide", time.Now())
 	}
 	gvk := v1alpha1.GroupVersion.WithKind("ExtensionType")
 	for i := range list.Items {
@@ -88,53 +84,6 @@ func (o *TypeListOptions) Run(cmd *cobra.Command) error {
 	}
 	list.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("ExtensionTypeList"))
 	return printList(p, o.print, list, o.Out)
-}
-
-// WriteTypeTable writes the type list: NAME CHART REPOSITORY SCOPE POLICY VERSIONS
-// LATEST SYNCED, and with wide TRAINS and DESCRIPTION too. SCOPE lists the supported
-// scopes, the default first; LATEST is the newest version on the type's first train.
-func WriteTypeTable(out io.Writer, items []v1alpha1.ExtensionType, wide bool, now time.Time) error {
-	w := printers.GetNewTabWriter(out)
-	header := "NAME\tCHART\tREPOSITORY\tSCOPE\tPOLICY\tVERSIONS\tLATEST\tSYNCED"
-	if wide {
-		header += "\tTRAINS\tDESCRIPTION"
-	}
-	fmt.Fprintln(w, header)
-	for i := range items {
-		t := &items[i]
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s",
-			t.Name, t.Spec.Chart.Name, t.Spec.Chart.Repository, typeScopes(t),
-			catalog.UpgradePolicy(t), len(t.Status.Versions), dash(catalog.Latest(t)), typeSynced(t, now))
-		if wide {
-			fmt.Fprintf(w, "\t%s\t%s", strings.Join(catalog.TrainNames(t), ","), dash(t.Spec.Description))
-		}
-		fmt.Fprintln(w)
-	}
-	return w.Flush()
-}
-
-// typeScopes lists the supported scopes, the default first, or "-".
-func typeScopes(t *v1alpha1.ExtensionType) string {
-	names := catalog.ScopeNames(t)
-	if len(names) == 0 {
-		return "-"
-	}
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = string(n)
-	}
-	return strings.Join(out, ",")
-}
-
-// typeSynced says when the versions were last read, or that the last read failed.
-func typeSynced(t *v1alpha1.ExtensionType, now time.Time) string {
-	if c := meta.FindStatusCondition(t.Status.Conditions, "Synced"); c != nil && c.Status != "True" {
-		return "failed"
-	}
-	if t.Status.SyncedAt == nil {
-		return "never"
-	}
-	return age(t.Status.SyncedAt.Time, now) + " ago"
 }
 
 // TypeShowOptions is `kubectl ext type show`.
@@ -199,76 +148,5 @@ func (o *TypeShowOptions) Run(cmd *cobra.Command) error {
 		t.SetManagedFields(nil)
 		return p.PrintObj(t, o.Out)
 	}
-	return DescribeType(o.Out, t, time.Now())
-}
-
-// DescribeType writes the human view of an extension type.
-func DescribeType(out io.Writer, t *v1alpha1.ExtensionType, now time.Time) error {
-	w := printers.GetNewTabWriter(out)
-	row := func(k, v string) { fmt.Fprintf(w, "%s:\t%s\n", k, v) }
-	row("Name", t.Name)
-	row("Description", dash(t.Spec.Description))
-	row("Chart", t.Spec.Chart.Name)
-	row("Repository", t.Spec.Chart.Repository)
-	def := t.Spec.Scopes.Default
-	if def == "" {
-		def = v1alpha1.ScopeCluster
-	}
-	row("Default scope", string(def))
-	if cs := t.Spec.Scopes.Cluster; cs != nil {
-		v := "supported"
-		if cs.DefaultReleaseNamespace != "" {
-			v += ", default release namespace " + cs.DefaultReleaseNamespace
-		}
-		if cs.AllowMultipleInstances {
-			v += ", multiple instances allowed"
-		} else {
-			v += ", one instance per cluster"
-		}
-		row("Cluster scope", v)
-	} else {
-		row("Cluster scope", "not supported")
-	}
-	if t.Spec.Scopes.Namespace != nil {
-		row("Namespace scope", "supported")
-	} else {
-		row("Namespace scope", "not supported")
-	}
-	trains := make([]string, 0, len(catalog.Trains(t)))
-	for _, tr := range catalog.Trains(t) {
-		if tr.IncludePrerelease {
-			trains = append(trains, tr.Name+" (with prereleases)")
-		} else {
-			trains = append(trains, tr.Name)
-		}
-	}
-	row("Release trains", strings.Join(trains, ", "))
-	row("Upgrade policy", string(catalog.UpgradePolicy(t)))
-	if t.Status.SyncedAt == nil {
-		row("Synced", "never (read the versions with: kubectl ext type sync "+t.Name+")")
-	} else {
-		row("Synced", fmt.Sprintf("%s ago, %d versions", age(t.Status.SyncedAt.Time, now), len(t.Status.Versions)))
-	}
-	if c := meta.FindStatusCondition(t.Status.Conditions, "Synced"); c != nil && c.Status != "True" {
-		row("Sync error", c.Message)
-	}
-	if !t.CreationTimestamp.IsZero() {
-		row("Age", age(t.CreationTimestamp.Time, now))
-	}
-	if len(t.Status.Versions) == 0 {
-		row("Versions", "<none>")
-		return w.Flush()
-	}
-	fmt.Fprintln(w, "Versions:")
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	vs := append([]v1alpha1.TypeVersion(nil), t.Status.Versions...)
-	catalog.SortNewestFirst(vs)
-	w = printers.GetNewTabWriter(out)
-	fmt.Fprintln(w, "  VERSION\tKUBE-VERSION\tAPP-VERSION\tTRAINS")
-	for _, v := range vs {
-		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\n", v.Version, dash(v.KubeVersion), dash(v.AppVersion), dash(strings.Join(v.ReleaseTrains, ",")))
-	}
-	return w.Flush()
+	return describe.Type(o.Out, t, time.Now())
 }

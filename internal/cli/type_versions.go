@@ -3,17 +3,16 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeext/kubectl-ext/internal/catalog"
+	"github.com/kubeext/kubectl-ext/internal/describe"
 )
 
 var typeVersionsLong = templates.LongDesc(`
@@ -155,24 +154,5 @@ func (o *TypeVersionsOptions) Run(cmd *cobra.Command) error {
 			what, t.Name, train, cluster.KubernetesVersion)
 		return nil
 	}
-	return WriteTypeVersions(o.Out, rows, o.All)
-}
-
-// WriteTypeVersions writes the table VERSION KUBE-VERSION TRAINS, and REASON with
-// withReason.
-func WriteTypeVersions(out io.Writer, rows []catalog.VersionRow, withReason bool) error {
-	w := printers.GetNewTabWriter(out)
-	header := "VERSION\tKUBE-VERSION\tTRAINS"
-	if withReason {
-		header += "\tREASON"
-	}
-	fmt.Fprintln(w, header)
-	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%s\t%s", r.Version, dash(r.KubeVersion), dash(strings.Join(r.ReleaseTrains, ",")))
-		if withReason {
-			fmt.Fprintf(w, "\t%s", dash(r.Reason))
-		}
-		fmt.Fprintln(w)
-	}
-	return w.Flush()
+	return describe.TypeVersions(o.Out, rows, o.All)
 }

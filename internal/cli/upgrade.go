@@ -2,16 +2,14 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
-	"sigs.k8s.io/yaml"
 
+	"github.com/kubeext/kubectl-ext/internal/describe"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
 
@@ -100,7 +98,7 @@ func (o *UpgradeOptions) Run(cmd *cobra.Command) error {
 		if err != nil {
 			return "", err
 		}
-		if err := writePlans(out, plans, o.Output); err != nil {
+		if err := describe.Plans(out, plans, o.Output); err != nil {
 			return "", err
 		}
 		count := map[string]int{}
@@ -116,32 +114,4 @@ func (o *UpgradeOptions) Run(cmd *cobra.Command) error {
 		return summary, nil
 	}
 	return o.fleet.run(cmd.Context(), o.f, o.Out, o.ErrOut, op)
-}
-
-func writePlans(out io.Writer, plans []lifecycle.Plan, format string) error {
-	if plans == nil {
-		plans = []lifecycle.Plan{}
-	}
-	switch format {
-	case "json":
-		b, err := json.MarshalIndent(plans, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(out, string(b))
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(plans)
-		if err != nil {
-			return err
-		}
-		_, err = out.Write(b)
-		return err
-	}
-	w := printers.GetNewTabWriter(out)
-	fmt.Fprintln(w, "NAME\tCURRENT\tTARGET\tACTION\tREASON")
-	for _, p := range plans {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Name, dash(p.Current), dash(p.Target), p.Action, p.Reason)
-	}
-	return w.Flush()
 }

@@ -1,4 +1,4 @@
-package cli
+package describe
 
 import (
 	"bytes"
@@ -72,7 +72,7 @@ func TestTableGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := WriteTable(&b, fixtures(), tt.wide, now); err != nil {
+			if err := ExtensionTable(&b, fixtures(), nil, tt.wide, now); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, tt.golden, b.Bytes())
@@ -93,7 +93,7 @@ func TestDescribeGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := Describe(&b, &tt.ext, tt.keys, now); err != nil {
+			if err := Extension(&b, &tt.ext, tt.keys, now); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, tt.golden, b.Bytes())

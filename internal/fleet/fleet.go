@@ -58,6 +58,21 @@ func Contexts(kubeconfig clientcmdapi.Config, named []string, all bool) ([]strin
 	return out, nil
 }
 
+// RefuseSharedCredentials refuses credentials given on the command line (the names
+// of the flags that carry them, e.g. "--token") when the operation runs on more than
+// one context: kubectl's credential flags override every context's user, so they
+// would be sent to every cluster of the fleet, handing one cluster's token or key to
+// the others, and --insecure-skip-tls-verify would drop every cluster's server
+// check. One context keeps them, as kubectl does.
+func RefuseSharedCredentials(contexts, given []string) error {
+	if len(contexts) < 2 || len(given) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s would be sent to every cluster of the fleet (%s), so fleet mode refuses it: "+
+		"credentials on the command line belong to one cluster; keep each cluster's in its kubeconfig user, "+
+		"or run on one context with --context", strings.Join(given, ", "), strings.Join(contexts, ", "))
+}
+
 // Op runs the operation on the cluster of one kubeconfig context, writing to out and
 // errOut, and returns a one-line summary of what it did.
 type Op func(ctx context.Context, kubeContext string, out, errOut io.Writer) (string, error)

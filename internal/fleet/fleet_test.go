@@ -201,3 +201,33 @@ func TestRunInterrupted(t *testing.T) {
 		t.Errorf("want one interrupted and two not started: %v", rows)
 	}
 }
+
+func TestRefuseSharedCredentials(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		contexts []string
+		given    []string
+		wantErr  string
+	}{
+		{name: "several contexts, no credentials", contexts: []string{"a", "b"}},
+		{name: "one context keeps its credentials", contexts: []string{"a"}, given: []string{"--token", "--insecure-skip-tls-verify"}},
+		{name: "a token for two clusters", contexts: []string{"a", "b"}, given: []string{"--token"},
+			wantErr: "--token would be sent to every cluster of the fleet (a, b), so fleet mode refuses it"},
+		{name: "every credential flag, all named", contexts: []string{"a", "b", "c"},
+			given:   []string{"--client-certificate", "--client-key", "--insecure-skip-tls-verify", "--username", "--password"},
+			wantErr: "--client-certificate, --client-key, --insecure-skip-tls-verify, --username, --password would be sent to every cluster of the fleet (a, b, c)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := RefuseSharedCredentials(tt.contexts, tt.given)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "keep each cluster's in its kubeconfig user") {
+				t.Fatalf("got %v, want %q and where credentials belong", err, tt.wantErr)
+			}
+		})
+	}
+}

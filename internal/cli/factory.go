@@ -2,33 +2,23 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sync"
 
 	"github.com/spf13/pflag"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/catalog"
 	"github.com/kubeext/kubectl-ext/internal/chartsource"
-	"github.com/kubeext/kubectl-ext/internal/install"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 	"github.com/kubeext/kubectl-ext/internal/policy"
 	"github.com/kubeext/kubectl-ext/internal/policyinput"
-	"github.com/kubeext/kubectl-ext/internal/release"
 )
-
-// PolicyConfigMap is where `kubectl ext init --with-webhook` keeps the policy
-// configuration; the plugin reads it so its verdicts match the webhook's.
-var PolicyConfigMap = install.PolicyConfigMap
 
 // chartFlags reach chart repositories, like Helm's flags of the same names.
 type chartFlags struct {
@@ -56,12 +46,7 @@ func defaultChartCache() string {
 }
 
 // scheme knows the built-in kinds and the kubeext.dev kinds.
-func scheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(s)
-	_ = v1alpha1.AddToScheme(s)
-	return s
-}
+func scheme() *runtime.Scheme { return lifecycle.Scheme() }
 
 // factory builds clients and the lifecycle manager from the kubectl global flags. Flags
 // are parsed after the factory is made, so everything is built lazily, on first use,
@@ -79,24 +64,11 @@ type factory struct {
 	chartOpts chartsource.Options
 }
 
-func (f *factory) client() (client.Client, error) {
-	cfg, err := f.flags.ToRESTConfig()
-	if err != nil {
-		return nil, fmt.Errorf("no cluster to talk to (check --kubeconfig and --context): %w", err)
-	}
-	return client.New(cfg, client.Options{Scheme: scheme()})
-}
+func (f *factory) client() (client.Client, error) { return lifecycle.NewClient(f.flags) }
 
 // discovery returns the factory's discovery client, built once.
 func (f *factory) discovery() (discovery.DiscoveryInterface, error) {
-	f.discoveryOnce.Do(func() {
-		cfg, err := f.flags.ToRESTConfig()
-		if err != nil {
-			f.dcErr = fmt.Errorf("no cluster to talk to (check --kubeconfig and --context): %w", err)
-			return
-		}
-		f.dc, f.dcErr = discovery.NewDiscoveryClientForConfig(cfg)
-	})
+	f.discoveryOnce.Do(func() { f.dc, f.dcErr = lifecycle.NewDiscovery(f.flags) })
 	return f.dc, f.dcErr
 }
 
@@ -128,54 +100,23 @@ func (f *factory) chartOptions(progress io.Writer) chartsource.Options {
 	return opts
 }
 
-// chartSources opens chart sources with the factory's options.
-func (f *factory) chartSources(progress io.Writer) func(v1alpha1.ChartSource) (chartsource.Source, error) {
-	opts := f.chartOptions(progress)
-	return func(spec v1alpha1.ChartSource) (chartsource.Source, error) { return chartsource.New(spec, opts) }
-}
-
 // catalog returns the catalog of the cluster, with progress lines going to progress.
 func (f *factory) catalog(progress io.Writer) (*catalog.Catalog, error) {
 	c, err := f.client()
 	if err != nil {
 		return nil, err
 	}
-	return &catalog.Catalog{Client: c, Charts: f.chartSources(progress), Progress: progress, Explain: lifecycle.Explain}, nil
+	return &catalog.Catalog{Client: c, Charts: lifecycle.ChartSources(f.chartOptions(progress)), Progress: progress, Explain: lifecycle.Explain}, nil
 }
 
-// manager returns a lifecycle manager whose progress lines go to progress.
+// manager returns a lifecycle manager whose progress lines go to progress, built
+// with the factory's discovery client and chart options.
 func (f *factory) manager(ctx context.Context, progress io.Writer) (*lifecycle.Manager, error) {
-	c, err := f.client()
-	if err != nil {
-		return nil, err
-	}
 	dc, err := f.discovery()
 	if err != nil {
 		return nil, err
 	}
-	engine, err := policy.New(ctx, policy.Options{})
-	if err != nil {
-		return nil, err
-	}
-	// The webhook's configuration, when installed, so the local verdicts match.
-	cm := &corev1.ConfigMap{}
-	if err := c.Get(ctx, PolicyConfigMap, cm); err == nil {
-		if data, ok := cm.Data["policy.yaml"]; ok {
-			pc, perr := policy.ParseConfig([]byte(data))
-			if perr == nil {
-				perr = engine.SetConfig(pc)
-			}
-			if perr != nil {
-				fmt.Fprintf(progress, "Warning: ignoring the policy configuration in ConfigMap %s: %v\n", PolicyConfigMap, perr)
-			}
-		}
-	}
-	return lifecycle.New(lifecycle.Config{
-		Client:   c,
-		Helm:     lifecycle.HelmClient{Client: &release.Client{Getter: f.flags}},
-		Policy:   engine,
-		Cluster:  policyinput.Discovery{Client: dc},
-		Charts:   f.chartSources(progress),
-		Progress: progress,
-	}), nil
+	return lifecycle.Connect(ctx, lifecycle.ConnectOptions{
+		Getter: f.flags, Charts: f.chartOptions(progress), Progress: progress, Discovery: dc,
+	})
 }

@@ -37,7 +37,8 @@ func (ff *fleetFlags) validate() error {
 	return nil
 }
 
-// resolve lists the contexts to run on, checking that each exists in the kubeconfig.
+// resolve lists the contexts to run on, checking that each exists in the kubeconfig
+// and that no credential flag would go to several of them.
 func (ff *fleetFlags) resolve(f *factory) ([]string, error) {
 	if f.flags.Context != nil && *f.flags.Context != "" {
 		return nil, fmt.Errorf("--context names one cluster; with --contexts or --all-contexts leave it out")
@@ -46,7 +47,35 @@ func (ff *fleetFlags) resolve(f *factory) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the kubeconfig: %w", err)
 	}
-	return fleet.Contexts(raw, ff.Contexts, ff.All)
+	contexts, err := fleet.Contexts(raw, ff.Contexts, ff.All)
+	if err != nil {
+		return nil, err
+	}
+	if err := fleet.RefuseSharedCredentials(contexts, credentialFlags(f.flags)); err != nil {
+		return nil, err
+	}
+	return contexts, nil
+}
+
+// credentialFlags names the kubectl flags given that carry credentials or switch off
+// the server's verification. (kubectl's --username and --password are gone, and
+// the plugin does not register them: they are refused as unknown flags.)
+func credentialFlags(b *genericclioptions.ConfigFlags) []string {
+	var given []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"--token", b.BearerToken != nil && *b.BearerToken != ""},
+		{"--client-certificate", b.CertFile != nil && *b.CertFile != ""},
+		{"--client-key", b.KeyFile != nil && *b.KeyFile != ""},
+		{"--insecure-skip-tls-verify", b.Insecure != nil && *b.Insecure},
+	} {
+		if f.set {
+			given = append(given, f.name)
+		}
+	}
+	return given
 }
 
 // forContext returns a factory for one context, with the user's other kubectl flags.

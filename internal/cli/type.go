@@ -1,14 +1,9 @@
 package cli
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
-
-	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
-	"github.com/kubeext/kubectl-ext/internal/catalog"
 )
 
 var typeLong = templates.LongDesc(`
@@ -58,15 +53,4 @@ func NewTypeCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Comma
 		NewTypeVersionsCommand(f, streams),
 	)
 	return cmd
-}
-
-// typeSyncSummary is the one line that says what a sync read.
-func typeSyncSummary(t *v1alpha1.ExtensionType) string {
-	if len(t.Status.Versions) == 0 {
-		return fmt.Sprintf("%s: no versions of chart %s found in %s", t.Name, t.Spec.Chart.Name, t.Spec.Chart.Repository)
-	}
-	vs := append([]v1alpha1.TypeVersion(nil), t.Status.Versions...)
-	catalog.SortNewestFirst(vs)
-	return fmt.Sprintf("%s: %d versions of chart %s (newest %s) from %s",
-		t.Name, len(vs), t.Spec.Chart.Name, vs[0].Version, t.Spec.Chart.Repository)
 }

@@ -2,19 +2,15 @@ package cli
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/kubectl/pkg/util/templates"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/catalog"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
 
@@ -63,12 +59,12 @@ type TypeAddOptions struct {
 	Sync                    bool
 	DryRun                  string
 
-	clusterScopeSet, namespaceScopeSet bool
-	print                              *genericclioptions.PrintFlags
-	printer                            printers.ResourcePrinter
-	dry                                lifecycle.DryRun
-	obj                                *v1alpha1.ExtensionType
-	f                                  *factory
+	namespaceScopeSet bool
+	print             *genericclioptions.PrintFlags
+	printer           printers.ResourcePrinter
+	dry               lifecycle.DryRun
+	obj               *v1alpha1.ExtensionType
+	f                 *factory
 	genericiooptions.IOStreams
 }
 
@@ -113,40 +109,19 @@ func NewTypeAddCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Co
 // Complete reads the arguments and which flags were given.
 func (o *TypeAddOptions) Complete(cmd *cobra.Command, args []string) {
 	o.Name = args[0]
-	o.clusterScopeSet = cmd.Flags().Changed("cluster-scope")
 	o.namespaceScopeSet = cmd.Flags().Changed("namespace-scope")
 }
 
 // Validate checks the flags and builds the ExtensionType, before anything is sent.
 func (o *TypeAddOptions) Validate() error {
-	if errs := validation.IsDNS1123Subdomain(o.Name); len(errs) > 0 {
-		return fmt.Errorf("NAME %q is not a valid extension type name: %s (use lowercase letters, digits, '-' and '.', like example.podinfo)", o.Name, strings.Join(errs, "; "))
-	}
-	if o.Repository == "" {
-		return fmt.Errorf("--chart-repository is required: an https://, oci:// or file:// URL")
-	}
-	scheme, rest, ok := strings.Cut(o.Repository, "://")
-	switch strings.ToLower(scheme) {
-	case "https", "http", "oci", "file":
-	default:
-		ok = false
-	}
-	if !ok || rest == "" {
-		return fmt.Errorf("--chart-repository %q must be an https://, http://, oci:// or file:// URL", o.Repository)
-	}
-	if o.Chart == "" {
-		return fmt.Errorf("--chart is required: the name of the chart in %s", o.Repository)
-	}
-
-	scopes, err := o.scopes()
-	if err != nil {
-		return err
-	}
-	trains, err := parseReleaseTrains(o.ReleaseTrains)
-	if err != nil {
-		return err
-	}
-	policy, err := parseUpgradePolicy(o.UpgradePolicy)
+	obj, err := catalog.NewType(catalog.TypeOptions{
+		Name: o.Name, Repository: o.Repository, Chart: o.Chart, Description: o.Description,
+		DefaultScope: o.DefaultScope, ClusterScope: o.ClusterScope, NamespaceScope: o.NamespaceScope,
+		NamespaceScopeSet: o.namespaceScopeSet, DefaultReleaseNamespace: o.DefaultReleaseNamespace,
+		AllowMultipleInstances: o.AllowMultipleInstances, ReleaseTrains: o.ReleaseTrains, UpgradePolicy: o.UpgradePolicy,
+		// The options are this command's flags of the same names.
+		Option: func(key string) string { return "--" + key },
+	})
 	if err != nil {
 		return err
 	}
@@ -165,111 +140,8 @@ func (o *TypeAddOptions) Validate() error {
 	if o.printer, err = o.print.ToPrinter(); err != nil {
 		return err
 	}
-
-	o.obj = &v1alpha1.ExtensionType{
-		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "ExtensionType"},
-		ObjectMeta: metav1.ObjectMeta{Name: o.Name},
-		Spec: v1alpha1.ExtensionTypeSpec{
-			Description:   o.Description,
-			Chart:         v1alpha1.ChartSource{Repository: o.Repository, Name: o.Chart},
-			Scopes:        scopes,
-			ReleaseTrains: trains,
-			UpgradePolicy: policy,
-		},
-	}
+	o.obj = obj
 	return nil
-}
-
-// scopes reads the scope flags: cluster scope unless --cluster-scope=false, namespace
-// scope with --namespace-scope or --default-scope namespace.
-func (o *TypeAddOptions) scopes() (v1alpha1.Scopes, error) {
-	var s v1alpha1.Scopes
-	def := v1alpha1.ScopeName(strings.ToLower(o.DefaultScope))
-	switch def {
-	case "", v1alpha1.ScopeCluster, v1alpha1.ScopeNamespace:
-	default:
-		return s, fmt.Errorf("--default-scope must be cluster or namespace, not %q", o.DefaultScope)
-	}
-	cluster, namespace := o.ClusterScope, o.NamespaceScope
-	switch {
-	case def == v1alpha1.ScopeNamespace && o.namespaceScopeSet && !namespace:
-		return s, fmt.Errorf("--default-scope namespace needs namespace scope, but --namespace-scope=false was given")
-	case def == v1alpha1.ScopeNamespace:
-		namespace = true
-	case def == v1alpha1.ScopeCluster && !cluster:
-		return s, fmt.Errorf("--default-scope cluster needs cluster scope, but --cluster-scope=false was given")
-	}
-	if !cluster && !namespace {
-		return s, fmt.Errorf("the type must support a scope: with --cluster-scope=false, give --namespace-scope=true")
-	}
-	if !cluster {
-		switch {
-		case o.DefaultReleaseNamespace != "":
-			return s, fmt.Errorf("--default-release-namespace is for cluster scope, which --cluster-scope=false turns off")
-		case o.AllowMultipleInstances:
-			return s, fmt.Errorf("--allow-multiple-instances is for cluster scope, which --cluster-scope=false turns off")
-		}
-	}
-	if o.DefaultReleaseNamespace != "" {
-		if errs := validation.IsDNS1123Label(o.DefaultReleaseNamespace); len(errs) > 0 {
-			return s, fmt.Errorf("--default-release-namespace %q is not a namespace name: %s", o.DefaultReleaseNamespace, strings.Join(errs, "; "))
-		}
-	}
-	if def == "" {
-		def = v1alpha1.ScopeCluster
-		if !cluster {
-			def = v1alpha1.ScopeNamespace
-		}
-	}
-	s.Default = def
-	if cluster {
-		s.Cluster = &v1alpha1.ClusterScopeOptions{
-			DefaultReleaseNamespace: o.DefaultReleaseNamespace,
-			AllowMultipleInstances:  o.AllowMultipleInstances,
-		}
-	}
-	if namespace {
-		s.Namespace = &v1alpha1.NamespaceScopeOptions{}
-	}
-	return s, nil
-}
-
-// parseReleaseTrains reads --release-train values, NAME or NAME:prerelease; none gives
-// the default trains Stable and Preview (with prereleases).
-func parseReleaseTrains(values []string) ([]v1alpha1.ReleaseTrain, error) {
-	if len(values) == 0 {
-		return []v1alpha1.ReleaseTrain{
-			{Name: v1alpha1.ReleaseTrainStable},
-			{Name: v1alpha1.ReleaseTrainPreview, IncludePrerelease: true},
-		}, nil
-	}
-	out := make([]v1alpha1.ReleaseTrain, 0, len(values))
-	seen := map[string]bool{}
-	for _, v := range values {
-		name, suffix, hasSuffix := strings.Cut(strings.TrimSpace(v), ":")
-		if name == "" {
-			return nil, fmt.Errorf("--release-train %q names no train: use NAME or NAME:prerelease", v)
-		}
-		if hasSuffix && !strings.EqualFold(suffix, "prerelease") {
-			return nil, fmt.Errorf("--release-train %q: the only option after ':' is prerelease (the train offers prereleases too)", v)
-		}
-		if seen[strings.ToLower(name)] {
-			return nil, fmt.Errorf("--release-train %s is given twice", name)
-		}
-		seen[strings.ToLower(name)] = true
-		out = append(out, v1alpha1.ReleaseTrain{Name: name, IncludePrerelease: hasSuffix})
-	}
-	return out, nil
-}
-
-// parseUpgradePolicy reads --upgrade-policy, case-insensitively.
-func parseUpgradePolicy(v string) (v1alpha1.UpgradePolicy, error) {
-	for _, p := range []v1alpha1.UpgradePolicy{v1alpha1.UpgradePolicyKubernetesMinor, v1alpha1.UpgradePolicyMinor} {
-		if strings.EqualFold(v, string(p)) {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("--upgrade-policy must be KubernetesMinor or Minor, not %q", v)
 }
 
 // Run creates the type, and with --sync reads its versions.
@@ -282,30 +154,15 @@ func (o *TypeAddOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	var opts []client.CreateOption
-	if o.dry == lifecycle.DryRunServer {
-		opts = append(opts, client.DryRunAll)
-	}
 	obj := o.obj.DeepCopy()
-	if err := cat.Client.Create(ctx, obj, opts...); err != nil {
-		if apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("extension type %s already exists; `type add` does not change it: edit it with `kubectl get exttype %s -o yaml > type.yaml` and `kubectl apply -f type.yaml`, or delete it first with `kubectl delete exttype %s`", o.Name, o.Name, o.Name)
-		}
-		return lifecycle.Explain(err, "create", "extensiontypes.kubeext.dev")
-	}
-	var syncErr error
-	if o.Sync {
-		fmt.Fprintf(o.ErrOut, "Reading the versions of extension type %s from %s\n", obj.Name, obj.Spec.Chart.Repository)
-		if syncErr = cat.Sync(ctx, obj); syncErr == nil {
-			fmt.Fprintln(o.ErrOut, typeSyncSummary(obj))
-		}
-	}
-	obj.SetManagedFields(nil)
-	if err := o.printer.PrintObj(obj, o.Out); err != nil {
+	err = cat.Add(ctx, obj, catalog.AddOptions{ServerDryRun: o.dry == lifecycle.DryRunServer, Sync: o.Sync})
+	if err != nil && !catalog.IsNotSynced(err) {
 		return err
 	}
-	if syncErr != nil {
-		return fmt.Errorf("extension type %s was added, but its versions could not be read; run `kubectl ext type sync %s` once the chart source is reachable: %w", obj.Name, obj.Name, syncErr)
+	obj.SetManagedFields(nil)
+	if perr := o.printer.PrintObj(obj, o.Out); perr != nil {
+		return perr
 	}
-	return nil
+	// A type added but not synced was still added: it is printed, then the error.
+	return err
 }

@@ -6,8 +6,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
-
-	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 )
 
 var typeSyncLong = templates.LongDesc(`
@@ -76,47 +74,13 @@ func (o *TypeSyncOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	var items []*v1alpha1.ExtensionType
-	failed := 0
-	if o.All {
-		list, err := cat.List(ctx)
-		if err != nil {
-			return err
-		}
-		for i := range list {
-			items = append(items, &list[i])
-		}
-		if len(items) == 0 {
-			fmt.Fprintln(o.ErrOut, "No extension types found; add one with `kubectl ext type add`.")
-			return nil
-		}
+	results, err := cat.SyncAll(ctx, o.Names, o.All)
+	if o.All && len(results) == 0 && err == nil {
+		fmt.Fprintln(o.ErrOut, "No extension types found; add one with `kubectl ext type add`.")
+		return nil
 	}
-	total := len(items)
-	seen := map[string]bool{}
-	for _, name := range o.Names {
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		total++
-		t, err := cat.Get(ctx, name)
-		if err != nil {
-			fmt.Fprintf(o.Out, "%s: failed: %v\n", name, err)
-			failed++
-			continue
-		}
-		items = append(items, t)
+	for _, r := range results {
+		fmt.Fprintln(o.Out, r)
 	}
-	for _, t := range items {
-		if err := cat.Sync(ctx, t); err != nil {
-			fmt.Fprintf(o.Out, "%s: failed: %v\n", t.Name, err)
-			failed++
-			continue
-		}
-		fmt.Fprintln(o.Out, typeSyncSummary(t))
-	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d extension types could not be synced", failed, total)
-	}
-	return nil
+	return err
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -111,24 +112,17 @@ func (o *TypeVersionsOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	t, err := cat.Get(ctx, o.Name)
-	if err != nil {
-		return err
-	}
-	train, err := catalog.ResolveTrain(t, o.ReleaseTrain)
-	if err != nil {
-		return err
-	}
-	cluster, err := o.f.clusterInfo(ctx)
-	if err != nil {
-		return err
-	}
-	if err := cat.EnsureSynced(ctx, t); err != nil {
-		return err
-	}
-	rows := catalog.SelectVersions(t, catalog.VersionQuery{
-		Train: train, KubeVersion: cluster.KubernetesVersion, Major: o.major, Latest: o.ShowLatest, All: o.All,
+	res, err := cat.ListVersions(ctx, catalog.VersionsRequest{
+		Type: o.Name, Train: o.ReleaseTrain, Major: o.major, Latest: o.ShowLatest, All: o.All,
+		KubeVersion: func(ctx context.Context) (string, error) {
+			info, err := o.f.clusterInfo(ctx)
+			return info.KubernetesVersion, err
+		},
 	})
+	if err != nil {
+		return err
+	}
+	rows := res.Rows
 	switch o.Output {
 	case "json":
 		b, err := json.MarshalIndent(rows, "", "  ")
@@ -151,7 +145,7 @@ func (o *TypeVersionsOptions) Run(cmd *cobra.Command) error {
 			what = fmt.Sprintf("%d.x versions", o.major)
 		}
 		fmt.Fprintf(o.ErrOut, "No %s of extension type %s on the %s train run on Kubernetes %s (see them all with --all).\n",
-			what, t.Name, train, cluster.KubernetesVersion)
+			what, res.Type.Name, res.Train, res.KubeVersion)
 		return nil
 	}
 	return describe.TypeVersions(o.Out, rows, o.All)

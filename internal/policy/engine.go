@@ -1,5 +1,5 @@
 // Package policy evaluates the Rego policies of kubectl-ext (policies/*.rego) for one
-// write of an Extension.
+// write of an Extension (Evaluate) or of an ExtensionType (EvaluateType).
 //
 // The plugin (before it writes) and the admission webhook (on every write) build an
 // Input and ask an Engine for a Decision. The engine compiles the policies once, with

@@ -92,7 +92,7 @@ func PolicyEngine(ctx context.Context, c client.Reader, progress io.Writer) (*po
 	if err := c.Get(ctx, install.PolicyConfigMap, cm); err != nil {
 		// No webhook installed (NotFound) is the common case; a user who may not read
 		// the ConfigMap gets the embedded defaults too, and the webhook still judges.
-		return engine, nil //nolint:nilerr // the configuration is optional
+		return engine, nil
 	}
 	data, ok := cm.Data["policy.yaml"]
 	if !ok {

@@ -80,7 +80,9 @@ func TestNewType(t *testing.T) {
 		{name: "no chart", mutate: func(o *catalog.TypeOptions) { o.Chart = "" }, wantErr: "chart is required"},
 		{name: "an unknown default scope", mutate: func(o *catalog.TypeOptions) { o.DefaultScope = "global" }, wantErr: `default-scope must be cluster or namespace, not "global"`},
 		{name: "no scope at all", mutate: func(o *catalog.TypeOptions) { o.ClusterScope = false }, wantErr: "the type must support a scope"},
-		{name: "default cluster scope without cluster scope", mutate: func(o *catalog.TypeOptions) { o.ClusterScope, o.NamespaceScope, o.DefaultScope = false, true, "cluster" }, wantErr: "default-scope cluster needs cluster scope"},
+		{name: "default cluster scope without cluster scope", mutate: func(o *catalog.TypeOptions) {
+			o.ClusterScope, o.NamespaceScope, o.DefaultScope = false, true, "cluster"
+		}, wantErr: "default-scope cluster needs cluster scope"},
 		{name: "default namespace scope with namespace scope off", mutate: func(o *catalog.TypeOptions) { o.DefaultScope, o.NamespaceScopeSet = "namespace", true }, wantErr: "default-scope namespace needs namespace scope"},
 		{name: "a default release namespace without cluster scope", mutate: func(o *catalog.TypeOptions) {
 			o.ClusterScope, o.NamespaceScope, o.DefaultReleaseNamespace = false, true, "podinfo"
@@ -94,7 +96,9 @@ func TestNewType(t *testing.T) {
 		{name: "a train without a name", mutate: func(o *catalog.TypeOptions) { o.ReleaseTrains = []string{":prerelease"} }, wantErr: "names no train"},
 		{name: "an unknown upgrade policy", mutate: func(o *catalog.TypeOptions) { o.UpgradePolicy = "Major" }, wantErr: `upgrade-policy must be KubernetesMinor or Minor, not "Major"`},
 		{name: "Option words the option names",
-			mutate:  func(o *catalog.TypeOptions) { o.UpgradePolicy, o.Option = "Major", func(k string) string { return "spec." + k } },
+			mutate: func(o *catalog.TypeOptions) {
+				o.UpgradePolicy, o.Option = "Major", func(k string) string { return "spec." + k }
+			},
 			wantErr: `spec.upgrade-policy must be`},
 	}
 	for _, tt := range tests {

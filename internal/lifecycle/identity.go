@@ -94,6 +94,11 @@ type Impersonator interface {
 	As(ctx context.Context, namespace, name string) (Helm, error)
 }
 
+// WaitAllowed implements grantWaiter.
+func (h HelmClient) WaitAllowed(ctx context.Context, namespace, verb, resource string, timeout time.Duration) error {
+	return h.Client.WaitAllowed(ctx, namespace, verb, resource, timeout)
+}
+
 // As implements Impersonator: it asks the API server whether the caller may
 // impersonate the ServiceAccount, then returns a HelmClient whose every request does.
 func (h HelmClient) As(ctx context.Context, namespace, name string) (Helm, error) {
@@ -133,11 +138,25 @@ func (m *Manager) helmFor(ctx context.Context, t *v1alpha1.ExtensionType, e *v1a
 		return nil, fmt.Errorf("extension %s installs as %s: %w", e.Name, id, err)
 	}
 	if id.Managed {
-		if err := m.ensureInstallAccount(ctx, e); err != nil {
+		made, err := m.ensureInstallAccount(ctx, e)
+		if err != nil {
 			return nil, err
+		}
+		// A RoleBinding just made is not in force until the API server's RBAC cache
+		// has it; Helm's first request (listing its release records) would be refused.
+		if w, ok := h.(grantWaiter); ok && made {
+			if err := w.WaitAllowed(ctx, id.Namespace, "list", "secrets", 30*time.Second); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return &identityHelm{Helm: h, m: m, e: e, id: id}, nil
+}
+
+// grantWaiter is a Helm that can wait for its identity's grants to take effect;
+// HelmClient is one.
+type grantWaiter interface {
+	WaitAllowed(ctx context.Context, namespace, verb, resource string, timeout time.Duration) error
 }
 
 // identityHelm is the Helm of an install identity: it says in words what the
@@ -296,7 +315,7 @@ func accountOwnedBy(o client.Object, e *v1alpha1.Extension) bool {
 // RoleBinding of a namespace-scoped extension. An object of that name the extension
 // does not own is never taken over: someone else made it, with rights the plugin
 // cannot vouch for.
-func (m *Manager) ensureInstallAccount(ctx context.Context, e *v1alpha1.Extension) error {
+func (m *Manager) ensureInstallAccount(ctx context.Context, e *v1alpha1.Extension) (made bool, err error) {
 	sa, role, rb := InstallAccount(e)
 	for _, want := range []client.Object{sa, role, rb} {
 		kind := fmt.Sprintf("%T", want)[strings.LastIndex(fmt.Sprintf("%T", want), ".")+1:]
@@ -305,21 +324,22 @@ func (m *Manager) ensureInstallAccount(ctx context.Context, e *v1alpha1.Extensio
 		switch {
 		case apierrors.IsNotFound(err):
 			if err := m.client.Create(ctx, want); err != nil {
-				return fmt.Errorf("making the install %s %s/%s of extension %s: %w", kind, want.GetNamespace(), want.GetName(), e.Name, explain(err, "create", strings.ToLower(kind)+"s"))
+				return made, fmt.Errorf("making the install %s %s/%s of extension %s: %w", kind, want.GetNamespace(), want.GetName(), e.Name, explain(err, "create", strings.ToLower(kind)+"s"))
 			}
+			made = true
 			continue
 		case err != nil:
-			return explain(err, "get", strings.ToLower(kind)+"s")
+			return made, explain(err, "get", strings.ToLower(kind)+"s")
 		case !accountOwnedBy(have, e):
-			return fmt.Errorf("%s %s/%s exists but was not made by kubectl ext for extension %s; "+
+			return made, fmt.Errorf("%s %s/%s exists but was not made by kubectl ext for extension %s; "+
 				"remove it, or name the ServiceAccount to use with spec.serviceAccountName", kind, want.GetNamespace(), want.GetName(), e.Name)
 		}
 		want.SetResourceVersion(have.GetResourceVersion())
 		if err := m.client.Update(ctx, want); err != nil {
-			return fmt.Errorf("updating the install %s %s/%s of extension %s: %w", kind, want.GetNamespace(), want.GetName(), e.Name, explain(err, "update", strings.ToLower(kind)+"s"))
+			return made, fmt.Errorf("updating the install %s %s/%s of extension %s: %w", kind, want.GetNamespace(), want.GetName(), e.Name, explain(err, "update", strings.ToLower(kind)+"s"))
 		}
 	}
-	return nil
+	return made, nil
 }
 
 // removeInstallAccount deletes what ensureInstallAccount made, binding first so the

@@ -2,13 +2,16 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -178,4 +181,34 @@ func (c *Client) CheckImpersonation(ctx context.Context, namespace, name string)
 		ierr.User = who.Status.UserInfo.Username
 	}
 	return ierr
+}
+
+// WaitAllowed waits until the API server lets whoever c acts as do verb on resource
+// in namespace, asking it (a SelfSubjectAccessReview, which anyone may send) every
+// 100ms for up to timeout. A RoleBinding just made takes effect only once the API
+// server's RBAC cache has seen it, so a Helm action sent at once can be refused.
+func (c *Client) WaitAllowed(ctx context.Context, namespace, verb, resource string, timeout time.Duration) error {
+	cfg, err := c.Getter.ToRESTConfig()
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: verb, Resource: resource, Namespace: namespace}}}
+	var last error
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		got, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+		if err != nil {
+			last = err
+			return false, nil
+		}
+		return got.Status.Allowed, nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for %s to be allowed to %s %s in namespace %s: %w", cfg.Impersonate.UserName, verb, resource, namespace, errors.Join(err, last))
+	}
+	return nil
 }

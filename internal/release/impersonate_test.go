@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -34,7 +35,10 @@ type fakeAPI struct {
 	impersonated map[string]string // path -> Impersonate-User
 	reviewed     *authorizationv1.ResourceAttributes
 	allowed      bool
-	user         string
+	// allowAfter: with it, reviews are allowed from the allowAfter-th on.
+	allowAfter int
+	reviews    int
+	user       string
 }
 
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -67,8 +71,9 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		review.APIVersion, review.Kind = "authorization.k8s.io/v1", "SelfSubjectAccessReview"
 		f.mu.Lock()
 		f.reviewed = review.Spec.ResourceAttributes
+		f.reviews++
+		review.Status.Allowed = f.allowed || (f.allowAfter > 0 && f.reviews >= f.allowAfter)
 		f.mu.Unlock()
-		review.Status.Allowed = f.allowed
 		body = review
 	case "/apis/authentication.k8s.io/v1/selfsubjectreviews":
 		body = &authenticationv1.SelfSubjectReview{TypeMeta: metav1.TypeMeta{APIVersion: "authentication.k8s.io/v1", Kind: "SelfSubjectReview"}, Status: authenticationv1.SelfSubjectReviewStatus{
@@ -253,4 +258,39 @@ func TestCheckImpersonation(t *testing.T) {
 
 func schemaGVR(group, version, resource string) schema.GroupVersionResource {
 	return schema.GroupVersionResource{Group: group, Version: version, Resource: resource}
+}
+
+func TestWaitAllowed(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		allowAfter int
+		wantErr    bool
+	}{
+		{name: "in force at once", allowAfter: 1},
+		{name: "in force at the third review", allowAfter: 3},
+		{name: "never in force", wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := &fakeAPI{allowAfter: tc.allowAfter}
+			c := (&release.Client{Getter: api.start(t, "")}).As("team-a", "kubeext-p")
+			err := c.WaitAllowed(context.Background(), "team-a", "list", "secrets", time.Second)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("WaitAllowed: %v, want error %v", err, tc.wantErr)
+			}
+			api.mu.Lock()
+			defer api.mu.Unlock()
+			if api.impersonated["/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"] != "system:serviceaccount:team-a:kubeext-p" {
+				t.Error("the review was not asked as the ServiceAccount")
+			}
+			if r := api.reviewed; r == nil || r.Verb != "list" || r.Resource != "secrets" || r.Namespace != "team-a" {
+				t.Errorf("reviewed %+v", r)
+			}
+			if !tc.wantErr && api.reviews != tc.allowAfter {
+				t.Errorf("%d reviews, want %d (polling stops once allowed)", api.reviews, tc.allowAfter)
+			}
+			if tc.wantErr && !strings.Contains(err.Error(), "waiting for system:serviceaccount:team-a:kubeext-p to be allowed to list secrets in namespace team-a") {
+				t.Errorf("error %q does not say what it waited for", err)
+			}
+		})
+	}
 }

@@ -190,15 +190,13 @@ func TestCanIMatrices(t *testing.T) {
 					t.Errorf("the namespace-scope install ServiceAccount may not create deployments in %s", ns)
 				}
 			}
+			// The docs name the test's generated namespace and extension as a user would.
+			generic := strings.NewReplacer(lifecycle.InstallAccountName(name), "kubeext-NAME", ns, "NAMESPACE")
 			checkDoc(t, tc.doc, fmt.Sprintf("As %s, in its namespace (%s):\n\n```\n%s```\n\nIn any other namespace:\n\n```\n%s```\n",
-				docUser(tc.user, ns), docNS(tc.own, ns), home, away))
+				generic.Replace(tc.user), generic.Replace(tc.own), home, away))
 		})
 	}
 }
-
-// docUser and docNS spell the test's generated namespace as the docs do.
-func docUser(user, ns string) string { return strings.ReplaceAll(user, ns, "NAMESPACE") }
-func docNS(own, ns string) string    { return strings.ReplaceAll(own, ns, "NAMESPACE") }
 
 // checkDoc compares a generated block of docs/security.md, between
 // <!-- can-i:NAME --> and <!-- /can-i:NAME -->, with want, or rewrites it with -update.

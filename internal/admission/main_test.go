@@ -70,7 +70,10 @@ func serveWebhook(e *testenv.Env) (func() error, error) {
 	o.VersionRefresh = 200 * time.Millisecond
 	o.MetricsAddr = "0"
 	o.HealthAddr = healthAddr
-	o.ShutdownGracePeriod = 5 * time.Second
+	// Longer than a review's own bound (the API server's 5 s timeout), so a review the API
+	// server still has in flight at teardown drains instead of failing the package on a
+	// loaded machine; internal/webhook tests the grace period itself.
+	o.ShutdownGracePeriod = 30 * time.Second
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -206,8 +206,12 @@ func (c *Client) Upgrade(ctx context.Context, req Request) (*helmrelease.Release
 	if lerr != nil || after.Version == before.Version {
 		return nil, upErr // the upgrade never stored a revision: nothing changed
 	}
+	// The rollback restores the recorded revision's objects and does not wait for them
+	// to become ready: their readiness was settled when that revision was recorded, and
+	// a rollback that timed out waiting would leave a failed revision nobody recorded,
+	// which every later command would then refuse as drift.
 	rb := action.NewRollback(cfg)
-	rb.Version, rb.Timeout, rb.Wait = before.Version, timeoutOr(req.Timeout), req.Wait
+	rb.Version, rb.Timeout, rb.Wait = before.Version, timeoutOr(req.Timeout), false
 	rb.MaxHistory = maxHistory
 	if rerr := rb.Run(req.Name); rerr != nil {
 		return nil, errors.Join(upErr, fmt.Errorf("rolling back to revision %d: %w", before.Version, rerr))

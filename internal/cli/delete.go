@@ -10,6 +10,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubeext/kubectl-ext/internal/azflags"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
 
@@ -24,7 +25,7 @@ var deleteExample = templates.Examples(`
 type DeleteOptions struct {
 	Name       string
 	Yes, Force bool
-	wait       waitFlags
+	wait       azflags.Wait
 	fleet      fleetFlags
 	f          *factory
 	genericiooptions.IOStreams
@@ -40,7 +41,7 @@ func NewDeleteCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 		Args:    exactName,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Name = args[0]
-			if err := o.wait.validate(); err != nil {
+			if err := o.wait.Validate(); err != nil {
 				return err
 			}
 			if err := o.fleet.validate(); err != nil {
@@ -51,7 +52,7 @@ func NewDeleteCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 	}
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation.")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "Remove only the Extension record; leave the Helm release installed.")
-	o.wait.addFlags(cmd.Flags())
+	o.wait.AddFlags(cmd.Flags())
 	o.fleet.addFlags(cmd.Flags())
 	cmd.ValidArgsFunction = completeExtensions(f, 1)
 	return cmd

@@ -10,6 +10,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/azflags"
 	"github.com/kubeext/kubectl-ext/internal/catalog"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
@@ -125,7 +126,7 @@ func (o *TypeAddOptions) Validate() error {
 	if err != nil {
 		return err
 	}
-	if o.dry, err = parseDryRun(o.DryRun); err != nil {
+	if o.dry, err = azflags.ParseDryRun(o.DryRun); err != nil {
 		return err
 	}
 	if o.Sync && o.dry != lifecycle.DryRunNone {

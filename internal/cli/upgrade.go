@@ -9,6 +9,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubeext/kubectl-ext/internal/azflags"
 	"github.com/kubeext/kubectl-ext/internal/describe"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
@@ -29,7 +30,7 @@ type UpgradeOptions struct {
 	All    bool
 	DryRun bool
 	Output string
-	wait   waitFlags
+	wait   azflags.Wait
 	fleet  fleetFlags
 	f      *factory
 	genericiooptions.IOStreams
@@ -61,7 +62,7 @@ func NewUpgradeCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Co
 	cmd.Flags().BoolVar(&o.All, "all", false, "Upgrade every extension of the cluster.")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "Only show the plan; change nothing.")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format. One of: (json, yaml).")
-	o.wait.addFlags(cmd.Flags())
+	o.wait.AddFlags(cmd.Flags())
 	o.fleet.addFlags(cmd.Flags())
 	cmd.ValidArgsFunction = completeExtensions(f, 0)
 	return cmd
@@ -83,7 +84,7 @@ func (o *UpgradeOptions) Validate() error {
 	if err := o.fleet.validate(); err != nil {
 		return err
 	}
-	return o.wait.validate()
+	return o.wait.Validate()
 }
 
 // Run plans and applies the upgrades, on one cluster or on each of a fleet; it fails

@@ -1,4 +1,4 @@
-package cli
+package azflags
 
 import (
 	"slices"

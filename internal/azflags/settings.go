@@ -1,4 +1,4 @@
-package cli
+package azflags
 
 import (
 	"errors"
@@ -12,14 +12,15 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/settings"
 )
 
-// settingsFlags are the four settings flags of create and update, with az's names and
+// Settings are the four settings flags of create and update, with az's names and
 // their short aliases.
-type settingsFlags struct {
+type Settings struct {
 	Inline, Protected   []string
 	File, ProtectedFile string
 }
 
-func (s *settingsFlags) addFlags(fs *pflag.FlagSet) {
+// AddFlags registers the settings flags and their aliases on fs.
+func (s *Settings) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&s.Inline, "configuration-settings", nil, "Configuration settings as key=value pairs (Helm --set paths); repeatable, several space-separated pairs per flag.")
 	fs.StringArrayVar(&s.Inline, "config", nil, "Alias of --configuration-settings.")
 	fs.StringVar(&s.File, "configuration-settings-file", "", "JSON or YAML file of configuration settings.")
@@ -30,25 +31,27 @@ func (s *settingsFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.ProtectedFile, "config-protected-file", "", "Alias of --configuration-protected-settings-file.")
 }
 
-func (s *settingsFlags) protectedGivenIn(fs interface{ Changed(string) bool }) bool {
+// ProtectedGiven tells whether any protected-settings flag was given, even with no
+// pairs: on update, an empty set deletes every protected setting.
+func ProtectedGiven(changed func(string) bool) bool {
 	for _, n := range []string{"configuration-protected-settings", "config-protected", "configuration-protected-settings-file", "config-protected-file"} {
-		if fs.Changed(n) {
+		if changed(n) {
 			return true
 		}
 	}
 	return false
 }
 
-// parsed holds the settings flags' result: nil maps mean "not given".
-type parsedSettings struct {
+// ParsedSettings holds the settings flags' result: nil maps mean "not given".
+type ParsedSettings struct {
 	Settings, Protected map[string]string
 }
 
-// parse reads the flags. On create, inline pairs and a file are mutually exclusive;
+// Parse reads the flags. On create, inline pairs and a file are mutually exclusive;
 // on update the file is read first and inline keys override it. Errors never quote a
 // value.
-func (s *settingsFlags) parse(create bool, protectedGiven bool) (parsedSettings, error) {
-	var out parsedSettings
+func (s *Settings) Parse(create bool, protectedGiven bool) (ParsedSettings, error) {
+	var out ParsedSettings
 	read := func(kind string, inline []string, file string) (map[string]string, error) {
 		in, err := settings.ParsePairs(inline)
 		if err != nil {
@@ -85,26 +88,28 @@ func (s *settingsFlags) parse(create bool, protectedGiven bool) (parsedSettings,
 	return out, nil
 }
 
-// waitFlags are --no-wait and --timeout.
-type waitFlags struct {
+// Wait is --no-wait and --timeout.
+type Wait struct {
 	NoWait  bool
 	Timeout time.Duration
 }
 
-func (w *waitFlags) addFlags(fs *pflag.FlagSet) {
+// AddFlags registers --no-wait and --timeout on fs.
+func (w *Wait) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&w.NoWait, "no-wait", false, "Do not wait for the extension's workloads to become ready; return once Helm has applied the release.")
 	fs.DurationVar(&w.Timeout, "timeout", 5*time.Minute, "How long to wait for the Helm operation and, without --no-wait, for readiness.")
 }
 
-func (w *waitFlags) validate() error {
+// Validate refuses a timeout that would end every wait at once.
+func (w *Wait) Validate() error {
 	if w.Timeout <= 0 {
 		return fmt.Errorf("--timeout must be positive, not %s", w.Timeout)
 	}
 	return nil
 }
 
-// parseDryRun reads --dry-run the way kubectl does.
-func parseDryRun(v string) (lifecycle.DryRun, error) {
+// ParseDryRun reads --dry-run the way kubectl does.
+func ParseDryRun(v string) (lifecycle.DryRun, error) {
 	switch strings.ToLower(v) {
 	case "", "none", "false":
 		return lifecycle.DryRunNone, nil
@@ -116,8 +121,8 @@ func parseDryRun(v string) (lifecycle.DryRun, error) {
 	return "", fmt.Errorf(`--dry-run must be "none", "client" or "server", not %q`, v)
 }
 
-// parseBool reads az-style true/false flag values.
-func parseBool(flag, v string) (bool, error) {
+// ParseBool reads az-style true/false flag values.
+func ParseBool(flag, v string) (bool, error) {
 	switch strings.ToLower(v) {
 	case "true", "yes", "1":
 		return true, nil

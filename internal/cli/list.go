@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"sync"
 	"time"
 
@@ -55,10 +54,6 @@ func NewListCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Comma
 	cmd.Flags().Lookup("output").Usage = "Output format. One of: (wide, json, yaml, name, jsonpath, go-template, ...)."
 	return cmd
 }
-
-// ContextAnnotation names, in fleet output, the kubeconfig context an extension was
-// read from. It is set on printed copies only, never written to a cluster.
-const ContextAnnotation = "kubeext.dev/context"
 
 // Run lists the extensions of one cluster, or of each of a fleet in one table.
 func (o *ListOptions) Run(cmd *cobra.Command) error {
@@ -120,31 +115,7 @@ func (o *ListOptions) Run(cmd *cobra.Command) error {
 
 // print1 prints a list; from, when set, names each item's context.
 func (o *ListOptions) print1(list *v1alpha1.ExtensionList, from []string, table, wide bool, p printers.ResourcePrinter) error {
-	idx := make([]int, len(list.Items))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool {
-		ia, ib := idx[a], idx[b]
-		if from != nil && from[ia] != from[ib] {
-			return from[ia] < from[ib]
-		}
-		return list.Items[ia].Name < list.Items[ib].Name
-	})
-	items := make([]v1alpha1.Extension, len(idx))
-	var ctxs []string
-	for i, j := range idx {
-		items[i] = *printable(&list.Items[j])
-		if from != nil {
-			ctxs = append(ctxs, from[j])
-			if !table {
-				if items[i].Annotations == nil {
-					items[i].Annotations = map[string]string{}
-				}
-				items[i].Annotations[ContextAnnotation] = from[j]
-			}
-		}
-	}
+	items, ctxs := describe.Listing(list.Items, from, !table)
 	if table {
 		if len(items) == 0 {
 			fmt.Fprintln(o.ErrOut, "No extensions found.")

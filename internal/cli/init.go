@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/kubectl/pkg/util/templates"
 
@@ -53,19 +52,11 @@ var initExample = templates.Examples(`
 	kubectl ext init --check
 	kubectl ext init --check --with-webhook`)
 
-// InitOptions is `kubectl ext init`: flags and their checks; internal/install does the work.
+// InitOptions is `kubectl ext init`: flags only; internal/install checks them and
+// does the work.
 type InitOptions struct {
-	WithWebhook    bool
-	WithoutCatalog bool
-	Image          string
-	Print          bool
-	DryRun         string
-	Check          bool
-	Timeout        time.Duration
-
-	imageGiven bool
-	dryRun     bool
-	f          *factory
+	install.Options
+	f *factory
 	genericiooptions.IOStreams
 }
 
@@ -83,7 +74,7 @@ func NewInitCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Comma
 			if imageErr != nil {
 				return imageErr // only with a broken build: the kustomization is embedded
 			}
-			o.Complete(cmd)
+			o.ImageGiven = cmd.Flags().Changed("image")
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -110,45 +101,13 @@ func initNoArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// Complete reads which flags were given.
-func (o *InitOptions) Complete(cmd *cobra.Command) {
-	o.imageGiven = cmd.Flags().Changed("image")
-}
-
-// Validate checks the flags before anything is read from or written to the cluster.
-func (o *InitOptions) Validate() error {
-	switch strings.ToLower(o.DryRun) {
-	case "", "none", "false":
-	case "server":
-		o.dryRun = true
-	case "client", "true":
-		return fmt.Errorf("--dry-run=client is not supported by init: use --print to see the objects without a cluster, or --dry-run=server to have the API server check them")
-	default:
-		return fmt.Errorf(`--dry-run must be "none" or "server", not %q`, o.DryRun)
-	}
-	switch {
-	case o.Check && (o.Print || o.dryRun || o.WithoutCatalog || o.imageGiven):
-		return fmt.Errorf("--check applies nothing and takes only --with-webhook (to require the webhook); leave out --print, --dry-run, --without-catalog and --image")
-	case o.Print && o.dryRun:
-		return fmt.Errorf("--print and --dry-run=server cannot be combined: --print contacts no cluster; pipe it to `kubectl apply --dry-run=server -f -` instead")
-	case o.imageGiven && !o.WithWebhook:
-		return fmt.Errorf("--image sets the webhook's image: add --with-webhook")
-	case o.Timeout <= 0:
-		return fmt.Errorf("--timeout must be positive, not %s", o.Timeout)
-	}
-	if o.WithWebhook {
-		return install.ValidateImage(o.Image)
-	}
-	return nil
-}
-
 // Run prints, checks or applies.
 func (o *InitOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
 	if o.Check {
 		return o.runCheck(ctx)
 	}
-	m, err := install.Build(install.Selection{Catalog: !o.WithoutCatalog, Webhook: o.WithWebhook, Image: o.Image})
+	m, err := install.Build(o.Selection())
 	if err != nil {
 		return err
 	}
@@ -167,11 +126,11 @@ func (o *InitOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	a := install.Applier{Dynamic: dyn, Mapper: mapper, DryRun: o.dryRun, Out: o.Out, Timeout: o.Timeout}
+	a := install.Applier{Dynamic: dyn, Mapper: mapper, DryRun: o.ServerDryRun(), Out: o.Out, Timeout: o.Timeout}
 	if err := a.Apply(ctx, m); err != nil {
 		return err
 	}
-	if !o.dryRun && !o.WithoutCatalog {
+	if !o.ServerDryRun() && !o.WithoutCatalog {
 		fmt.Fprintln(o.ErrOut, "Read the catalog's versions from the chart sources with: kubectl ext type sync --all")
 	}
 	return nil
@@ -191,20 +150,5 @@ func (o *InitOptions) runCheck(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w := printers.GetNewTabWriter(o.Out)
-	fmt.Fprintln(w, "COMPONENT\tSTATUS\tDETAIL")
-	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%s\t%s\n", r.Component, r.Status, r.Detail)
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if problems := install.Problems(rows); len(problems) > 0 {
-		fix := "kubectl ext init"
-		if o.WithWebhook {
-			fix += " --with-webhook"
-		}
-		return fmt.Errorf("%s; install or repair with `%s` (see docs/operations.md for the webhook)", strings.Join(problems, "; "), fix)
-	}
-	return nil
+	return install.WriteReport(o.Out, rows, o.WithWebhook)
 }

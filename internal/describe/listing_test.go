@@ -34,8 +34,8 @@ func TestListing(t *testing.T) {
 			contexts:  []string{"prod", "prod", "dev", "prod"},
 			wantNames: []string{"podinfo", "agent", "flux", "podinfo"}, wantCtxs: []string{"dev", "prod", "prod", "prod"}},
 		{name: "a fleet: annotated for the machine formats, other annotations kept",
-			items:     []v1alpha1.Extension{ext("b", map[string]string{"team": "x"}), ext("a", nil)},
-			contexts:  []string{"one", "two"}, annotate: true,
+			items:    []v1alpha1.Extension{ext("b", map[string]string{"team": "x"}), ext("a", nil)},
+			contexts: []string{"one", "two"}, annotate: true,
 			wantNames: []string{"b", "a"}, wantCtxs: []string{"one", "two"}},
 		{name: "nothing to list", items: nil, contexts: []string{}, wantNames: []string{}},
 	}

@@ -1,8 +1,8 @@
 // Package install is what `kubectl ext init` does, without the command: the embedded
 // manifests it installs (the CRDs, the default catalog, the admission webhook) and
 // their --print form, their server-side apply with the wait for the CRDs, and the
-// --check report. The cli package parses the flags and calls it; a controller could
-// call it the same way.
+// --check report, and the rules for combining init's options (Options). The cli
+// package parses the flags and calls it; a controller could call it the same way.
 package install
 
 import (

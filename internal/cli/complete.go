@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,7 +29,7 @@ func completeExtensions(f *factory, max int) cobra.CompletionFunc {
 		}
 		var out []cobra.Completion
 		for _, e := range list.Items {
-			if strings.HasPrefix(e.Name, toComplete) && !contains(args, e.Name) {
+			if strings.HasPrefix(e.Name, toComplete) && !slices.Contains(args, e.Name) {
 				out = append(out, cobra.CompletionWithDesc(e.Name, e.Spec.ExtensionType+" "+e.Status.CurrentVersion))
 			}
 		}
@@ -57,15 +58,6 @@ func completeTypes(f *factory) cobra.CompletionFunc {
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // fixedCompletions completes a flag from a fixed list.

@@ -104,17 +104,3 @@ func (o *CreateOptions) Run(cmd *cobra.Command) error {
 	})
 	return o.fleet.run(cmd.Context(), o.f, o.Out, o.ErrOut, op)
 }
-
-func orDryRun(state string) string {
-	if state == "" {
-		return "dry run"
-	}
-	return state
-}
-
-func versionOf(e *v1alpha1.Extension) string {
-	if e.Status.CurrentVersion != "" {
-		return e.Status.CurrentVersion
-	}
-	return e.Status.TargetVersion
-}

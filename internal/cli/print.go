@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"slices"
 
@@ -13,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/describe"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
 
@@ -44,7 +44,7 @@ func extensionOp(p printers.ResourcePrinter, do func(context.Context, *lifecycle
 		if err := p.PrintObj(printable(e), out); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%s at version %s", orDryRun(string(e.Status.ProvisioningState)), versionOf(e)), nil
+		return describe.Outcome(e), nil
 	}
 }
 

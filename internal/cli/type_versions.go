@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubeext/kubectl-ext/internal/catalog"
 	"github.com/kubeext/kubectl-ext/internal/describe"
@@ -97,12 +95,7 @@ func (o *TypeVersionsOptions) Validate() error {
 	if o.ShowLatest && o.All {
 		return fmt.Errorf("--show-latest lists only the newest version the cluster can run and --all lists excluded versions too: give one of them")
 	}
-	switch o.Output {
-	case "", "json", "yaml":
-	default:
-		return fmt.Errorf("--output must be json or yaml, not %q", o.Output)
-	}
-	return nil
+	return describe.CheckDataFormat(o.Output)
 }
 
 // Run lists the versions.
@@ -123,21 +116,8 @@ func (o *TypeVersionsOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	rows := res.Rows
-	switch o.Output {
-	case "json":
-		b, err := json.MarshalIndent(rows, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(o.Out, string(b))
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(rows)
-		if err != nil {
-			return err
-		}
-		_, err = o.Out.Write(b)
-		return err
+	if o.Output != "" {
+		return describe.Data(o.Out, rows, o.Output)
 	}
 	if len(rows) == 0 {
 		what := "versions"

@@ -76,10 +76,8 @@ func (o *UpgradeOptions) Validate() error {
 	case !o.All && len(o.Names) == 0:
 		return fmt.Errorf("name the extensions to upgrade, or give --all")
 	}
-	switch o.Output {
-	case "", "json", "yaml":
-	default:
-		return fmt.Errorf("--output must be json or yaml, not %q", o.Output)
+	if err := describe.CheckDataFormat(o.Output); err != nil {
+		return err
 	}
 	if err := o.fleet.validate(); err != nil {
 		return err
@@ -102,14 +100,8 @@ func (o *UpgradeOptions) Run(cmd *cobra.Command) error {
 		if err := describe.Plans(out, plans, o.Output); err != nil {
 			return "", err
 		}
-		count := map[string]int{}
-		for _, p := range plans {
-			count[p.Action]++
-		}
-		summary := fmt.Sprintf("%d upgraded, %d to upgrade, %d up to date, %d pinned, %d blocked, %d failed",
-			count[lifecycle.ActionUpgraded], count[lifecycle.ActionUpgrade], count[lifecycle.ActionUpToDate],
-			count[lifecycle.ActionPinned], count[lifecycle.ActionBlocked], count[lifecycle.ActionFailed])
-		if n := count[lifecycle.ActionFailed]; n > 0 {
+		summary, n := describe.PlanSummary(plans)
+		if n > 0 {
 			return summary, fmt.Errorf("%d of %d extensions failed to upgrade", n, len(plans))
 		}
 		return summary, nil

@@ -1,14 +1,13 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
-	"sigs.k8s.io/yaml"
 
+	"github.com/kubeext/kubectl-ext/internal/describe"
 	"github.com/kubeext/kubectl-ext/internal/version"
 )
 
@@ -46,31 +45,14 @@ func NewVersionCommand(streams genericiooptions.IOStreams) *cobra.Command {
 
 // Validate checks the output format.
 func (o *VersionOptions) Validate() error {
-	switch o.Output {
-	case "", "json", "yaml":
-		return nil
-	}
-	return fmt.Errorf("--output must be json or yaml, not %q", o.Output)
+	return describe.CheckDataFormat(o.Output)
 }
 
 // Run prints the version.
 func (o *VersionOptions) Run() error {
 	info := version.Get()
-	switch o.Output {
-	case "json":
-		b, err := json.MarshalIndent(info, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(o.Out, string(b))
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(info)
-		if err != nil {
-			return err
-		}
-		_, err = o.Out.Write(b)
-		return err
+	if o.Output != "" {
+		return describe.Data(o.Out, info, o.Output)
 	}
 	_, err := fmt.Fprintf(o.Out, "kubectl-ext %s (commit %s, %s, %s)\n",
 		info.Version, orUnknown(info.GitCommit), info.GoVersion, info.Platform)

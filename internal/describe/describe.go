@@ -6,7 +6,6 @@
 package describe
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -17,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/catalog"
@@ -263,21 +261,8 @@ func Plans(out io.Writer, plans []lifecycle.Plan, format string) error {
 	if plans == nil {
 		plans = []lifecycle.Plan{}
 	}
-	switch format {
-	case "json":
-		b, err := json.MarshalIndent(plans, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(out, string(b))
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(plans)
-		if err != nil {
-			return err
-		}
-		_, err = out.Write(b)
-		return err
+	if format == "json" || format == "yaml" {
+		return Data(out, plans, format)
 	}
 	w := printers.GetNewTabWriter(out)
 	fmt.Fprintln(w, "NAME\tCURRENT\tTARGET\tACTION\tREASON")

@@ -3,13 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubeext/kubectl-ext/internal/azflags"
 	"github.com/kubeext/kubectl-ext/internal/catalog"
 	"github.com/kubeext/kubectl-ext/internal/describe"
 )
@@ -40,17 +39,15 @@ var typeVersionsExample = templates.Examples(`
 	# As JSON, for scripts
 	kubectl ext type versions example.podinfo -o json`)
 
-// TypeVersionsOptions is `kubectl ext type versions`.
+// TypeVersionsOptions is `kubectl ext type versions`: az's flags and their rules are
+// internal/azflags; here, completion and printing.
 type TypeVersionsOptions struct {
-	Name         string
-	ReleaseTrain string
-	MajorVersion string
-	ShowLatest   bool
-	All          bool
-	Output       string
+	Name   string
+	az     azflags.Versions
+	Output string
 
-	major int
-	f     *factory
+	req catalog.VersionsRequest
+	f   *factory
 	genericiooptions.IOStreams
 }
 
@@ -73,10 +70,7 @@ func NewTypeVersionsCommand(f *factory, streams genericiooptions.IOStreams) *cob
 		ValidArgsFunction: completeOneType(f),
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&o.ReleaseTrain, "release-train", "", "Release train whose versions to list (default Stable, or the type's first train when it has no Stable).")
-	fs.StringVar(&o.MajorVersion, "major-version", "", "List only versions of this major version, e.g. 1 for 1.x.")
-	fs.BoolVar(&o.ShowLatest, "show-latest", false, "List only the newest version the cluster can run.")
-	fs.BoolVar(&o.All, "all", false, "List the excluded versions too, with the reason.")
+	o.az.AddFlags(fs)
 	fs.StringVarP(&o.Output, "output", "o", "", "Output format. One of: (json, yaml).")
 	_ = cmd.RegisterFlagCompletionFunc("output", fixedCompletions("json", "yaml"))
 	return cmd
@@ -84,16 +78,9 @@ func NewTypeVersionsCommand(f *factory, streams genericiooptions.IOStreams) *cob
 
 // Validate checks the flags.
 func (o *TypeVersionsOptions) Validate() error {
-	o.major = -1
-	if o.MajorVersion != "" {
-		n, err := strconv.ParseUint(strings.TrimPrefix(o.MajorVersion, "v"), 10, 31)
-		if err != nil {
-			return fmt.Errorf("--major-version must be a whole number such as 1 (for 1.x), not %q", o.MajorVersion)
-		}
-		o.major = int(n)
-	}
-	if o.ShowLatest && o.All {
-		return fmt.Errorf("--show-latest lists only the newest version the cluster can run and --all lists excluded versions too: give one of them")
+	var err error
+	if o.req, err = o.az.Request(o.Name); err != nil {
+		return err
 	}
 	return describe.CheckDataFormat(o.Output)
 }
@@ -105,13 +92,11 @@ func (o *TypeVersionsOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	res, err := cat.ListVersions(ctx, catalog.VersionsRequest{
-		Type: o.Name, Train: o.ReleaseTrain, Major: o.major, Latest: o.ShowLatest, All: o.All,
-		KubeVersion: func(ctx context.Context) (string, error) {
-			info, err := o.f.clusterInfo(ctx)
-			return info.KubernetesVersion, err
-		},
-	})
+	o.req.KubeVersion = func(ctx context.Context) (string, error) {
+		info, err := o.f.clusterInfo(ctx)
+		return info.KubernetesVersion, err
+	}
+	res, err := cat.ListVersions(ctx, o.req)
 	if err != nil {
 		return err
 	}
@@ -121,12 +106,12 @@ func (o *TypeVersionsOptions) Run(cmd *cobra.Command) error {
 	}
 	if len(rows) == 0 {
 		what := "versions"
-		if o.major >= 0 {
-			what = fmt.Sprintf("%d.x versions", o.major)
+		if o.req.Major >= 0 {
+			what = fmt.Sprintf("%d.x versions", o.req.Major)
 		}
 		fmt.Fprintf(o.ErrOut, "No %s of extension type %s on the %s train run on Kubernetes %s (see them all with --all).\n",
 			what, res.Type.Name, res.Train, res.KubeVersion)
 		return nil
 	}
-	return describe.TypeVersions(o.Out, rows, o.All)
+	return describe.TypeVersions(o.Out, rows, o.req.All)
 }

@@ -144,7 +144,9 @@ func (m *Manager) helmApply(ctx context.Context, s helmStep) (release.Record, er
 		return release.Record{}, m.fail(ctx, e, "InvalidSettings", err)
 	}
 	req := release.Request{Name: e.Name, Namespace: ReleaseNamespace(e), Chart: ch, Values: vals, Wait: s.Wait, Timeout: s.Timeout,
-		Description: fmt.Sprintf("kubectl ext %s: version %s", s.Command, s.Version), Expect: recordOf(e)}
+		Description: fmt.Sprintf("kubectl ext %s: version %s", s.Command, s.Version), Expect: recordOf(e),
+		// A lock lost while Helm waited stops the rollback or uninstall that would follow.
+		Proceed: func() error { return stillHeld(ctx) }}
 	if err := stillHeld(ctx); err != nil {
 		return release.Record{}, err
 	}

@@ -45,6 +45,23 @@ type Request struct {
 	// Expect is what kubectl ext recorded of the release; an upgrade refuses a stored
 	// release that does not match it.
 	Expect Record
+	// Proceed, when set, is asked before each step the client takes on its own after
+	// Helm's action failed (uninstalling a failed install, rolling back a failed
+	// upgrade). An error stops the client there and is returned with Helm's: the
+	// caller that lost its lock while Helm waited must not act on a release another
+	// command may own now.
+	Proceed func() error
+}
+
+// proceed asks req.Proceed, if set, before a step taken after failed.
+func (req Request) proceed(failed error) error {
+	if req.Proceed == nil {
+		return nil
+	}
+	if err := req.Proceed(); err != nil {
+		return errors.Join(failed, err)
+	}
+	return nil
 }
 
 // ErrNotFound: the release does not exist.
@@ -139,6 +156,9 @@ func (c *Client) install(ctx context.Context, cfg *action.Configuration, req Req
 	if _, lerr := cfg.Releases.Last(req.Name); lerr != nil {
 		return nil, installErr // nothing was stored
 	}
+	if err := req.proceed(installErr); err != nil {
+		return nil, err
+	}
 	un := action.NewUninstall(cfg)
 	un.Timeout = timeoutOr(req.Timeout)
 	if _, uerr := un.Run(req.Name); uerr != nil {
@@ -210,6 +230,9 @@ func (c *Client) Upgrade(ctx context.Context, req Request) (*helmrelease.Release
 	// to become ready: their readiness was settled when that revision was recorded, and
 	// a rollback that timed out waiting would leave a failed revision nobody recorded,
 	// which every later command would then refuse as drift.
+	if err := req.proceed(upErr); err != nil {
+		return nil, err
+	}
 	rb := action.NewRollback(cfg)
 	rb.Version, rb.Timeout, rb.Wait = before.Version, timeoutOr(req.Timeout), false
 	rb.MaxHistory = maxHistory

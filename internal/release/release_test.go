@@ -93,8 +93,11 @@ func TestClient(t *testing.T) {
 		wantErr string
 		// wantHistory is each stored revision as "version:status:chart version".
 		wantHistory []string
-		// wantDeployed is the revision Last returns deployed; 0 when no release exists.
+		// wantDeployed is the revision Last returns deployed; 0 when no release exists
+		// (or wantFailed is set).
 		wantDeployed int
+		// wantFailed is the revision Last returns failed.
+		wantFailed int
 	}{
 		{
 			name: "an install stores a deployed first revision",
@@ -164,6 +167,52 @@ func TestClient(t *testing.T) {
 			wantErr:      "(rolled back to revision 1)",
 			wantHistory:  []string{"1:superseded:1.4.0", "2:failed:1.4.1", "3:deployed:1.4.0"},
 			wantDeployed: 3,
+		},
+		{
+			name: "a failed upgrade is not rolled back when Proceed says stop (the caller lost its lock)",
+			run: func(t *testing.T, c *cluster) error {
+				rel, err := c.client().Install(context.Background(), request(t, "1.4.0", nil))
+				if err != nil {
+					return err
+				}
+				c.kube.updateFailures = 1
+				req := request(t, "1.4.1", nil)
+				req.Expect = release.RecordOf(rel)
+				req.Proceed = func() error { return errors.New("lost the lock") }
+				back, err := c.client().Upgrade(context.Background(), req)
+				if back != nil {
+					t.Errorf("the stopped upgrade returned revision %d, want none", back.Version)
+				}
+				return err
+			},
+			wantErr:     "helm upgrade: the API server refused the update\nlost the lock",
+			wantHistory: []string{"1:deployed:1.4.0", "2:failed:1.4.1"},
+			wantFailed:  2,
+		},
+		{
+			name: "a failed install is not uninstalled when Proceed says stop",
+			run: func(t *testing.T, c *cluster) error {
+				c.kube.WaitError = errors.New("pods are not ready")
+				req := request(t, "1.4.0", nil)
+				req.Wait = true
+				req.Proceed = func() error { return errors.New("lost the lock") }
+				_, err := c.client().Install(context.Background(), req)
+				return err
+			},
+			wantErr:     "helm install: pods are not ready\nlost the lock",
+			wantHistory: []string{"1:failed:1.4.0"},
+			wantFailed:  1,
+		},
+		{
+			name: "Proceed is not asked when nothing failed",
+			run: func(t *testing.T, c *cluster) error {
+				req := request(t, "1.4.0", nil)
+				req.Proceed = func() error { t.Error("Proceed asked after a successful install"); return nil }
+				_, err := c.client().Install(context.Background(), req)
+				return err
+			},
+			wantHistory:  []string{"1:deployed:1.4.0"},
+			wantDeployed: 1,
 		},
 		{
 			name: "an upgrade of a release that does not exist says so",
@@ -259,6 +308,10 @@ func TestClient(t *testing.T) {
 			}
 			last, lerr := c.client().Last("podinfo", ns)
 			switch {
+			case tt.wantFailed != 0:
+				if lerr != nil || last.Version != tt.wantFailed || last.Info.Status != helmrelease.StatusFailed {
+					t.Errorf("Last = %v, %v; want revision %d failed", last, lerr, tt.wantFailed)
+				}
 			case tt.wantDeployed == 0 && !errors.Is(lerr, release.ErrNotFound):
 				t.Errorf("Last = %v, %v; want ErrNotFound", last, lerr)
 			case tt.wantDeployed != 0 && (lerr != nil || last.Version != tt.wantDeployed || last.Info.Status != helmrelease.StatusDeployed):

@@ -208,6 +208,22 @@ func TestNamespaceAdminCannotEscalate(t *testing.T) {
 		}
 	})
 
+	t.Run("a Secret copying a release record's labels under another name is refused, not taken for the record", func(t *testing.T) {
+		name, admin := installedFor(t, typ, secret)
+		records := &corev1.SecretList{}
+		if err := admin.c.List(testCtx(t), records, client.InNamespace(admin.ns), client.MatchingLabels{"owner": "helm", "name": name}); err != nil || len(records.Items) != 1 {
+			t.Fatalf("the release records: %d, %v", len(records.Items), err)
+		}
+		decoy := records.Items[0].DeepCopy()
+		decoy.ObjectMeta = metav1.ObjectMeta{Namespace: admin.ns, Name: "decoy", Labels: decoy.Labels}
+		if err := admin.c.Create(testCtx(t), decoy); err != nil {
+			t.Fatal(err)
+		}
+		wantRefused(t, append(drift, "revision 1 is stored twice"), "update", name, "--config", "message=x", "--no-wait")
+		wantRefused(t, append(drift, "revision 1 is stored twice"), "delete", name, "--yes")
+		wantNoEscalation(t)
+	})
+
 	t.Run("a protected Secret the namespace admin edited is not fed into Helm", func(t *testing.T) {
 		name, admin := installedFor(t, typ, secret)
 		s := &corev1.Secret{}

@@ -118,18 +118,25 @@ func Verify(name, namespace string, last *helmrelease.Release, rec Record) error
 		} else if last.Info == nil || last.Info.Status != helmrelease.StatusDeployed {
 			diffs = append(diffs, fmt.Sprintf("revision %d is %s, not deployed", last.Version, status(last)))
 		}
-		got := RecordOf(last)
-		if got.ManifestDigest != rec.ManifestDigest {
-			diffs = append(diffs, fmt.Sprintf("the manifest of revision %d differs from the recorded one", last.Version))
-		}
-		if got.ValuesDigest != rec.ValuesDigest {
-			diffs = append(diffs, fmt.Sprintf("the values of revision %d differ from the recorded ones", last.Version))
-		}
+		diffs = append(diffs, contentDiffs(last, rec)...)
 	}
 	if len(diffs) == 0 {
 		return nil
 	}
 	return &DriftError{Name: name, Namespace: namespace, Differences: diffs}
+}
+
+// contentDiffs compares a stored revision's manifest, hooks and values with the record.
+func contentDiffs(rel *helmrelease.Release, rec Record) []string {
+	var diffs []string
+	got := RecordOf(rel)
+	if got.ManifestDigest != rec.ManifestDigest {
+		diffs = append(diffs, fmt.Sprintf("the manifest of revision %d differs from the recorded one", rel.Version))
+	}
+	if got.ValuesDigest != rec.ValuesDigest {
+		diffs = append(diffs, fmt.Sprintf("the values of revision %d differ from the recorded ones", rel.Version))
+	}
+	return diffs
 }
 
 func status(rel *helmrelease.Release) string {

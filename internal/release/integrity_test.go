@@ -33,15 +33,17 @@ func forge(t *testing.T, c *cluster, version int, status helmrelease.Status, man
 	}
 }
 
-// tamper rewrites a stored revision in place.
+// tamper rewrites a stored revision. It stores a changed copy: the memory driver
+// keeps the pointers Helm gave it, which Helm's actions still hold.
 func tamper(t *testing.T, c *cluster, version int, change func(*helmrelease.Release)) {
 	t.Helper()
 	rel, err := c.cfg.Releases.Get("podinfo", version)
 	if err != nil {
 		t.Fatal(err)
 	}
-	change(rel)
-	if err := c.cfg.Releases.Update(rel); err != nil {
+	forged := *rel
+	change(&forged)
+	if err := c.cfg.Releases.Update(&forged); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -114,13 +114,54 @@ func (c *Client) History(name, namespace string) ([]*helmrelease.Release, error)
 // (rotated secrets among them) do not linger in old release records.
 const maxHistory = 5
 
-// last is the newest stored revision, nil when the release does not exist.
-func last(cfg *action.Configuration, name string) (*helmrelease.Release, error) {
-	rel, err := cfg.Releases.Last(name)
+// last is the newest stored revision, nil when the release does not exist. Helm finds
+// a release's records by label, so a Secret that copies a record's labels under
+// another name is listed beside it, and Helm's actions would take either: a revision
+// stored twice, which Helm never does, is refused as drift.
+func last(cfg *action.Configuration, name, namespace string) (*helmrelease.Release, error) {
+	hist, err := cfg.Releases.History(name)
 	if errors.Is(err, driver.ErrReleaseNotFound) {
 		return nil, nil
 	}
-	return rel, err
+	if err != nil {
+		return nil, err
+	}
+	var newest *helmrelease.Release
+	seen := map[int]bool{}
+	var twice []string
+	for _, r := range hist {
+		if seen[r.Version] {
+			twice = append(twice, fmt.Sprintf("revision %d is stored twice", r.Version))
+		}
+		seen[r.Version] = true
+		if newest == nil || r.Version > newest.Version {
+			newest = r
+		}
+	}
+	if len(twice) > 0 {
+		return nil, &DriftError{Name: name, Namespace: namespace, Differences: twice}
+	}
+	return newest, nil
+}
+
+// verifyStored checks, just before Helm acts on it by itself, the record of
+// rec.Revision as Helm reads it (by its key) against rec: the namespace's admins may
+// have rewritten it since the action began, while Helm waited.
+func verifyStored(cfg *action.Configuration, name, namespace string, rec Record) error {
+	if _, err := last(cfg, name, namespace); err != nil {
+		return err
+	}
+	rel, err := cfg.Releases.Get(name, rec.Revision)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return &DriftError{Name: name, Namespace: namespace, Differences: []string{fmt.Sprintf("revision %d no longer exists", rec.Revision)}}
+	}
+	if err != nil {
+		return err
+	}
+	if diffs := contentDiffs(rel, rec); len(diffs) > 0 {
+		return &DriftError{Name: name, Namespace: namespace, Differences: diffs}
+	}
+	return nil
 }
 
 // Install installs a new release. A release that exists already, which kubectl ext
@@ -132,7 +173,7 @@ func (c *Client) Install(ctx context.Context, req Request) (*helmrelease.Release
 	if err != nil {
 		return nil, err
 	}
-	before, err := last(cfg, req.Name)
+	before, err := last(cfg, req.Name, req.Namespace)
 	if err != nil {
 		return nil, fmt.Errorf("helm install: reading release %s/%s: %w", req.Namespace, req.Name, err)
 	}
@@ -158,6 +199,14 @@ func (c *Client) install(ctx context.Context, cfg *action.Configuration, req Req
 	}
 	if err := req.proceed(installErr); err != nil {
 		return nil, err
+	}
+	// The uninstall deletes what the stored record lists and runs its delete hooks: the
+	// record must still be the one this install stored, which Helm returned.
+	if rel == nil {
+		return nil, fmt.Errorf("%w; the stored release was left in place: Helm returned no record to check it against", installErr)
+	}
+	if err := verifyStored(cfg, req.Name, req.Namespace, RecordOf(rel)); err != nil {
+		return nil, errors.Join(installErr, fmt.Errorf("not uninstalling the failed release: %w", err))
 	}
 	un := action.NewUninstall(cfg)
 	un.Timeout = timeoutOr(req.Timeout)
@@ -199,7 +248,7 @@ func (c *Client) Upgrade(ctx context.Context, req Request) (*helmrelease.Release
 	if err != nil {
 		return nil, err
 	}
-	before, err := last(cfg, req.Name)
+	before, err := last(cfg, req.Name, req.Namespace)
 	if err != nil {
 		return nil, fmt.Errorf("helm upgrade: reading release %s/%s: %w", req.Namespace, req.Name, err)
 	}
@@ -233,6 +282,11 @@ func (c *Client) Upgrade(ctx context.Context, req Request) (*helmrelease.Release
 	if err := req.proceed(upErr); err != nil {
 		return nil, err
 	}
+	// Helm's rollback reads the recorded revision again and re-applies its manifest
+	// and hooks: it is checked once more.
+	if err := verifyStored(cfg, req.Name, req.Namespace, req.Expect); err != nil {
+		return nil, errors.Join(upErr, fmt.Errorf("not rolling back: %w", err))
+	}
 	rb := action.NewRollback(cfg)
 	rb.Version, rb.Timeout, rb.Wait = before.Version, timeoutOr(req.Timeout), false
 	rb.MaxHistory = maxHistory
@@ -254,7 +308,7 @@ func (c *Client) Uninstall(name, namespace string, expect Record, wait bool, tim
 	if err != nil {
 		return err
 	}
-	stored, err := last(cfg, name)
+	stored, err := last(cfg, name, namespace)
 	if err != nil {
 		return fmt.Errorf("helm uninstall: reading release %s/%s: %w", namespace, name, err)
 	}
@@ -290,7 +344,7 @@ func (c *Client) RecoverPending(name, namespace string, expect Record, interrupt
 	if err != nil {
 		return "", err
 	}
-	pending, err := last(cfg, name)
+	pending, err := last(cfg, name, namespace)
 	if err != nil {
 		return "", err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,16 +42,34 @@ func (k *kubeClient) Update(original, target kube.ResourceList, force bool) (*ku
 
 // cluster is one namespace's Helm state: releases in memory, resources nowhere.
 type cluster struct {
-	kube *kubeClient
-	cfg  *action.Configuration
+	kube  *kubeClient
+	cfg   *action.Configuration
+	decoy *decoyDriver
+}
+
+// decoyDriver is Helm's memory driver that also lists, when set, a copy of a record
+// under another key, as a Secret with a record's labels but another name is listed by
+// Helm's Secrets driver.
+type decoyDriver struct {
+	*driver.Memory
+	atomic.Pointer[helmrelease.Release]
+}
+
+func (d *decoyDriver) Query(labels map[string]string) ([]*helmrelease.Release, error) {
+	rels, err := d.Memory.Query(labels)
+	if r := d.Load(); r != nil && err == nil && labels["name"] == r.Name {
+		rels = append(rels, r)
+	}
+	return rels, err
 }
 
 func newCluster() *cluster {
 	mem := driver.NewMemory()
 	mem.SetNamespace(ns)
+	d := &decoyDriver{Memory: mem}
 	k := &kubeClient{FailingKubeClient: &kubefake.FailingKubeClient{PrintingKubeClient: kubefake.PrintingKubeClient{Out: io.Discard}}}
-	return &cluster{kube: k, cfg: &action.Configuration{
-		Releases:     storage.Init(mem),
+	return &cluster{kube: k, decoy: d, cfg: &action.Configuration{
+		Releases:     storage.Init(d),
 		KubeClient:   k,
 		Capabilities: chartutil.DefaultCapabilities,
 		Log:          func(string, ...any) {},
@@ -73,6 +92,12 @@ func podinfo(t *testing.T, version string) *chart.Chart {
 func request(t *testing.T, version string, values map[string]any) release.Request {
 	return release.Request{Name: "podinfo", Namespace: ns, Chart: podinfo(t, version), Values: values,
 		Timeout: time.Second, Description: "test " + version}
+}
+
+// escalate adds a ClusterRoleBinding to a revision's manifest, as the namespace's
+// admins could.
+func escalate(rel *helmrelease.Release) {
+	rel.Manifest += "\n---\nkind: ClusterRoleBinding\nmetadata: {name: ns-admin-is-cluster-admin}\n"
 }
 
 // pending stores a revision left pending by an interrupted command.
@@ -212,6 +237,65 @@ func TestClient(t *testing.T) {
 				return err
 			},
 			wantHistory:  []string{"1:deployed:1.4.0"},
+			wantDeployed: 1,
+		},
+		{
+			name: "a recorded revision rewritten after the upgrade failed is not rolled back to",
+			run: func(t *testing.T, c *cluster) error {
+				rel, err := c.client().Install(context.Background(), request(t, "1.4.0", nil))
+				if err != nil {
+					return err
+				}
+				c.kube.updateFailures = 1
+				req := request(t, "1.4.1", nil)
+				req.Expect = release.RecordOf(rel)
+				// Helm rewrites the recorded revision from memory when the upgrade
+				// fails; the forgery comes after that, just before the rollback (Proceed
+				// is asked at that moment).
+				req.Proceed = func() error { tamper(t, c, 1, escalate); return nil }
+				_, err = c.client().Upgrade(context.Background(), req)
+				if !errors.Is(err, release.ErrDrift) {
+					t.Errorf("error %v, want it to wrap ErrDrift", err)
+				}
+				return err
+			},
+			wantErr:     "not rolling back: the stored release does not match what kubectl ext recorded: release podinfo/podinfo: the manifest of revision 1 differs from the recorded one",
+			wantHistory: []string{"1:deployed:1.4.0", "2:failed:1.4.1"},
+			wantFailed:  2,
+		},
+		{
+			name: "a failed install whose record was rewritten after Helm stored it is not uninstalled by that record",
+			run: func(t *testing.T, c *cluster) error {
+				c.kube.WaitError = errors.New("pods are not ready")
+				req := request(t, "1.4.0", nil)
+				req.Wait = true
+				// Helm writes the failed record last; the rewrite comes after it, just
+				// before the cleanup (Proceed is asked at that moment).
+				req.Proceed = func() error { tamper(t, c, 1, escalate); return nil }
+				_, err := c.client().Install(context.Background(), req)
+				return err
+			},
+			wantErr:     "not uninstalling the failed release: the stored release does not match what kubectl ext recorded: release podinfo/podinfo: the manifest of revision 1 differs",
+			wantHistory: []string{"1:failed:1.4.0"},
+			wantFailed:  1,
+		},
+		{
+			name: "a revision stored twice (a Secret copying a record's labels) is refused by upgrade and uninstall",
+			run: func(t *testing.T, c *cluster) error {
+				rel, err := c.client().Install(context.Background(), request(t, "1.4.0", nil))
+				if err != nil {
+					return err
+				}
+				c.decoy.Store(rel)
+				req := request(t, "1.4.1", nil)
+				req.Expect = release.RecordOf(rel)
+				if _, err := c.client().Upgrade(context.Background(), req); !errors.Is(err, release.ErrDrift) || !strings.Contains(err.Error(), "revision 1 is stored twice") {
+					t.Errorf("upgrade: %v, want the duplicate refused as drift", err)
+				}
+				return c.client().Uninstall("podinfo", ns, release.RecordOf(rel), false, time.Second)
+			},
+			wantErr:      "release podinfo/podinfo: revision 1 is stored twice",
+			wantHistory:  []string{"1:deployed:1.4.0", "1:deployed:1.4.0"},
 			wantDeployed: 1,
 		},
 		{

@@ -107,10 +107,17 @@ func (m *Manager) readProtected(ctx context.Context, e *v1alpha1.Extension) (map
 	s := &corev1.Secret{}
 	key := types.NamespacedName{Namespace: ReleaseNamespace(e), Name: e.Spec.ConfigurationProtectedSettings.SecretName}
 	if err := m.client.Get(ctx, key, s); err != nil {
-		if apierrors.IsNotFound(err) {
+		if !apierrors.IsNotFound(err) {
+			return nil, explain(err, "get", "secrets")
+		}
+		if e.Status.ProtectedSettingsDigest == "" {
 			return nil, nil
 		}
-		return nil, explain(err, "get", "secrets")
+		// Read as "no protected settings", a deleted Secret would drop them from the
+		// release without anyone asking.
+		return nil, fmt.Errorf("%w: secret %s/%s, which holds the protected settings of extension %s, was deleted, "+
+			"so they would be dropped from the release; give them again with `kubectl ext update %s --config-protected KEY=VALUE ...`",
+			ErrProtectedChanged, key.Namespace, key.Name, e.Name, e.Name)
 	}
 	if !ownedBy(s, e) {
 		return nil, notOwned(s, e, "read")

@@ -226,6 +226,19 @@ func TestOwnedSecrets(t *testing.T) {
 			check:   wantState("podinfo", v1alpha1.ProvisioningSucceeded, "1.4.0", ""),
 		},
 		{
+			name: "a deleted protected Secret is not read as no protected settings",
+			objs: []client.Object{podinfoType(false), func() client.Object {
+				e := withProtected(v1alpha1.ProvisioningSucceeded, lifecycle.ProtectedSecretName("podinfo"))
+				e.Status.ProtectedSettingsDigest = lifecycle.ProtectedDigest(map[string]string{"apiKey": "written-by-kubectl-ext"})
+				return e
+			}()},
+			helm:    helmSetup{deployed: true},
+			run:     update(lifecycle.UpdateRequest{Name: "podinfo", Settings: map[string]string{"message": "x"}}),
+			wantIs:  lifecycle.ErrProtectedChanged,
+			wantErr: "was deleted",
+			check:   wantState("podinfo", v1alpha1.ProvisioningSucceeded, "1.4.0", ""),
+		},
+		{
 			name: "protected settings given again replace a changed Secret and are recorded",
 			objs: []client.Object{podinfoType(false), func() client.Object {
 				e := withProtected(v1alpha1.ProvisioningSucceeded, lifecycle.ProtectedSecretName("podinfo"))

@@ -84,14 +84,17 @@ func New(cfg Config) *Manager {
 }
 
 // defaultHolder names this process: user@host/pid plus a random suffix, so two
-// commands of one process (fleet mode) are told apart too.
+// commands of one process (fleet mode) are told apart too. The suffix is long enough
+// that two holders never share a name by chance: containers of one pod share the
+// hostname, and each may run as root with PID 1, and a holder takes a lease naming
+// itself for its own.
 func defaultHolder() string {
 	host, _ := os.Hostname()
 	user := os.Getenv("USER")
 	if user == "" {
 		user = "kubectl-ext"
 	}
-	return fmt.Sprintf("%s@%s/%d-%s", user, host, os.Getpid(), rand.String(4))
+	return fmt.Sprintf("%s@%s/%d-%s", user, host, os.Getpid(), rand.String(16))
 }
 
 func (m *Manager) progress(format string, args ...any) {

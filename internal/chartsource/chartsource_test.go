@@ -585,3 +585,54 @@ func TestLeadingV(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPSIndexNamingPlainHTTPArchive: an https repository whose index sends the
+// download to plain http is refused unless the index (read over https) gives the
+// archive's digest, so the https repository cannot be walked around with an http
+// archive that anyone on the path could swap.
+func TestHTTPSIndexNamingPlainHTTPArchive(t *testing.T) {
+	ctx := context.Background()
+	dir := chartsourcetest.Charts(t, chartsourcetest.Podinfo()[:1])
+	plain := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	t.Cleanup(plain.Close)
+	idx, err := repo.IndexDirectory(dir, plain.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := idx.Entries["podinfo"][0].Version
+	tests := []struct {
+		name    string
+		digest  bool
+		wantErr string
+	}{
+		{name: "with the digest in the index, the archive loads", digest: true},
+		{name: "without a digest, it is refused", wantErr: "sends the download of chart podinfo " + version + " to plain http"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			served := t.TempDir()
+			for _, cv := range idx.Entries["podinfo"] {
+				if !tt.digest {
+					cv.Digest = ""
+				}
+			}
+			if err := idx.WriteFile(filepath.Join(served, "index.yaml"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tlsSrv := httptest.NewTLSServer(http.FileServer(http.Dir(served)))
+			t.Cleanup(tlsSrv.Close)
+			src, err := chartsource.New(v1alpha1.ChartSource{Repository: tlsSrv.URL, Name: "podinfo"},
+				chartsource.Options{InsecureSkipTLSVerify: true, CacheDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = src.Load(ctx, version)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Load: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("Load error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -158,6 +158,13 @@ func (s *httpSource) Load(ctx context.Context, version string) (*chart.Chart, er
 		return nil, fmt.Errorf("the index of %s gives an invalid URL for chart %s %s: %w", s.url, s.name, version, err)
 	}
 	digest := strings.ToLower(cv.Digest)
+	// An https repository vouches for its archives through the index it serves: one
+	// sent to plain http is taken only with the index's digest, or anyone on the path
+	// could swap it (a repository on http was allowed on purpose, by annotation).
+	if digest == "" && strings.HasPrefix(s.url, "https://") && strings.HasPrefix(strings.ToLower(archiveURL), "http://") {
+		return nil, fmt.Errorf("the index of %s sends the download of chart %s %s to plain http (%s) and gives no digest to check it against: "+
+			"serve the archive over https, or add its digest to the index", s.url, s.name, version, archiveURL)
+	}
 
 	data, ok := s.cache.get("charts", archiveURL, digest, ".tgz")
 	if !ok || sha256Hex(data) != digest {

@@ -2,8 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -37,54 +35,17 @@ import (
 // naming a ServiceAccount grants nothing, because whoever runs the operation must hold
 // `impersonate` on it, which the API server checks on every request.
 
-// Identity is who Helm acts as for one extension.
-type Identity struct {
-	// Namespace and Name of the ServiceAccount; both empty means the caller.
-	Namespace, Name string
-	// Managed: the plugin makes the ServiceAccount, its Role and RoleBinding before
-	// the install and removes them after the uninstall (namespace scope).
-	Managed bool
-	// From says where the choice came from, for messages.
-	From string
-}
+// Identity is who Helm acts as for one extension (v1alpha1.InstallIdentityOf
+// decides, for the plugin and the webhook alike).
+type Identity = v1alpha1.InstallIdentity
 
-// Caller reports whether Helm acts as the caller.
-func (id Identity) Caller() bool { return id.Name == "" }
+// InstallAccountName is the ServiceAccount the plugin makes for a namespace-scoped
+// extension.
+func InstallAccountName(extension string) string { return v1alpha1.InstallAccountName(extension) }
 
-func (id Identity) String() string {
-	if id.Caller() {
-		return "the caller"
-	}
-	return fmt.Sprintf("ServiceAccount %s/%s (%s)", id.Namespace, id.Name, id.From)
-}
-
-// InstallAccountName is the ServiceAccount (and Role and RoleBinding) the plugin makes
-// for a namespace-scoped extension: kubeext-NAME, shortened with a hash when the
-// extension's name is too long for it.
-func InstallAccountName(extension string) string {
-	const maxName = 253
-	n := "kubeext-" + extension
-	if len(n) <= maxName {
-		return n
-	}
-	sum := sha256.Sum256([]byte(extension))
-	return n[:maxName-11] + "-" + hex.EncodeToString(sum[:5])
-}
-
-// IdentityOf says who Helm acts as for extension e of type t (t may be nil: then a
-// cluster-scoped extension without spec.serviceAccountName runs as the caller).
+// IdentityOf says who Helm acts as for extension e of type t.
 func IdentityOf(t *v1alpha1.ExtensionType, e *v1alpha1.Extension) Identity {
-	ns := ReleaseNamespace(e)
-	switch {
-	case e.Spec.ServiceAccountName != "":
-		return Identity{Namespace: ns, Name: e.Spec.ServiceAccountName, From: "the extension's spec.serviceAccountName"}
-	case ScopeOf(e) == v1alpha1.ScopeNamespace:
-		return Identity{Namespace: ns, Name: InstallAccountName(e.Name), Managed: true, From: "made by kubectl ext for the namespace-scoped extension"}
-	case t != nil && t.Spec.Install.ServiceAccount != nil:
-		sa := t.Spec.Install.ServiceAccount
-		return Identity{Namespace: sa.Namespace, Name: sa.Name, From: fmt.Sprintf("extension type %s's spec.install.serviceAccount", t.Name)}
-	}
-	return Identity{From: "no install ServiceAccount is named"}
+	return v1alpha1.InstallIdentityOf(t, e)
 }
 
 // Impersonator is a Helm that can act as a ServiceAccount; HelmClient is one.

@@ -134,23 +134,10 @@ func (m *Manager) List(ctx context.Context) (*v1alpha1.ExtensionList, error) {
 }
 
 // ReleaseNamespace is where an extension's release, Secret and lock live.
-func ReleaseNamespace(e *v1alpha1.Extension) string {
-	switch {
-	case e.Spec.Scope.Cluster != nil:
-		return e.Spec.Scope.Cluster.ReleaseNamespace
-	case e.Spec.Scope.Namespace != nil:
-		return e.Spec.Scope.Namespace.TargetNamespace
-	}
-	return ""
-}
+func ReleaseNamespace(e *v1alpha1.Extension) string { return e.ReleaseNamespace() }
 
 // ScopeOf names an extension's scope.
-func ScopeOf(e *v1alpha1.Extension) v1alpha1.ScopeName {
-	if e.Spec.Scope.Namespace != nil && e.Spec.Scope.Cluster == nil {
-		return v1alpha1.ScopeNamespace
-	}
-	return v1alpha1.ScopeCluster
-}
+func ScopeOf(e *v1alpha1.Extension) v1alpha1.ScopeName { return e.ScopeName() }
 
 // verdict evaluates the policies on a write: the same Rego, with the same input, that
 // the admission webhook evaluates when the write reaches the API server. A denial is

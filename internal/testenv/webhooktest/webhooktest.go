@@ -1,0 +1,123 @@
+// Package webhooktest serves the shipped admission webhook in-process for a test
+// package's control plane (testenv.Shared), registered with the API server under a
+// name of its own, so end-to-end tests run with the policies enforced.
+//
+// It is a package of its own, not part of testenv, because internal/webhook's own
+// tests import testenv: testenv importing internal/webhook would be an import cycle.
+package webhooktest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/go-logr/logr/funcr"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+
+	"github.com/kubeext/kubectl-ext/internal/testenv"
+	"github.com/kubeext/kubectl-ext/internal/webhook"
+)
+
+// NameSuffix is added to the shipped ValidatingWebhookConfiguration's name, so a test
+// that applies the shipped manifests (or runs `kubectl ext init --with-webhook`)
+// neither patches nor finds the registration under test.
+const NameSuffix = "-under-test"
+
+// Registration returns the shipped ValidatingWebhookConfiguration, renamed with
+// NameSuffix, for testenv.Options.ValidatingWebhooks: the rules that ship, pointed at
+// the in-process server.
+func Registration() (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+	vwc, err := testenv.ShippedWebhookConfiguration()
+	if err != nil {
+		return nil, err
+	}
+	vwc.Name += NameSuffix
+	return vwc, nil
+}
+
+// Server is the webhook served in-process by webhook.Serve. Its Setup is a
+// testenv.Shared Setup:
+//
+//	var hook = &webhooktest.Server{}
+//	var shared = &testenv.Shared{Setup: hook.Setup}
+//
+// with Registration in shared.Options.ValidatingWebhooks. A Server serves one
+// control plane at a time.
+type Server struct {
+	// Log collects the webhook's log lines (verbosity 1: every decision).
+	Log testenv.SyncBuffer
+	// PolicyFile is the webhook's --config, "{}" (the defaults) when Setup returns;
+	// tests rewrite it to change enforcement, and the webhook reloads it within
+	// 100ms.
+	PolicyFile string
+	// HealthAddr serves /healthz and /readyz.
+	HealthAddr string
+}
+
+// Setup starts the webhook against e where the API server expects it
+// (e.WebhookServing) and waits until it is ready; the returned stop shuts it down
+// and reports how it ended.
+func (s *Server) Setup(e *testenv.Env) (stop func() error, err error) {
+	s.PolicyFile = filepath.Join(e.Dir(), "policy.yaml")
+	if err := os.WriteFile(s.PolicyFile, []byte("{}\n"), 0o600); err != nil {
+		return nil, err
+	}
+	if s.HealthAddr, err = testenv.FreeAddr(); err != nil {
+		return nil, err
+	}
+	host, port, certDir := e.WebhookServing()
+	o := webhook.NewOptions()
+	o.Host, o.Port, o.CertDir = host, port, certDir
+	o.ConfigFile = s.PolicyFile
+	// Short intervals, so a test's policy rewrite or API server restart with another
+	// emulated version is seen at once instead of after the production defaults.
+	o.ConfigReload = 100 * time.Millisecond
+	o.VersionRefresh = 200 * time.Millisecond
+	o.MetricsAddr = "0"
+	o.HealthAddr = s.HealthAddr
+	// Longer than a review's own bound (the API server's 5 s timeout), so a review the
+	// API server still has in flight at teardown drains instead of failing the package
+	// on a loaded machine; internal/webhook tests the grace period itself.
+	o.ShutdownGracePeriod = 30 * time.Second
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	log := funcr.New(func(prefix, args string) { fmt.Fprintln(&s.Log, prefix, args) }, funcr.Options{Verbosity: 1})
+	go func() { done <- webhook.Serve(ctx, o, e.Config, log) }()
+	if err := waitReady("http://"+s.HealthAddr+"/readyz", done); err != nil {
+		cancel()
+		return nil, fmt.Errorf("%w\n%s", err, s.Log.String())
+	}
+	return func() error {
+		cancel()
+		if err := <-done; err != nil {
+			return fmt.Errorf("webhook: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+// waitReady polls /readyz until the webhook serves (or fails to start).
+func waitReady(readyz string, done <-chan error) error {
+	const limit = 60 * time.Second
+	deadline := time.Now().Add(limit)
+	c := &http.Client{Timeout: time.Second}
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			return fmt.Errorf("the webhook stopped before it was ready: %w", err)
+		default:
+		}
+		if resp, err := c.Get(readyz); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("the webhook was not ready within %s", limit)
+}

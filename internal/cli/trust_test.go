@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -10,12 +12,18 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
@@ -138,12 +146,59 @@ func (a *nsAdmin) plant(t *testing.T, name string, status helmrelease.Status) {
 	}
 }
 
-// wantNoEscalation fails if the forged ClusterRoleBinding exists.
-func wantNoEscalation(t *testing.T) {
+// clusterObjects is the names of the cluster-scoped objects, by kind, through which a
+// release would reach beyond its namespace: RBAC, namespaces, admission webhooks and
+// CRDs.
+type clusterObjects map[string]map[string]bool
+
+func snapshotCluster(t *testing.T) clusterObjects {
+	t.Helper()
+	lists := map[string]client.ObjectList{
+		"ClusterRoleBinding":             &rbacv1.ClusterRoleBindingList{},
+		"ClusterRole":                    &rbacv1.ClusterRoleList{},
+		"Namespace":                      &corev1.NamespaceList{},
+		"ValidatingWebhookConfiguration": &admissionregistrationv1.ValidatingWebhookConfigurationList{},
+		"MutatingWebhookConfiguration":   &admissionregistrationv1.MutatingWebhookConfigurationList{},
+		"CustomResourceDefinition":       &apiextensionsv1.CustomResourceDefinitionList{},
+	}
+	out := clusterObjects{}
+	for kind, l := range lists {
+		if err := env.Client.List(testCtx(t), l); err != nil {
+			t.Fatalf("listing %s: %v", kind, err)
+		}
+		out[kind] = map[string]bool{}
+		if err := meta.EachListItem(l, func(o runtime.Object) error {
+			m, err := meta.Accessor(o)
+			if err == nil {
+				out[kind][m.GetName()] = true
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// wantNoEscalation fails if the forged ClusterRoleBinding exists, or if any
+// cluster-scoped object of snapshotCluster's kinds appeared since before was taken.
+func wantNoEscalation(t *testing.T, before clusterObjects) {
 	t.Helper()
 	err := env.Client.Get(testCtx(t), client.ObjectKey{Name: escalation}, &rbacv1.ClusterRoleBinding{})
 	if !apierrors.IsNotFound(err) {
 		t.Fatalf("ClusterRoleBinding %s: %v; want it never created", escalation, err)
+	}
+	for kind, names := range snapshotCluster(t) {
+		var added []string
+		for n := range names {
+			if !before[kind][n] {
+				added = append(added, n)
+			}
+		}
+		if len(added) > 0 {
+			sort.Strings(added)
+			t.Errorf("new %s outside the namespace: %v", kind, added)
+		}
 	}
 }
 
@@ -177,32 +232,57 @@ func TestNamespaceAdminCannotEscalate(t *testing.T) {
 	const secret = "ns-admin-must-not-see-this-9d2f"
 	drift := []string{"does not match what kubectl ext recorded", "--adopt-release"}
 
-	t.Run("a forged deployed revision is refused by update and delete, and adopting it installs the extension's own", func(t *testing.T) {
-		name, admin := installedFor(t, typ, secret)
+	t.Run("a forged deployed revision is refused by update, upgrade and delete, and adopting it installs the extension's own", func(t *testing.T) {
+		// Auto-upgrading from 1.4.0, so upgrade has a patch (1.4.1) to take and
+		// reaches the release, rather than finding nothing to do.
+		name, ns := uniq("trust"), uniq("trust")
+		mustKext(t, "create", name, "--extension-type", typ, "--release-namespace", ns, "--no-wait", "--config-protected", "apiKey="+secret,
+			"--auto-upgrade", "false", "--version", "1.4.0")
+		mustKext(t, "update", name, "--auto-upgrade", "true", "--no-wait")
+		admin := newNSAdmin(t, ns)
+		before := snapshotCluster(t)
+		recorded := getExt(t, name).Status.Release.Revision
 		admin.plant(t, name, helmrelease.StatusDeployed)
-		wantRefused(t, append(drift, "the newest revision is 2 (deployed), but the recorded one is 1"), "update", name, "--config", "message=x", "--no-wait")
+		wantRefused(t, append(drift, fmt.Sprintf("the newest revision is %d (deployed), but the recorded one is %d", recorded+1, recorded)),
+			"update", name, "--config", "message=x", "--no-wait")
+		for _, args := range [][]string{{"upgrade", name, "--no-wait"}, {"upgrade", "--all", "--no-wait"}} {
+			res := kext(t, args...)
+			out := res.Stdout + res.Stderr
+			if res.ExitCode == 0 || !strings.Contains(out, name) || !strings.Contains(out, drift[0]) {
+				t.Errorf("kubectl ext %s: exit %d, want it refused with the drift error naming %s\nstdout: %s\nstderr: %s",
+					strings.Join(args, " "), res.ExitCode, name, res.Stdout, res.Stderr)
+			}
+		}
 		wantRefused(t, drift, "delete", name, "--yes")
-		wantNoEscalation(t)
-		if e := getExt(t, name); e.Status.ErrorInfo == nil || e.Status.ErrorInfo.Code != "ReleaseDrift" {
+		wantNoEscalation(t, before)
+		e := getExt(t, name)
+		if e.Status.ErrorInfo == nil || e.Status.ErrorInfo.Code != "ReleaseDrift" {
 			t.Errorf("status %+v, want the drift recorded", e.Status.ErrorInfo)
+		}
+		if e.Status.CurrentVersion != "1.4.0" || e.Status.Release.Revision != recorded {
+			t.Errorf("after the refusals: version %s, release revision %d; want 1.4.0 at revision %d", e.Status.CurrentVersion, e.Status.Release.Revision, recorded)
+		}
+		if h := history(t, name, ns); len(h) != int(recorded)+1 {
+			t.Errorf("history %v, want the %d revisions before the refusals", summary(h), recorded+1)
 		}
 
 		mustKext(t, "update", name, "--adopt-release", "--no-wait")
-		wantNoEscalation(t)
+		wantNoEscalation(t, before)
 		h := history(t, name, admin.ns)
 		if len(h) != 1 || h[0].Info.Status != helmrelease.StatusDeployed || strings.Contains(h[0].Manifest, escalation) {
 			t.Errorf("after adoption: %v", summary(h))
 		}
 		mustKext(t, "delete", name, "--yes")
-		wantNoEscalation(t)
+		wantNoEscalation(t, before)
 	})
 
 	t.Run("a forged pending-upgrade is refused, never rolled back to or from", func(t *testing.T) {
 		name, admin := installedFor(t, typ, secret)
+		before := snapshotCluster(t)
 		admin.plant(t, name, helmrelease.StatusPendingUpgrade)
 		wantRefused(t, append(drift, "no kubectl ext command on it was interrupted"), "update", name, "--config", "message=x", "--no-wait")
 		wantRefused(t, drift, "delete", name, "--yes")
-		wantNoEscalation(t)
+		wantNoEscalation(t, before)
 		if h := history(t, name, admin.ns); len(h) != 2 {
 			t.Errorf("history %v, want the two revisions left as they were", summary(h))
 		}
@@ -210,6 +290,7 @@ func TestNamespaceAdminCannotEscalate(t *testing.T) {
 
 	t.Run("a Secret copying a release record's labels under another name is refused, not taken for the record", func(t *testing.T) {
 		name, admin := installedFor(t, typ, secret)
+		before := snapshotCluster(t)
 		records := &corev1.SecretList{}
 		if err := admin.c.List(testCtx(t), records, client.InNamespace(admin.ns), client.MatchingLabels{"owner": "helm", "name": name}); err != nil || len(records.Items) != 1 {
 			t.Fatalf("the release records: %d, %v", len(records.Items), err)
@@ -221,7 +302,7 @@ func TestNamespaceAdminCannotEscalate(t *testing.T) {
 		}
 		wantRefused(t, append(drift, "revision 1 is stored twice"), "update", name, "--config", "message=x", "--no-wait")
 		wantRefused(t, append(drift, "revision 1 is stored twice"), "delete", name, "--yes")
-		wantNoEscalation(t)
+		wantNoEscalation(t, before)
 	})
 
 	t.Run("a protected Secret the namespace admin edited is not fed into Helm", func(t *testing.T) {
@@ -240,16 +321,110 @@ func TestNamespaceAdminCannotEscalate(t *testing.T) {
 		}
 	})
 
-	t.Run("secretName pointed at someone else's Secret: never overwritten, read or deleted", func(t *testing.T) {
+	t.Run("a Lease the namespace admin wrote for a holder that is not running holds the update back, and nothing else happens", func(t *testing.T) {
 		name, admin := installedFor(t, typ, secret)
-		theirs := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: admin.ns, Name: "db-credentials",
+		before := snapshotCluster(t)
+		ext := getExt(t, name)
+		revisions := len(history(t, name, admin.ns))
+		// No such command runs anywhere; its renewTime is an hour in the future, as a
+		// forger (or a holder whose clock runs ahead) would write it.
+		const ghost = "mallory@elsewhere/1-0123456789abcdef"
+		future := metav1.NewMicroTime(time.Now().Add(time.Hour))
+		lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: admin.ns, Name: "kubeext-" + name},
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(ghost), LeaseDurationSeconds: ptr.To(int32(20)), AcquireTime: &future, RenewTime: &future}}
+		if err := admin.c.Create(testCtx(t), lease); err != nil {
+			t.Fatalf("the namespace admin writes the Lease: %v", err)
+		}
+
+		// Within a timeout shorter than the lease duration, the update waits, says for
+		// whom, and refuses, naming the holder.
+		res := wantRefused(t, []string{"another operation is in progress on extension " + name, "held by " + ghost, "give a longer --timeout"},
+			"update", name, "--config", "message=after-the-forged-lease", "--no-wait", "--timeout", "5s")
+		if want := "Waiting for the lock of extension " + name + ", held by " + ghost + " (last renewed 1h0m0s in our future"; !strings.Contains(res.Stdout+res.Stderr, want) &&
+			!strings.Contains(res.Stdout+res.Stderr, strings.Replace(want, "1h0m0s", "59m59s", 1)) {
+			t.Errorf("the update does not say whom it waits for (%q):\nstdout: %s\nstderr: %s", want, res.Stdout, res.Stderr)
+		}
+		after := getExt(t, name)
+		if after.Generation != ext.Generation || after.Spec.ConfigurationSettings["message"] != ext.Spec.ConfigurationSettings["message"] {
+			t.Errorf("the refused update changed the spec: generation %d -> %d, settings %v", ext.Generation, after.Generation, after.Spec.ConfigurationSettings)
+		}
+		if after.Status.ProvisioningState != ext.Status.ProvisioningState || after.Status.Release != ext.Status.Release || after.Status.ErrorInfo != nil {
+			t.Errorf("the refused update changed the status: %s %+v %+v", after.Status.ProvisioningState, after.Status.Release, after.Status.ErrorInfo)
+		}
+		if h := history(t, name, admin.ns); len(h) != revisions {
+			t.Errorf("history %v, want the %d revisions before", summary(h), revisions)
+		}
+		got := &coordinationv1.Lease{}
+		if err := env.Client.Get(testCtx(t), client.ObjectKeyFromObject(lease), got); err != nil || got.ResourceVersion != lease.ResourceVersion {
+			t.Errorf("the refused update wrote the Lease: %v (resourceVersion %s, was %s)", err, got.ResourceVersion, lease.ResourceVersion)
+		}
+		wantNoEscalation(t, before)
+
+		// With time to wait, the update sees that nobody renews the lease for its
+		// duration on its own clock (the future renewTime does not count), takes it
+		// over, says so, does what it was asked alone, and releases the lock.
+		res = mustKext(t, "update", name, "--config", "message=after-the-forged-lease", "--no-wait", "--timeout", "2m")
+		if want := "Taking over the lock of extension " + name + ": " + ghost + " has not renewed it for 20s"; !strings.Contains(res.Stdout+res.Stderr, want) {
+			t.Errorf("the takeover is not explained (%q):\nstdout: %s\nstderr: %s", want, res.Stdout, res.Stderr)
+		}
+		h := history(t, name, admin.ns)
+		if len(h) != revisions+1 || h[len(h)-1].Info.Status != helmrelease.StatusDeployed {
+			t.Fatalf("history %v, want one new deployed revision", summary(h))
+		}
+		wantValues(t, h[len(h)-1], map[string]any{"message": "after-the-forged-lease"})
+		if e := getExt(t, name); e.Status.ProvisioningState != v1alpha1.ProvisioningSucceeded || e.Status.Release.Revision != h[len(h)-1].Version {
+			t.Errorf("after the update: %s at revision %d", e.Status.ProvisioningState, e.Status.Release.Revision)
+		}
+		if err := env.Client.Get(testCtx(t), client.ObjectKeyFromObject(lease), &coordinationv1.Lease{}); !apierrors.IsNotFound(err) {
+			t.Errorf("the lock was not released: %v", err)
+		}
+		wantNoEscalation(t, before)
+	})
+
+	// plantTheirs creates a Secret of the namespace admin's that looks like the
+	// extension's own (its labels), but that no Extension owns.
+	plantTheirs := func(t *testing.T, name string, admin *nsAdmin) *corev1.Secret {
+		t.Helper()
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: admin.ns, Name: "db-credentials",
 			Labels: map[string]string{lifecycle.LabelManagedBy: lifecycle.ManagedBy, lifecycle.LabelExtension: name}},
 			StringData: map[string]string{lifecycle.ProtectedSettingsKey: `{"password":"theirs"}`}}
-		if err := admin.c.Create(testCtx(t), theirs); err != nil {
+		if err := admin.c.Create(testCtx(t), s); err != nil {
 			t.Fatal(err)
 		}
+		return s
+	}
+
+	t.Run("secretName repointed at someone else's Secret: the webhook refuses it, even to a cluster admin", func(t *testing.T) {
+		name, admin := installedFor(t, typ, secret)
+		plantTheirs(t, name, admin)
+		own := getExt(t, name).Spec.ConfigurationProtectedSettings.SecretName
+		res, err := env.Kubectl(testCtx(t), binDir, "patch", "extension", name, "--type=merge",
+			"-p", `{"spec":{"configurationProtectedSettings":{"secretName":"db-credentials"}}}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ExitCode == 0 || !strings.Contains(res.Stderr, "denied the request") || !strings.Contains(res.Stderr, "[EXT-SETTINGS-001]") {
+			t.Fatalf("kubectl patch of secretName: exit %d, want it denied naming [EXT-SETTINGS-001]\nstdout: %s\nstderr: %s", res.ExitCode, res.Stdout, res.Stderr)
+		}
+		if got := getExt(t, name).Spec.ConfigurationProtectedSettings; got == nil || got.SecretName != own {
+			t.Errorf("after the denied patch secretName is %+v, want %q", got, own)
+		}
+	})
+
+	// EXT-SETTINGS-001 lets an update that finds no secretName set one (protected
+	// settings added later), so an extension created without protected settings can
+	// still be pointed at their Secret, through the webhook: the plugin's own check
+	// (the Secret must be owned by the Extension) is what protects it then.
+	t.Run("secretName first set to someone else's Secret: never overwritten, read or deleted", func(t *testing.T) {
+		name, ns := uniq("trust"), uniq("trust")
+		mustKext(t, "create", name, "--extension-type", typ, "--release-namespace", ns, "--no-wait")
+		admin := newNSAdmin(t, ns)
+		theirs := plantTheirs(t, name, admin)
 		e := getExt(t, name)
-		e.Spec.ConfigurationProtectedSettings.SecretName = "db-credentials"
+		if e.Spec.ConfigurationProtectedSettings != nil {
+			t.Fatalf("created without protected settings, the extension names a Secret: %+v", e.Spec.ConfigurationProtectedSettings)
+		}
+		e.Spec.ConfigurationProtectedSettings = &v1alpha1.ProtectedSettingsRef{SecretName: "db-credentials"}
 		if err := env.Client.Update(testCtx(t), e); err != nil {
 			t.Fatal(err)
 		}
@@ -311,7 +486,20 @@ func TestLeakScan(t *testing.T) {
 		t.Errorf("the failing chart's message is not in the output:\n%s", strings.Join(outputs, "\n"))
 	}
 	run("create again", "create", name, "--extension-type", typ, "--release-namespace", ns, "--no-wait", "--config-protected", "apiKey="+secret)
+	before := snapshotCluster(t)
 	run("failing update", "update", name, "--config", "strict=true", "--no-wait")
+	// Dry runs print the object they would write, and a server dry run renders the
+	// chart: with strict=true the chart's failure quotes the value there too.
+	for _, mode := range []string{"client", "server"} {
+		run("create --dry-run="+mode, "create", uniq("leak"), "--extension-type", typ, "--release-namespace", ns,
+			"--config-protected", "apiKey="+secret, "--dry-run="+mode, "-o", "yaml")
+		run("update --dry-run="+mode, "update", name, "--config-protected", "apiKey="+secret, "token="+secret, "--yes", "--dry-run="+mode, "-o", "yaml")
+		run("failing update --dry-run="+mode, "update", name, "--config", "strict=true", "--dry-run="+mode)
+	}
+	run("type show", "type", "show", typ)
+	run("type show -o yaml", "type", "show", typ, "-o", "yaml")
+	run("type versions", "type", "versions", typ, "--all")
+	run("type list", "type", "list")
 	for _, o := range []string{"yaml", "json", ""} {
 		args, largs := []string{"show", name}, []string{"list"}
 		if o != "" {
@@ -336,10 +524,22 @@ func TestLeakScan(t *testing.T) {
 	}
 	eb, _ := json.Marshal(events)
 	outputs = append(outputs, "events:\n"+string(eb))
+	// What a user reads with kubectl itself: every Event, in the release namespace and
+	// elsewhere, and the Extensions as stored.
+	for _, args := range [][]string{{"get", "events", "-A", "-o", "yaml"}, {"get", "events", "-n", ns}, {"get", "extensions.kubeext.dev", "-o", "yaml"}} {
+		res, err := env.Kubectl(testCtx(t), binDir, args...)
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("kubectl %s: %v, exit %d: %s", strings.Join(args, " "), err, res.ExitCode, res.Stderr)
+		}
+		outputs = append(outputs, "kubectl "+strings.Join(args, " ")+":\n"+res.Stdout+res.Stderr)
+	}
+	if ns := events.Items; len(ns) == 0 {
+		t.Errorf("no Events at all: the scan of them proves nothing")
+	}
 	for _, out := range outputs {
 		if strings.Contains(out, secret) {
 			t.Errorf("the protected value appears in %s", out)
 		}
 	}
-	wantNoEscalation(t)
+	wantNoEscalation(t, before)
 }

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1/v1alpha1test"
 	"github.com/kubeext/kubectl-ext/internal/testenv"
 )
 
@@ -20,9 +21,15 @@ import (
 // kubectl by a user whose only rights are those RBAC gives a plugin user: every
 // kubeext.dev resource and its status, nothing else. Each is refused with its rule id.
 
+// installer is the install ServiceAccount plugin users may impersonate, in any
+// namespace: the extensions they write install as it (installAs).
+const installer = "installer"
+
+var installAs = v1alpha1test.InstallAs(installer)
+
 // pluginUser returns a kubeconfig of a user (client certificate) in a group bound to
 // a ClusterRole over the kubeext.dev kinds and their status, as `kubectl ext` users
-// are.
+// are, who may impersonate the ServiceAccounts named installer.
 func pluginUser(t *testing.T) string {
 	t.Helper()
 	requireEnv(t)
@@ -34,6 +41,12 @@ func pluginUser(t *testing.T) string {
 			APIGroups: []string{v1alpha1.Group},
 			Resources: []string{"extensions", "extensions/status", "extensiontypes", "extensiontypes/status"},
 			Verbs:     []string{"get", "list", "watch", "create", "update", "patch", "delete"},
+		}, {
+			// The install identity of the extensions these users write (EXT-IDENTITY-001).
+			APIGroups:     []string{""},
+			Resources:     []string{"serviceaccounts"},
+			ResourceNames: []string{installer},
+			Verbs:         []string{"impersonate"},
 		}},
 	}
 	binding := &rbacv1.ClusterRoleBinding{
@@ -104,7 +117,7 @@ func TestBaselineCannotBeRewritten(t *testing.T) {
 	kc := pluginUser(t)
 	currentMinor(t, "1.36")
 	typ := newType(t)
-	ext := extension(typ, pinned("1.4.0"))
+	ext := extension(typ, pinned("1.4.0"), installAs)
 	if err := env.Client.Create(testCtx(t), ext); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +163,7 @@ func TestBaselineCannotBeRewritten(t *testing.T) {
 func TestEditsWhileBeingDeleted(t *testing.T) {
 	kc := pluginUser(t)
 	typ := newType(t)
-	ext := extension(typ, pinned("1.4.0"), func(e *v1alpha1.Extension) { e.Finalizers = []string{"example.org/hold"} })
+	ext := extension(typ, pinned("1.4.0"), installAs, func(e *v1alpha1.Extension) { e.Finalizers = []string{"example.org/hold"} })
 	if err := env.Client.Create(testCtx(t), ext); err != nil {
 		t.Fatal(err)
 	}
@@ -184,8 +197,8 @@ func TestEditsWhileBeingDeleted(t *testing.T) {
 func TestProtectedSecretNameIsFixed(t *testing.T) {
 	kc := pluginUser(t)
 	typ := newType(t, multipleInstances)
-	without := extension(typ, pinned("1.4.0"))
-	with := extension(typ, pinned("1.4.0"), func(e *v1alpha1.Extension) {
+	without := extension(typ, pinned("1.4.0"), installAs)
+	with := extension(typ, pinned("1.4.0"), installAs, func(e *v1alpha1.Extension) {
 		e.Spec.ConfigurationProtectedSettings = &v1alpha1.ProtectedSettingsRef{SecretName: e.Name + "-protected"}
 	})
 	for _, e := range []*v1alpha1.Extension{without, with} {

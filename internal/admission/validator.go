@@ -33,6 +33,9 @@ type InputSource interface {
 type Validator struct {
 	Engine Evaluator
 	Inputs InputSource
+	// Rights, when set, is asked whether the writer of an Extension may act as its
+	// install identity (EXT-IDENTITY-001).
+	Rights Rights
 }
 
 // ErrBadRequest marks a review the webhook cannot read (a client error, HTTP 400).
@@ -159,6 +162,14 @@ func (v *Validator) Validate(ctx context.Context, req admissionv1.AdmissionReque
 	in, err := v.Inputs.Input(ctx, preq)
 	if err != nil {
 		return policy.Decision{}, err
+	}
+	if v.Rights != nil {
+		id := v1alpha1.InstallIdentityOf(in.ExtensionType, preq.Object)
+		may, err := v.Rights.MayActAs(ctx, req.UserInfo, id)
+		if err != nil {
+			return policy.Decision{}, err
+		}
+		in.Writer = &policy.Writer{InstallIdentity: id.String(), MayActAsInstallIdentity: may}
 	}
 	return v.Engine.Evaluate(ctx, in)
 }

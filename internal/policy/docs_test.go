@@ -43,6 +43,11 @@ var docExamples = []struct {
 		old := newExtension(installedAt("1.4.2"), deleting)
 		return statusInput(old, newExtension(installedAt("1.4.2"), deleting, targeting("2.0.0")))
 	}},
+	{id: "EXT-IDENTITY-001", input: func() Input {
+		in := updateInput(newExtension(installedAt("1.4.2")), newExtension(installedAt("1.4.2")))
+		in.Writer = &Writer{InstallIdentity: "ServiceAccount kubeext-system/kubeext-installer (extension type example.podinfo's spec.install.serviceAccount)"}
+		return in
+	}},
 	{id: "EXT-SETTINGS-001", input: func() Input {
 		old := newExtension(installedAt("1.4.2"), protectedSecret("podinfo-protected-settings"))
 		return updateInput(old, newExtension(installedAt("1.4.2"), protectedSecret("kubeext-webhook-cert")))

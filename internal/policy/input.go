@@ -20,6 +20,21 @@ type Input struct {
 	ExtensionType *v1alpha1.ExtensionType `json:"extensionType"`
 	// Extensions are all other extensions in the cluster (not the object itself).
 	Extensions []v1alpha1.Extension `json:"extensions"`
+	// Writer is what the API server said the writer may do (the webhook asks it); nil
+	// when nobody asked (the plugin's own check before it writes), and the rules that
+	// read it are not judged then.
+	Writer *Writer `json:"writer,omitempty"`
+}
+
+// Writer is what the writer of an Extension may do, as the webhook asked the API
+// server with a SubjectAccessReview.
+type Writer struct {
+	// InstallIdentity is who Helm will act as for the written Extension:
+	// "ServiceAccount NAMESPACE/NAME", or "the caller".
+	InstallIdentity string `json:"installIdentity"`
+	// MayActAsInstallIdentity: the writer may impersonate that ServiceAccount or, when
+	// Helm acts as the caller, may do everything (verb * on every resource).
+	MayActAsInstallIdentity bool `json:"mayActAsInstallIdentity"`
 }
 
 // Operation is the kind of write under review.

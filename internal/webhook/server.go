@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -37,6 +38,11 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/policy"
 	"github.com/kubeext/kubectl-ext/internal/policyinput"
 )
+
+// rightsTTL is how long the webhook remembers what a writer may do (EXT-IDENTITY-001):
+// a command's burst of writes asks the API server once, and a revoked grant takes
+// effect within it.
+const rightsTTL = 10 * time.Second
 
 // ValidatePath is where the webhook serves reviews of Extensions.
 const ValidatePath = "/validate-kubeext-dev-v1alpha1-extension"
@@ -120,6 +126,10 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 	if err != nil {
 		return err
 	}
+	kc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
 	version := &policyinput.CachedVersion{
 		Source:   policyinput.Discovery{Client: dc},
 		Interval: o.VersionRefresh,
@@ -152,7 +162,8 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 	}
 
 	var handler ctrladmission.Handler = admission.NewHandler(
-		&admission.Validator{Engine: engine, Inputs: policyinput.Gatherer{Reader: mgr.GetClient(), Cluster: version}},
+		&admission.Validator{Engine: engine, Inputs: policyinput.Gatherer{Reader: mgr.GetClient(), Cluster: version},
+			Rights: admission.NewSubjectAccess(kc.AuthorizationV1().SubjectAccessReviews(), rightsTTL)},
 		admission.NewMetrics(metrics.Registry),
 		log.WithName("admission"),
 		o.MaxConcurrent,

@@ -167,6 +167,12 @@ func Annotation(k, v string) ExtensionOption {
 	}
 }
 
+// InstallAs names the ServiceAccount (in the release namespace) Helm acts as for the
+// extension: spec.serviceAccountName.
+func InstallAs(sa string) ExtensionOption {
+	return func(e *v1alpha1.Extension) { e.Spec.ServiceAccountName = sa }
+}
+
 // Installed records, in the status, a successful install of version v adopted at
 // Kubernetes minor kube (e.g. "1.36"), with its first Helm revision named after the
 // extension in the namespace of its current scope. Apply it after the scope options.

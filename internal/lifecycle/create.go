@@ -63,6 +63,9 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (*v1alpha1.Exte
 		return e, nil
 	}
 
+	if err := m.mayActAs(ctx, t, e); err != nil {
+		return nil, err
+	}
 	existing := &v1alpha1.Extension{}
 	err = m.client.Get(ctx, types.NamespacedName{Name: req.Name}, existing)
 	switch {

@@ -48,6 +48,33 @@ func IdentityOf(t *v1alpha1.ExtensionType, e *v1alpha1.Extension) Identity {
 	return v1alpha1.InstallIdentityOf(t, e)
 }
 
+// impersonationChecker is a Helm that can ask whether the caller may impersonate a
+// ServiceAccount without acting as it; HelmClient is one.
+type impersonationChecker interface {
+	CheckImpersonation(ctx context.Context, namespace, name string) error
+}
+
+// CheckImpersonation implements impersonationChecker.
+func (h HelmClient) CheckImpersonation(ctx context.Context, namespace, name string) error {
+	return h.Client.CheckImpersonation(ctx, namespace, name)
+}
+
+// mayActAs checks, before anything is written, that the caller may act as the
+// extension's install identity: the webhook refuses a write of the Extension by anyone
+// else (EXT-IDENTITY-001), and here the caller is told which grant to add. Acting as
+// the caller needs no check here; the webhook says what it takes.
+func (m *Manager) mayActAs(ctx context.Context, t *v1alpha1.ExtensionType, e *v1alpha1.Extension) error {
+	id := IdentityOf(t, e)
+	c, ok := m.helm.(impersonationChecker)
+	if id.Caller() || !ok {
+		return nil
+	}
+	if err := c.CheckImpersonation(ctx, id.Namespace, id.Name); err != nil {
+		return fmt.Errorf("extension %s installs as %s: %w", e.Name, id, err)
+	}
+	return nil
+}
+
 // Impersonator is a Helm that can act as a ServiceAccount; HelmClient is one.
 type Impersonator interface {
 	// As checks that the caller may impersonate the ServiceAccount and returns the

@@ -86,6 +86,11 @@ func (m *Manager) update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 	if err != nil {
 		return nil, err
 	}
+	if req.DryRun != DryRunClient {
+		if err := m.mayActAs(ctx, t, u.next); err != nil {
+			return nil, err
+		}
+	}
 	switch req.DryRun {
 	case DryRunClient:
 		u.next.Status.TargetVersion = u.target

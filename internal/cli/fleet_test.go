@@ -46,17 +46,13 @@ func fleetKubeconfig(t *testing.T, one, two *testenv.Env) string {
 // exit code is non-zero.
 func TestFleet(t *testing.T) {
 	requireEnv(t)
-	two, err := testenv.Start(testenv.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = two.Stop() })
+	two := startWithWebhook(t)
 
 	url := chartsourcetest.ServeHTTP(t, chartsourcetest.Charts(t, chartsourcetest.Podinfo()))
 	typ := uniq("fleet.podinfo")
 	for _, e := range []*testenv.Env{env, two} {
 		et := v1alpha1test.Type(typ, v1alpha1test.Chart(v1alpha1.ChartSource{Repository: url, Name: "podinfo"}),
-			v1alpha1test.ClusterOnly, v1alpha1test.MultipleInstances)
+			v1alpha1test.ClusterOnly, v1alpha1test.MultipleInstances, allowLoopbackHTTP)
 		if err := e.Client.Create(testCtx(t), et); err != nil {
 			t.Fatal(err)
 		}

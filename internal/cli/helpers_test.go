@@ -66,10 +66,25 @@ func recordType(t *testing.T, src v1alpha1.ChartSource, mutate ...func(*v1alpha1
 	for _, m := range mutate {
 		m(et)
 	}
+	allowLoopbackHTTP(et)
 	if err := env.Client.Create(testCtx(t), et); err != nil {
 		t.Fatalf("recording the extension type: %v", err)
 	}
 	return et.Name
+}
+
+// allowLoopbackHTTP gives a type whose chart repository is plain http (the tests'
+// loopback chart servers) the annotation with which the webhook admits it
+// (EXT-TYPEDEF-001), as an admin who accepts plain http would: the webhook reviews
+// every ExtensionType write in these tests.
+func allowLoopbackHTTP(et *v1alpha1.ExtensionType) {
+	if !strings.HasPrefix(et.Spec.Chart.Repository, "http://") {
+		return
+	}
+	if et.Annotations == nil {
+		et.Annotations = map[string]string{}
+	}
+	et.Annotations["kubeext.dev/allow-insecure-repository"] = "the tests' chart repository, on loopback"
 }
 
 // helmClient reads releases with the Helm SDK, as the plugin writes them.

@@ -79,6 +79,28 @@ violation contains {"id": "EXT-BASELINE-003", "msg": msg} if {
 	)
 }
 
+# METADATA
+# title: The release record names the extension's own release
+# description: |
+#   On a status write, status.release.name and status.release.namespace, when set,
+#   are the extension's name and release namespace: the only release its commands
+#   make. EXT-SCOPE-009 reads them to tell which releases are taken, so a record
+#   pointed elsewhere could block another extension's create, or hide this one's.
+# custom:
+#   id: EXT-BASELINE-004
+#   enforcement: deny
+violation contains {"id": "EXT-BASELINE-004", "msg": msg} if {
+	_status_update
+	some field, want in {"name": lib.name, "namespace": _release_namespace}
+	got := object.get(lib.status, ["release", field], "")
+	got != ""
+	got != want
+	msg := sprintf(
+		"status.release.%s is %q, but this extension's release is %s/%s: the record names only its own release",
+		[field, got, _release_namespace, lib.name],
+	)
+}
+
 # ---- helpers ----
 
 _exception_annotation := "kubeext.dev/upgrade-exception"
@@ -138,4 +160,14 @@ _cluster_minor_text := m if {
 	m := input.cluster.minor
 	is_string(m)
 	m != ""
+}
+
+default _release_namespace := ""
+
+_release_namespace := ns if {
+	lib.object_at(lib.spec.scope, "cluster")
+	ns := object.get(lib.spec.scope.cluster, "releaseNamespace", "")
+} else := ns if {
+	lib.object_at(lib.spec.scope, "namespace")
+	ns := object.get(lib.spec.scope.namespace, "targetNamespace", "")
 }

@@ -117,3 +117,27 @@ test_ext_baseline_003_allows_a_first_install if {
 	inp := fx.status_update(fx.podinfo, object.union(fx.podinfo, {"status": {"targetVersion": "2.0.0"}}))
 	not "EXT-BASELINE-003" in found(inp)
 }
+
+# ---- EXT-BASELINE-004: status.release names the extension's own release ----
+
+test_ext_baseline_004_denies_a_record_naming_another_release if {
+	every rel in [
+		{"name": "cert-manager", "namespace": "podinfo"},
+		{"name": "podinfo", "namespace": "cert-manager"},
+	] {
+		found(status_write({}, {"release": rel})) == {"EXT-BASELINE-004"}
+	}
+	messages(status_write({}, {"release": {"name": "podinfo", "namespace": "cert-manager"}}), "EXT-BASELINE-004") == {
+		`status.release.namespace is "cert-manager", but this extension's release is podinfo/podinfo: the record names only its own release`,
+	}
+}
+
+test_ext_baseline_004_allows_its_own_release_or_none if {
+	every rel in [
+		{"name": "podinfo", "namespace": "podinfo", "revision": 3},
+		{"revision": 2},
+		{},
+	] {
+		not "EXT-BASELINE-004" in found(status_write({}, {"release": rel}))
+	}
+}

@@ -138,6 +138,8 @@ func TestBaselineCannotBeRewritten(t *testing.T) {
 			ids:   []string{"EXT-BASELINE-001", "EXT-UPGRADE-001"},
 		},
 		{name: "naming a new minor as status.targetVersion", patch: `{"status":{"targetVersion":"1.5.0"}}`, ids: []string{"EXT-UPGRADE-001"}},
+		{name: "pointing status.release at another namespace", patch: `{"status":{"release":{"namespace":"kube-system"}}}`, ids: []string{"EXT-BASELINE-004"}},
+		{name: "pointing status.release at another release", patch: `{"status":{"release":{"name":"cert-manager"}}}`, ids: []string{"EXT-BASELINE-004"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" is refused, and so is the move to 1.5.0 that would follow", func(t *testing.T) {

@@ -220,11 +220,23 @@ func TestInstanceRules(t *testing.T) {
 		if err := env.Client.Create(ctx, first); err != nil {
 			t.Fatal(err)
 		}
-		// The first extension's release carries the name the second one wants.
+		// The first extension's release carries the name the second one wants: a record
+		// from before EXT-BASELINE-004, which now refuses to write one (so it is made to
+		// warn while the record is planted).
 		first.Status.Release = v1alpha1.ReleaseRef{Name: taken, Namespace: ns, Revision: 1}
+		setPolicy(t, "enforcement:\n  EXT-BASELINE-004: warn\n", func() error {
+			return env.Client.Status().Update(ctx, first.DeepCopy(), client.DryRunAll)
+		})
 		if err := env.Client.Status().Update(ctx, first); err != nil {
 			t.Fatal(err)
 		}
+		setPolicy(t, "{}\n", func() error {
+			err := env.Client.Status().Update(ctx, first.DeepCopy(), client.DryRunAll)
+			if err == nil || !strings.Contains(err.Error(), "[EXT-BASELINE-004]") {
+				return errNotYet(err)
+			}
+			return nil
+		})
 		second := extension(typ, named(taken), releaseNamespace(ns))
 		eventually(t, "the webhook sees the first release", func() error {
 			err := env.Client.Create(ctx, second.DeepCopy(), client.DryRunAll)

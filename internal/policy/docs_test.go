@@ -35,6 +35,12 @@ var docExamples = []struct {
 		old := newExtension(installedAt("garbage"))
 		return updateInput(old, newExtension(installedAt("garbage"), version("2.0.0")))
 	}},
+	{id: "EXT-BASELINE-004", input: func() Input {
+		old := newExtension(installedAt("1.4.2"))
+		forged := newExtension(installedAt("1.4.2"))
+		forged.Status.Release.Namespace = "cert-manager"
+		return statusInput(old, forged)
+	}},
 	{id: "EXT-DELETE-001", input: func() Input {
 		old := newExtension(installedAt("1.4.2"), deleting)
 		return updateInput(old, newExtension(installedAt("1.4.2"), deleting, releaseNamespace("kube-system")))

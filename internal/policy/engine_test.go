@@ -490,7 +490,7 @@ violation contains {"id": "ACME-TRIAL-001", "msg": "on trial"} if input.request.
 
 func TestRuleIDsListEveryRule(t *testing.T) {
 	want := []string{
-		"EXT-BASELINE-001", "EXT-BASELINE-002", "EXT-BASELINE-003",
+		"EXT-BASELINE-001", "EXT-BASELINE-002", "EXT-BASELINE-003", "EXT-BASELINE-004",
 		"EXT-DELETE-001", "EXT-DELETE-002",
 		"EXT-IDENTITY-001",
 		"EXT-NAME-001",

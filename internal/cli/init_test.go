@@ -400,8 +400,11 @@ func TestInitPrintAppliesWithKubectl(t *testing.T) {
 	})
 }
 
-// TestInitCheck: on the test cluster (CRDs, no webhook) --check succeeds and reports
-// the webhook missing; --check --with-webhook fails for it.
+// TestInitCheck: on the test cluster (CRDs, and the webhook under test served outside
+// the cluster and registered under its own name) --check succeeds, reports the shipped
+// webhook configuration and Service missing and the webhook answering with its rule
+// ids; --check --with-webhook fails for the missing ones. The unanswered probe is
+// table-tested in internal/install.
 func TestInitCheck(t *testing.T) {
 	requireEnv(t)
 	res := mustKext(t, "init", "--check")
@@ -412,7 +415,7 @@ func TestInitCheck(t *testing.T) {
 		`(?m)^extension types\s+\d+\s+default catalog: \d+ of \d+`,
 		`(?m)^validatingwebhookconfiguration/kubeext-webhook\s+Missing\s+optional; install it with ` + "`kubectl ext init --with-webhook`$",
 		`(?m)^service/kubeext-webhook -n kubeext-system\s+(Missing|NotReady)`,
-		`(?m)^webhook answers\s+No\s+an invalid Extension was accepted \(server dry run\): nothing reviews Extensions$`,
+		`(?m)^webhook answers\s+Yes\s+denied an invalid Extension \(server dry run\): \[EXT-SCOPE-001\] .*\[EXT-VERSION-004\]`,
 	} {
 		if !regexp.MustCompile(re).MatchString(res.Stdout) {
 			t.Errorf("--check output lacks %s:\n%s", re, res.Stdout)
@@ -421,16 +424,19 @@ func TestInitCheck(t *testing.T) {
 
 	res = kext(t, "init", "--check", "--with-webhook")
 	if res.ExitCode != 1 {
-		t.Fatalf("--check --with-webhook without a webhook: exit %d, want 1\n%s\n%s", res.ExitCode, res.Stdout, res.Stderr)
+		t.Fatalf("--check --with-webhook without the shipped webhook: exit %d, want 1\n%s\n%s", res.ExitCode, res.Stdout, res.Stderr)
 	}
 	for _, want := range []string{
 		"error: validatingwebhookconfiguration kubeext-webhook is missing",
-		"the webhook does not answer: an invalid Extension was accepted",
+		"service kubeext-system/kubeext-webhook",
 		"`kubectl ext init --with-webhook`",
 	} {
 		if !strings.Contains(res.Stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, res.Stderr)
 		}
+	}
+	if strings.Contains(res.Stderr, "does not answer") {
+		t.Errorf("the webhook under test answers, yet --check says it does not:\n%s", res.Stderr)
 	}
 	if !strings.Contains(res.Stdout, "customresourcedefinition/extensions.kubeext.dev") {
 		t.Errorf("the report is not printed when the check fails:\n%s", res.Stdout)

@@ -1,22 +1,30 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1/v1alpha1test"
 	"github.com/kubeext/kubectl-ext/internal/chartsource/chartsourcetest"
 	"github.com/kubeext/kubectl-ext/internal/testenv"
 )
 
 // unreachableRepo refuses every connection: nothing listens on port 1.
 const unreachableRepo = "http://127.0.0.1:1/charts"
+
+// unreachableHTTPS is unreachableRepo over https, which `kubectl ext type add` can
+// write past the webhook: it sets no allow-insecure-repository annotation.
+const unreachableHTTPS = "https://127.0.0.1:1/charts"
 
 // tableColumn returns the first column of each row of a table printed by the plugin,
 // after the header.
@@ -181,12 +189,42 @@ func TestTypeVersions(t *testing.T) {
 }
 
 // TestTypeAddListShow adds types from a loopback HTTP chart repository and from a
-// file:// directory, syncs them, and lists and shows them.
+// file:// directory, syncs them, and lists and shows them. The webhook refuses plain
+// http (EXT-TYPEDEF-001) unless the type carries an annotation, which `type add` does
+// not set: the HTTP cases run as on a site that set the rule to warn.
 func TestTypeAddListShow(t *testing.T) {
 	requireEnv(t)
 	dir := chartsourcetest.Charts(t, chartsourcetest.Podinfo())
 	httpURL := chartsourcetest.ServeHTTP(t, dir)
 	httpName, fileName := uniq("test.http"), uniq("test.file")
+
+	t.Run("a plain HTTP repository is refused by the webhook, naming the rule and its annotation", func(t *testing.T) {
+		name := uniq("test.http")
+		res := kext(t, "type", "add", name, "--chart-repository", httpURL, "--chart", "podinfo")
+		wantExit1(t, res, "[EXT-TYPEDEF-001]")
+		if !strings.Contains(res.Stderr, "kubeext.dev/allow-insecure-repository") {
+			t.Errorf("the refusal does not name the annotation: %s", res.Stderr)
+		}
+		if err := env.Client.Get(testCtx(t), nameKey(name), &v1alpha1.ExtensionType{}); !apierrors.IsNotFound(err) {
+			t.Errorf("the refused type exists: %v", err)
+		}
+	})
+
+	// httpWrite is a server dry run of an ExtensionType with the plain http repository:
+	// nil once the webhook lets it through.
+	httpWrite := func(ctx context.Context) error {
+		et := v1alpha1test.Type(uniq("test.probe"), v1alpha1test.Chart(v1alpha1.ChartSource{Repository: httpURL, Name: "podinfo"}))
+		return env.Client.Create(ctx, et, client.DryRunAll)
+	}
+	setPolicy(t, "enforcement:\n  EXT-TYPEDEF-001: warn\n", httpWrite)
+	t.Cleanup(func() {
+		setPolicy(t, "{}\n", func(ctx context.Context) error {
+			if err := httpWrite(ctx); err == nil || !strings.Contains(err.Error(), "[EXT-TYPEDEF-001]") {
+				return fmt.Errorf("a plain http type is not refused yet: %v", err)
+			}
+			return nil
+		})
+	})
 
 	t.Run("add from an HTTP repository with --sync reads the versions at once", func(t *testing.T) {
 		res := mustKext(t, "type", "add", httpName, "--chart-repository", httpURL, "--chart", "podinfo",
@@ -400,9 +438,9 @@ func TestTypeSyncErrors(t *testing.T) {
 
 	t.Run("add --sync of an unreachable repository keeps the type and says how to retry", func(t *testing.T) {
 		name := uniq("test.unreachable")
-		res := kext(t, "type", "add", name, "--chart-repository", unreachableRepo, "--chart", "podinfo", "--sync")
+		res := kext(t, "type", "add", name, "--chart-repository", unreachableHTTPS, "--chart", "podinfo", "--sync")
 		wantExit1(t, res, "was added, but its versions could not be read; run `kubectl ext type sync "+name+"`")
-		if !strings.Contains(res.Stderr, unreachableRepo) || !strings.Contains(res.Stdout, name+" created") {
+		if !strings.Contains(res.Stderr, unreachableHTTPS) || !strings.Contains(res.Stdout, name+" created") {
 			t.Errorf("stdout %q stderr %q", res.Stdout, res.Stderr)
 		}
 		getType(t, name)

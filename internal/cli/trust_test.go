@@ -488,8 +488,9 @@ func TestLeakScan(t *testing.T) {
 	run("create again", "create", name, "--extension-type", typ, "--release-namespace", ns, "--no-wait", "--config-protected", "apiKey="+secret)
 	before := snapshotCluster(t)
 	run("failing update", "update", name, "--config", "strict=true", "--no-wait")
-	// Dry runs print the object they would write, and a server dry run renders the
-	// chart: with strict=true the chart's failure quotes the value there too.
+	// Dry runs print the object they would write; a server dry run also sends the
+	// Extension and the protected Secret to the API server (and the webhook) as
+	// dry-run writes. Neither renders the chart, so strict=true fails nothing there.
 	for _, mode := range []string{"client", "server"} {
 		run("create --dry-run="+mode, "create", uniq("leak"), "--extension-type", typ, "--release-namespace", ns,
 			"--config-protected", "apiKey="+secret, "--dry-run="+mode, "-o", "yaml")

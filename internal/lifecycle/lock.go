@@ -209,9 +209,12 @@ func (w *watcher) try(ctx context.Context) (bool, error) {
 	switch {
 	case w.observed == nil:
 		w.observed, w.observedAt, w.holder = record, now, holder
+		// A holder's own shorter duration is honoured; a longer one is not ours (every
+		// holder writes leaseDuration at most) and, since the release namespace's admins
+		// can write the Lease, would hold every command up to its timeout.
 		w.duration = leaseDuration
-		if d := ptr.Deref(lease.Spec.LeaseDurationSeconds, 0); d > 0 {
-			w.duration = time.Duration(d) * time.Second
+		if d := time.Duration(ptr.Deref(lease.Spec.LeaseDurationSeconds, 0)) * time.Second; d > 0 && d < leaseDuration {
+			w.duration = d
 		}
 		w.lk.progress("Waiting for the lock of extension %s, held by %s (%s); a lease not renewed for %s is taken over",
 			l.extension, holder, renewedAgo(lease.Spec.RenewTime, now), w.duration)

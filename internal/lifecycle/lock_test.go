@@ -492,17 +492,20 @@ func TestLockLost(t *testing.T) {
 // timeout, or stops when the command is cancelled; a taken lock is renewed by its
 // ticker and released at the end.
 func TestLockAcquireLoop(t *testing.T) {
-	stale := func(t *testing.T, base client.Client) {
-		t.Helper()
-		lease := &coordinationv1.Lease{
-			ObjectMeta: metav1.ObjectMeta{Namespace: lockNS, Name: lockKey.Name},
-			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("killed@elsewhere/1-zzzz"), LeaseDurationSeconds: ptr.To(int32(20)),
-				RenewTime: ptr.To(metav1.NewMicroTime(lockEpoch.Add(-time.Hour)))},
-		}
-		if err := base.Create(context.Background(), lease); err != nil {
-			t.Fatal(err)
+	staleFor := func(seconds int32) func(*testing.T, client.Client) {
+		return func(t *testing.T, base client.Client) {
+			t.Helper()
+			lease := &coordinationv1.Lease{
+				ObjectMeta: metav1.ObjectMeta{Namespace: lockNS, Name: lockKey.Name},
+				Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("killed@elsewhere/1-zzzz"), LeaseDurationSeconds: ptr.To(seconds),
+					RenewTime: ptr.To(metav1.NewMicroTime(lockEpoch.Add(-time.Hour)))},
+			}
+			if err := base.Create(context.Background(), lease); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
+	stale := staleFor(20)
 	tests := []struct {
 		name    string
 		setup   func(*testing.T, client.Client)
@@ -512,6 +515,9 @@ func TestLockAcquireLoop(t *testing.T) {
 	}{
 		{name: "a free lock is taken at once", setup: func(*testing.T, client.Client) {}},
 		{name: "a stale lease is taken after the lease duration", setup: stale},
+		// A namespace admin can write the Lease; a duration longer than any holder of
+		// this product writes would hold every command up to its timeout.
+		{name: "a forged hour-long lease duration is waited out for 20s only", setup: staleFor(3600), timeout: time.Minute},
 		{name: "the timeout ends the wait", setup: stale, timeout: 5 * time.Second,
 			want: "held by killed@elsewhere/1-zzzz; no renewal seen for 5s, but a lease is taken over only after 20s without one, longer than the timeout 5s"},
 		{name: "a cancelled command stops waiting", setup: stale, cancel: true, want: "waiting for the lock of extension podinfo: context canceled"},

@@ -162,7 +162,7 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 	}
 
 	var handler ctrladmission.Handler = admission.NewHandler(
-		&admission.Validator{Engine: engine, Inputs: policyinput.Gatherer{Reader: mgr.GetClient(), Cluster: version},
+		&admission.Validator{Engine: engine, Inputs: policyinput.Gatherer{Reader: typesFromAPI{Reader: mgr.GetClient(), api: mgr.GetAPIReader()}, Cluster: version},
 			Rights: admission.NewSubjectAccess(kc.AuthorizationV1().SubjectAccessReviews(), rightsTTL)},
 		admission.NewMetrics(metrics.Registry),
 		log.WithName("admission"),
@@ -269,4 +269,21 @@ func newCertRotator(o *Options, ready chan struct{}) *rotator.CertRotator {
 		IsReady:        ready,
 		Webhooks:       []rotator.WebhookInfo{{Name: o.WebhookConfigName, Type: rotator.Validating}},
 	}
+}
+
+// typesFromAPI reads ExtensionTypes from the API server and everything else from the
+// cache: a type created a moment ago, or while the informer re-lists after an API
+// server restart, is not in the cache yet, and judging from it would refuse an
+// Extension of that type as unknown (EXT-TYPE-001) or its just-synced version as not
+// in the catalog.
+type typesFromAPI struct {
+	client.Reader
+	api client.Reader
+}
+
+func (r typesFromAPI) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*v1alpha1.ExtensionType); ok {
+		return r.api.Get(ctx, key, obj, opts...)
+	}
+	return r.Reader.Get(ctx, key, obj, opts...)
 }

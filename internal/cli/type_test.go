@@ -220,7 +220,7 @@ func TestTypeAddListShow(t *testing.T) {
 	t.Cleanup(func() {
 		setPolicy(t, "{}\n", func(ctx context.Context) error {
 			if err := httpWrite(ctx); err == nil || !strings.Contains(err.Error(), "[EXT-TYPEDEF-001]") {
-				return fmt.Errorf("a plain http type is not refused yet: %v", err)
+				return fmt.Errorf("a plain http type is not refused yet: %w", err)
 			}
 			return nil
 		})

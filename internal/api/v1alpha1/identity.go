@@ -41,7 +41,8 @@ func InstallAccountName(extension string) string {
 }
 
 // InstallIdentity is who Helm acts as for one extension: a ServiceAccount, or, when
-// Name is empty, whoever runs the operation.
+// Name is empty, whoever runs the operation. It is decided, never stored.
+// +kubebuilder:object:generate=false
 type InstallIdentity struct {
 	// Namespace and Name of the ServiceAccount; both empty means the caller.
 	Namespace, Name string

@@ -64,7 +64,7 @@ type factory struct {
 	chartOpts chartsource.Options
 }
 
-func (f *factory) client() (client.Client, error) { return lifecycle.NewClient(f.flags) }
+func (f *factory) client() (client.Client, error) { return lifecycle.NewClient(f.flags, nil) }
 
 // discovery returns the factory's discovery client, built once.
 func (f *factory) discovery() (discovery.DiscoveryInterface, error) {
@@ -102,7 +102,7 @@ func (f *factory) chartOptions(progress io.Writer) chartsource.Options {
 
 // catalog returns the catalog of the cluster, with progress lines going to progress.
 func (f *factory) catalog(progress io.Writer) (*catalog.Catalog, error) {
-	c, err := f.client()
+	c, err := lifecycle.NewClient(f.flags, progress)
 	if err != nil {
 		return nil, err
 	}

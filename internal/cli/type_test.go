@@ -235,6 +235,11 @@ func TestTypeAddListShow(t *testing.T) {
 		if !strings.Contains(res.Stderr, httpName+": 6 versions of chart podinfo (newest 2.0.0) from "+httpURL) {
 			t.Errorf("stderr lacks the sync summary:\n%s", res.Stderr)
 		}
+		// The rule set to warn lets the write through with the webhook's finding, which
+		// the plugin prints as kubectl prints warnings.
+		if !strings.Contains(res.Stderr, "Warning: [EXT-TYPEDEF-001]") {
+			t.Errorf("stderr lacks the webhook's warning:\n%s", res.Stderr)
+		}
 		et := getType(t, httpName)
 		s := et.Spec
 		if s.Chart.Repository != httpURL || s.Chart.Name != "podinfo" || s.Description != "podinfo over HTTP" ||

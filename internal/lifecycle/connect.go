@@ -10,6 +10,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
@@ -53,10 +54,17 @@ func noCluster(err error) error {
 }
 
 // NewClient builds a controller-runtime client with Scheme for the getter's cluster.
-func NewClient(g genericclioptions.RESTClientGetter) (client.Client, error) {
+// The API server's warnings (among them the admission webhook's findings of rules set
+// to warn) are written to warnings as kubectl writes them ("Warning: ..."), once
+// each; with nil warnings they go to controller-runtime's logger.
+func NewClient(g genericclioptions.RESTClientGetter, warnings io.Writer) (client.Client, error) {
 	cfg, err := g.ToRESTConfig()
 	if err != nil {
 		return nil, noCluster(err)
+	}
+	if warnings != nil {
+		cfg = rest.CopyConfig(cfg)
+		cfg.WarningHandler = rest.NewWarningWriter(warnings, rest.WarningWriterOptions{Deduplicate: true})
 	}
 	return client.New(cfg, client.Options{Scheme: Scheme()})
 }
@@ -116,7 +124,7 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Manager, error) {
 	c := opts.Client
 	if c == nil {
 		var err error
-		if c, err = NewClient(opts.Getter); err != nil {
+		if c, err = NewClient(opts.Getter, opts.Progress); err != nil {
 			return nil, err
 		}
 	}

@@ -33,10 +33,15 @@ type TypeOptions struct {
 	ReleaseTrains []string
 	// UpgradePolicy is KubernetesMinor or Minor, case-insensitively.
 	UpgradePolicy string
+	// InsecureRepositoryReason, for an http:// repository, says why plain http is
+	// acceptable; it becomes the annotation the webhook requires for one
+	// (v1alpha1.AnnotationAllowInsecureRepository, EXT-TYPEDEF-001).
+	InsecureRepositoryReason string
 	// Option names an option in an error message: the CLI gives "--" and the flag
 	// name. The keys are chart-repository, chart, default-scope, cluster-scope,
 	// namespace-scope, default-release-namespace, allow-multiple-instances,
-	// release-train and upgrade-policy. nil names each by its key.
+	// release-train, upgrade-policy and allow-insecure-repository. nil names each by
+	// its key.
 	Option func(key string) string
 }
 
@@ -68,6 +73,13 @@ func NewType(o TypeOptions) (*v1alpha1.ExtensionType, error) {
 	if o.Chart == "" {
 		return nil, fmt.Errorf("%s is required: the name of the chart in %s", o.opt("chart"), o.Repository)
 	}
+	var annotations map[string]string
+	if o.InsecureRepositoryReason != "" {
+		if !strings.EqualFold(scheme, "http") {
+			return nil, fmt.Errorf("%s is for a plain http:// repository, not %s", o.opt("allow-insecure-repository"), o.Repository)
+		}
+		annotations = map[string]string{v1alpha1.AnnotationAllowInsecureRepository: o.InsecureRepositoryReason}
+	}
 	scopes, err := o.scopes()
 	if err != nil {
 		return nil, err
@@ -82,7 +94,7 @@ func NewType(o TypeOptions) (*v1alpha1.ExtensionType, error) {
 	}
 	return &v1alpha1.ExtensionType{
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "ExtensionType"},
-		ObjectMeta: metav1.ObjectMeta{Name: o.Name},
+		ObjectMeta: metav1.ObjectMeta{Name: o.Name, Annotations: annotations},
 		Spec: v1alpha1.ExtensionTypeSpec{
 			Description:   o.Description,
 			Chart:         v1alpha1.ChartSource{Repository: o.Repository, Name: o.Chart},

@@ -63,6 +63,15 @@ func TestNewType(t *testing.T) {
 					t.Errorf("cluster scope %+v", c)
 				}
 			}},
+		{name: "a plain http repository with the reason carries the webhook's annotation",
+			mutate: func(o *catalog.TypeOptions) {
+				o.Repository, o.InsecureRepositoryReason = "http://mirror.local/charts", "air-gapped mirror"
+			},
+			check: func(t *testing.T, et *v1alpha1.ExtensionType) {
+				if got := et.Annotations[v1alpha1.AnnotationAllowInsecureRepository]; got != "air-gapped mirror" || len(et.Annotations) != 1 {
+					t.Errorf("annotations %v", et.Annotations)
+				}
+			}},
 		{name: "trains with a prerelease suffix, the policy in any case",
 			mutate: func(o *catalog.TypeOptions) {
 				o.ReleaseTrains = []string{"Stable", "Fast:prerelease"}
@@ -76,6 +85,8 @@ func TestNewType(t *testing.T) {
 		{name: "a name that is no DNS subdomain", mutate: func(o *catalog.TypeOptions) { o.Name = "Example_Podinfo" }, wantErr: "is not a valid extension type name"},
 		{name: "no repository", mutate: func(o *catalog.TypeOptions) { o.Repository = "" }, wantErr: "chart-repository is required"},
 		{name: "a repository with another scheme", mutate: func(o *catalog.TypeOptions) { o.Repository = "ftp://charts" }, wantErr: "must be an https://, http://, oci:// or file:// URL"},
+		{name: "the insecure-repository reason for an https repository", mutate: func(o *catalog.TypeOptions) { o.InsecureRepositoryReason = "mirror" },
+			wantErr: "allow-insecure-repository is for a plain http:// repository, not https://charts.example.org"},
 		{name: "a repository with nothing after the scheme", mutate: func(o *catalog.TypeOptions) { o.Repository = "oci://" }, wantErr: "must be an https://, http://, oci:// or file:// URL"},
 		{name: "no chart", mutate: func(o *catalog.TypeOptions) { o.Chart = "" }, wantErr: "chart is required"},
 		{name: "an unknown default scope", mutate: func(o *catalog.TypeOptions) { o.DefaultScope = "global" }, wantErr: `default-scope must be cluster or namespace, not "global"`},

@@ -59,6 +59,7 @@ type TypeAddOptions struct {
 	UpgradePolicy           string
 	Sync                    bool
 	DryRun                  string
+	InsecureReason          string
 
 	namespaceScopeSet bool
 	print             *genericclioptions.PrintFlags
@@ -98,6 +99,7 @@ func NewTypeAddCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Co
 	fs.StringArrayVar(&o.ReleaseTrains, "release-train", nil, "A release train as NAME or NAME:prerelease (the train offers prereleases too); repeatable. Default: Stable and Preview:prerelease.")
 	fs.StringVar(&o.UpgradePolicy, "upgrade-policy", string(v1alpha1.UpgradePolicyKubernetesMinor), "KubernetesMinor (minor upgrades wait for the cluster's next Kubernetes minor) or Minor (minor upgrades at any time).")
 	fs.BoolVar(&o.Sync, "sync", false, "Read the type's versions from the chart source right after adding it.")
+	fs.StringVar(&o.InsecureReason, "allow-insecure-repository", "", "For a plain http:// --chart-repository: why it is acceptable (an air-gapped mirror, say). Recorded as the annotation kubeext.dev/allow-insecure-repository, without which the webhook refuses http (EXT-TYPEDEF-001).")
 	fs.StringVar(&o.DryRun, "dry-run", "none", `"none", "client" (print the object, send nothing) or "server" (the API server validates it, nothing is kept).`)
 	fs.Lookup("dry-run").NoOptDefVal = "client"
 	o.print.AddFlags(cmd)
@@ -120,6 +122,7 @@ func (o *TypeAddOptions) Validate() error {
 		DefaultScope: o.DefaultScope, ClusterScope: o.ClusterScope, NamespaceScope: o.NamespaceScope,
 		NamespaceScopeSet: o.namespaceScopeSet, DefaultReleaseNamespace: o.DefaultReleaseNamespace,
 		AllowMultipleInstances: o.AllowMultipleInstances, ReleaseTrains: o.ReleaseTrains, UpgradePolicy: o.UpgradePolicy,
+		InsecureRepositoryReason: o.InsecureReason,
 		// The options are this command's flags of the same names.
 		Option: func(key string) string { return "--" + key },
 	})

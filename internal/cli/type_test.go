@@ -210,6 +210,18 @@ func TestTypeAddListShow(t *testing.T) {
 		}
 	})
 
+	t.Run("with --allow-insecure-repository the webhook admits it and echoes the reason", func(t *testing.T) {
+		name := uniq("test.http")
+		res := mustKext(t, "type", "add", name, "--chart-repository", httpURL, "--chart", "podinfo",
+			"--allow-insecure-repository", "loopback test server")
+		if !strings.Contains(res.Stderr, "Warning: [EXT-WARN-004]") || !strings.Contains(res.Stderr, "loopback test server") {
+			t.Errorf("stderr lacks the webhook's EXT-WARN-004 echo of the reason:\n%s", res.Stderr)
+		}
+		if got := getType(t, name).Annotations[v1alpha1.AnnotationAllowInsecureRepository]; got != "loopback test server" {
+			t.Errorf("annotation %q", got)
+		}
+	})
+
 	// httpWrite is a server dry run of an ExtensionType with the plain http repository:
 	// nil once the webhook lets it through.
 	httpWrite := func(ctx context.Context) error {

@@ -12,6 +12,9 @@ const (
 	AnnotationUpgradeException = "kubeext.dev/upgrade-exception"
 	// AnnotationAllowDowngrade allows a version lower than status.currentVersion.
 	AnnotationAllowDowngrade = "kubeext.dev/allow-downgrade"
+	// AnnotationAllowInsecureRepository, on an ExtensionType, allows a plain http://
+	// chart repository (EXT-TYPEDEF-001).
+	AnnotationAllowInsecureRepository = "kubeext.dev/allow-insecure-repository"
 )
 
 // ClusterScope installs the chart once for the cluster, into ReleaseNamespace.

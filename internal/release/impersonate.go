@@ -156,11 +156,7 @@ func (e *ImpersonationError) Error() string {
 // missing grant is reported before anything is created, in words, instead of as the
 // first Helm request's 403.
 func (c *Client) CheckImpersonation(ctx context.Context, namespace, name string) error {
-	cfg, err := c.Getter.ToRESTConfig()
-	if err != nil {
-		return err
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	_, cs, err := c.clientset()
 	if err != nil {
 		return err
 	}
@@ -188,11 +184,7 @@ func (c *Client) CheckImpersonation(ctx context.Context, namespace, name string)
 // 100ms for up to timeout. A RoleBinding just made takes effect only once the API
 // server's RBAC cache has seen it, so a Helm action sent at once can be refused.
 func (c *Client) WaitAllowed(ctx context.Context, namespace, verb, resource string, timeout time.Duration) error {
-	cfg, err := c.Getter.ToRESTConfig()
-	if err != nil {
-		return err
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cfg, cs, err := c.clientset()
 	if err != nil {
 		return err
 	}
@@ -211,4 +203,14 @@ func (c *Client) WaitAllowed(ctx context.Context, namespace, verb, resource stri
 		return fmt.Errorf("waiting for %s to be allowed to %s %s in namespace %s: %w", cfg.Impersonate.UserName, verb, resource, namespace, errors.Join(err, last))
 	}
 	return nil
+}
+
+// clientset talks to the API server as whoever c acts as (cfg says who).
+func (c *Client) clientset() (*rest.Config, *kubernetes.Clientset, error) {
+	cfg, err := c.Getter.ToRESTConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	return cfg, cs, err
 }

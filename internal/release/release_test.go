@@ -94,6 +94,19 @@ func request(t *testing.T, version string, values map[string]any) release.Reques
 		Timeout: time.Second, Description: "test " + version}
 }
 
+// upgradeOf installs 1.4.0 and returns the request that upgrades it to 1.4.1,
+// expecting the installed revision.
+func upgradeOf(t *testing.T, c *cluster) release.Request {
+	t.Helper()
+	rel, err := c.client().Install(context.Background(), request(t, "1.4.0", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := request(t, "1.4.1", nil)
+	req.Expect = release.RecordOf(rel)
+	return req
+}
+
 // escalate adds a ClusterRoleBinding to a revision's manifest, as the namespace's
 // admins could.
 func escalate(rel *helmrelease.Release) {
@@ -159,13 +172,7 @@ func TestClient(t *testing.T) {
 		{
 			name: "an upgrade adds a deployed revision and supersedes the first",
 			run: func(t *testing.T, c *cluster) error {
-				rel, err := c.client().Install(context.Background(), request(t, "1.4.0", nil))
-				if err != nil {
-					return err
-				}
-				req := request(t, "1.4.1", nil)
-				req.Expect = release.RecordOf(rel)
-				_, err = c.client().Upgrade(context.Background(), req)
+				_, err := c.client().Upgrade(context.Background(), upgradeOf(t, c))
 				return err
 			},
 			wantHistory:  []string{"1:superseded:1.4.0", "2:deployed:1.4.1"},
@@ -174,13 +181,8 @@ func TestClient(t *testing.T) {
 		{
 			name: "a failed upgrade is rolled back to the revision it had",
 			run: func(t *testing.T, c *cluster) error {
-				rel, err := c.client().Install(context.Background(), request(t, "1.4.0", nil))
-				if err != nil {
-					return err
-				}
 				c.kube.updateFailures = 1
-				req := request(t, "1.4.1", nil)
-				req.Expect = release.RecordOf(rel)
+				req := upgradeOf(t, c)
 				back, err := c.client().Upgrade(context.Background(), req)
 				// The rollback stores revision 1's manifest and values as revision 3,
 				// which the caller records.
@@ -196,13 +198,8 @@ func TestClient(t *testing.T) {
 		{
 			name: "a failed upgrade is not rolled back when Proceed says stop (the caller lost its lock)",
 			run: func(t *testing.T, c *cluster) error {
-				rel, err := c.client().Install(context.Background(), request(t, "1.4.0", nil))
-				if err != nil {
-					return err
-				}
 				c.kube.updateFailures = 1
-				req := request(t, "1.4.1", nil)
-				req.Expect = release.RecordOf(rel)
+				req := upgradeOf(t, c)
 				req.Proceed = func() error { return errors.New("lost the lock") }
 				back, err := c.client().Upgrade(context.Background(), req)
 				if back != nil {
@@ -242,18 +239,13 @@ func TestClient(t *testing.T) {
 		{
 			name: "a recorded revision rewritten after the upgrade failed is not rolled back to",
 			run: func(t *testing.T, c *cluster) error {
-				rel, err := c.client().Install(context.Background(), request(t, "1.4.0", nil))
-				if err != nil {
-					return err
-				}
 				c.kube.updateFailures = 1
-				req := request(t, "1.4.1", nil)
-				req.Expect = release.RecordOf(rel)
+				req := upgradeOf(t, c)
 				// Helm rewrites the recorded revision from memory when the upgrade
 				// fails; the forgery comes after that, just before the rollback (Proceed
 				// is asked at that moment).
 				req.Proceed = func() error { tamper(t, c, 1, escalate); return nil }
-				_, err = c.client().Upgrade(context.Background(), req)
+				_, err := c.client().Upgrade(context.Background(), req)
 				if !errors.Is(err, release.ErrDrift) {
 					t.Errorf("error %v, want it to wrap ErrDrift", err)
 				}

@@ -15,6 +15,43 @@ const (
 	// AnnotationAllowInsecureRepository, on an ExtensionType, allows a plain http://
 	// chart repository (EXT-TYPEDEF-001).
 	AnnotationAllowInsecureRepository = "kubeext.dev/allow-insecure-repository"
+	// AnnotationProtectedSettingsDigest, on an Extension, names the digest
+	// (sha256:...) of protected settings its writer accepts: the extension manager feeds
+	// a protected settings Secret changed outside kubectl ext into the release only when
+	// its digest is the one named here.
+	AnnotationProtectedSettingsDigest = "kubeext.dev/protected-settings-digest"
+)
+
+// FinalizerUninstall is the finalizer the extension manager puts on the Extensions it
+// manages: deleting one uninstalls its release first. Without the manager no finalizer
+// is added.
+const FinalizerUninstall = "kubeext.dev/uninstall"
+
+// The condition types of an Extension (kstatus-compatible: each carries the
+// generation it was computed for).
+const (
+	// ConditionReady is True when the release of the current spec is deployed.
+	ConditionReady = "Ready"
+	// ConditionProgressing is True while an operation is under way.
+	ConditionProgressing = "Progressing"
+	// ConditionDrifted is True when the release or its objects differ from what was
+	// applied; its message names what differs.
+	ConditionDrifted = "Drifted"
+	// ConditionUpgradeAvailable is True when a newer version is allowed and not yet
+	// applied (waiting for a maintenance window, or a backoff after a failure).
+	ConditionUpgradeAvailable = "UpgradeAvailable"
+)
+
+// DriftPolicy says what the extension manager does about drift.
+// +kubebuilder:validation:Enum=Correct;Report
+type DriftPolicy string
+
+// The drift policies.
+const (
+	// DriftCorrect reports drift and restores the applied release.
+	DriftCorrect DriftPolicy = "Correct"
+	// DriftReport only reports it (condition Drifted and an Event).
+	DriftReport DriftPolicy = "Report"
 )
 
 // ClusterScope installs the chart once for the cluster, into ReleaseNamespace.
@@ -97,6 +134,14 @@ type ExtensionSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
+	// DriftPolicy is what the extension manager does when the release, or an object of
+	// it, no longer matches what was applied (a `helm upgrade` or `helm rollback` by hand,
+	// an edited or deleted object): Correct restores it, Report only sets the Drifted
+	// condition and records an Event.
+	// +optional
+	// +kubebuilder:default=Correct
+	DriftPolicy DriftPolicy `json:"driftPolicy,omitempty"`
 }
 
 // ProvisioningState is where an extension is in its lifecycle.
@@ -210,7 +255,7 @@ type ExtensionStatus struct {
 	// +kubebuilder:validation:MaxLength=71
 	ProtectedSettingsDigest string `json:"protectedSettingsDigest,omitempty"`
 
-	// Conditions: Ready and Progressing.
+	// Conditions: Ready, Progressing, Drifted and UpgradeAvailable.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -230,6 +275,8 @@ type ExtensionStatus struct {
 // +kubebuilder:printcolumn:name="Namespace",type=string,JSONPath=`.status.release.namespace`
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.currentVersion`
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.provisioningState`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`,priority=1
+// +kubebuilder:printcolumn:name="Drifted",type=string,JSONPath=`.status.conditions[?(@.type=="Drifted")].status`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Extension struct {
 	metav1.TypeMeta   `json:",inline"`

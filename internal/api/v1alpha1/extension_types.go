@@ -138,9 +138,8 @@ type ExtensionSpec struct {
 	// DriftPolicy is what the extension manager does when the release, or an object of
 	// it, no longer matches what was applied (a `helm upgrade` or `helm rollback` by hand,
 	// an edited or deleted object): Correct restores it, Report only sets the Drifted
-	// condition and records an Event.
+	// condition and records an Event. Empty means Correct.
 	// +optional
-	// +kubebuilder:default=Correct
 	DriftPolicy DriftPolicy `json:"driftPolicy,omitempty"`
 }
 

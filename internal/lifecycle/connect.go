@@ -35,6 +35,8 @@ type ConnectOptions struct {
 	// not build them twice.
 	Client    client.Client
 	Discovery discovery.DiscoveryInterface
+	// Holder names the caller in locks and to the policies; "" means user@host/pid.
+	Holder string
 }
 
 // Scheme knows client-go's kinds and the kubeext.dev kinds: what a lifecycle client
@@ -148,5 +150,6 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Manager, error) {
 		Cluster:  policyinput.Discovery{Client: dc},
 		Charts:   ChartSources(charts),
 		Progress: opts.Progress,
+		Holder:   opts.Holder,
 	}), nil
 }

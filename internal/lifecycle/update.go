@@ -113,7 +113,12 @@ func (m *Manager) update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 	if err := m.client.Update(ctx, u.next); err != nil {
 		return nil, conflictOr(err, e.Name)
 	}
-	return m.apply(ctx, applyStep{Type: t, Extension: u.next, State: v1alpha1.ProvisioningUpdating, Version: u.target,
+	state := v1alpha1.ProvisioningUpdating
+	if recordOf(e).IsZero() && e.Status.CurrentVersion == "" {
+		// Declared (kubectl apply, GitOps) and never installed: this is its install.
+		state = v1alpha1.ProvisioningCreating
+	}
+	return m.apply(ctx, applyStep{Type: t, Extension: u.next, State: state, Version: u.target,
 		Protected: u.protected, WriteProtected: req.Protected != nil, Adopt: req.AdoptRelease, Wait: req.Wait, Timeout: req.Timeout})
 }
 

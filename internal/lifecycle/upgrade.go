@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/catalog"
 	"github.com/kubeext/kubectl-ext/internal/policy"
 )
 
@@ -48,18 +49,7 @@ func (m *Manager) Upgrade(ctx context.Context, req UpgradeRequest) ([]Plan, erro
 			plans = append(plans, Plan{Name: e.Name, Current: e.Status.CurrentVersion, Action: ActionBlocked, Reason: err.Error()})
 			continue
 		}
-		if _, err := m.extensionType(ctx, e.Spec.ExtensionType); err != nil {
-			plans = append(plans, Plan{Name: e.Name, Current: e.Status.CurrentVersion, Action: ActionBlocked, Reason: err.Error()})
-			continue
-		}
-		// The planner asks the policies about each candidate with the input the
-		// webhook will judge the status write with, so its plan needs no second verdict.
-		in, err := m.gatherer.Input(ctx, policy.Request{Operation: policy.OperationUpdate, SubResource: policy.SubResourceStatus,
-			Object: e, OldObject: e, UserInfo: policy.UserInfo{Username: m.holder}})
-		var p Plan
-		if err == nil {
-			p, err = PlanUpgrade(ctx, m.engine, in)
-		}
+		p, err := m.PlanOne(ctx, e)
 		if err != nil {
 			plans = append(plans, Plan{Name: e.Name, Current: e.Status.CurrentVersion, Action: ActionBlocked, Reason: err.Error()})
 			continue
@@ -76,3 +66,24 @@ func (m *Manager) Upgrade(ctx context.Context, req UpgradeRequest) ([]Plan, erro
 	}
 	return plans, nil
 }
+
+// PlanOne plans one stored extension's upgrade (PlanUpgrade), reading its type (synced
+// from its chart source when it never was) and the policies' input. An error says why
+// no plan could be made.
+func (m *Manager) PlanOne(ctx context.Context, e *v1alpha1.Extension) (Plan, error) {
+	if _, err := m.extensionType(ctx, e.Spec.ExtensionType); err != nil {
+		return Plan{}, err
+	}
+	// The planner asks the policies about each candidate with the input the webhook
+	// will judge the status write with, so its plan needs no second verdict.
+	in, err := m.gatherer.Input(ctx, policy.Request{Operation: policy.OperationUpdate, SubResource: policy.SubResourceStatus,
+		Object: e, OldObject: e, UserInfo: policy.UserInfo{Username: m.holder}})
+	if err != nil {
+		return Plan{}, err
+	}
+	return PlanUpgrade(ctx, m.engine, in)
+}
+
+// Catalog is the catalog of extension types the manager reads versions from; the
+// extension manager syncs it on its schedule.
+func (m *Manager) Catalog() *catalog.Catalog { return m.catalog }

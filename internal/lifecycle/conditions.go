@@ -1,0 +1,27 @@
+package lifecycle
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/settings"
+)
+
+// SetCondition records one condition of an extension (Drifted, UpgradeAvailable)
+// through the status subresource, reviewed by the webhook like every status write; it
+// writes nothing when the condition already says the same for this generation. The
+// message is truncated as status messages are.
+func (m *Manager) SetCondition(ctx context.Context, e *v1alpha1.Extension, c metav1.Condition) error {
+	c.ObservedGeneration = e.Generation
+	c.Message = settings.Truncate(c.Message, maxMessage)
+	if old := meta.FindStatusCondition(e.Status.Conditions, c.Type); old != nil &&
+		old.Status == c.Status && old.Reason == c.Reason && old.Message == c.Message && old.ObservedGeneration == c.ObservedGeneration {
+		return nil
+	}
+	return m.setStatus(ctx, e, func(s *v1alpha1.ExtensionStatus) {
+		meta.SetStatusCondition(&s.Conditions, c)
+	})
+}

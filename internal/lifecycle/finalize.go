@@ -1,0 +1,60 @@
+package lifecycle
+
+import (
+	"context"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+)
+
+// EnsureFinalizer puts the extension manager's finalizer on an Extension, so that
+// deleting it uninstalls its release first. It is a metadata-only write, reviewed by
+// the webhook like any other.
+func (m *Manager) EnsureFinalizer(ctx context.Context, e *v1alpha1.Extension) error {
+	if e.DeletionTimestamp != nil || controllerutil.ContainsFinalizer(e, v1alpha1.FinalizerUninstall) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(e.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.AddFinalizer(e, v1alpha1.FinalizerUninstall)
+	if err := m.client.Patch(ctx, e, patch); err != nil {
+		return conflictOr(err, e.Name)
+	}
+	return nil
+}
+
+// Finalize finishes the deletion of an Extension that carries the manager's
+// finalizer: its release is uninstalled as `kubectl ext delete` does (checked against
+// the record, as the install identity) unless a command did so already, and then the
+// finalizer is removed, so the API server removes the record.
+func (m *Manager) Finalize(ctx context.Context, name string, wait bool, timeout time.Duration) error {
+	e, err := m.Get(ctx, name)
+	if err != nil {
+		if IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	if e.DeletionTimestamp == nil || !controllerutil.ContainsFinalizer(e, v1alpha1.FinalizerUninstall) {
+		return nil
+	}
+	if err := m.Delete(ctx, DeleteRequest{Name: name, Wait: wait, Timeout: timeout}); err != nil && !IsNotFound(err) {
+		return err
+	}
+	if e, err = m.Get(ctx, name); err != nil {
+		if IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	patch := client.MergeFromWithOptions(e.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	if !controllerutil.RemoveFinalizer(e, v1alpha1.FinalizerUninstall) {
+		return nil
+	}
+	if err := m.client.Patch(ctx, e, patch); err != nil {
+		return conflictOr(err, e.Name)
+	}
+	return nil
+}

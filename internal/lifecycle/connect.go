@@ -37,6 +37,8 @@ type ConnectOptions struct {
 	Discovery discovery.DiscoveryInterface
 	// Holder names the caller in locks and to the policies; "" means user@host/pid.
 	Holder string
+	// Reporter names the caller in Events; "" means DefaultReporter.
+	Reporter string
 }
 
 // Scheme knows client-go's kinds and the kubeext.dev kinds: what a lifecycle client
@@ -151,5 +153,6 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Manager, error) {
 		Charts:   ChartSources(charts),
 		Progress: opts.Progress,
 		Holder:   opts.Holder,
+		Reporter: opts.Reporter,
 	}), nil
 }

@@ -58,3 +58,6 @@ func (m *Manager) Finalize(ctx context.Context, name string, wait bool, timeout 
 	}
 	return nil
 }
+
+// Client is the client the manager reads and writes with.
+func (m *Manager) Client() client.Client { return m.client }

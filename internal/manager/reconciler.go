@@ -1,0 +1,232 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/lifecycle"
+)
+
+// busyRetry is how soon an extension another command holds is tried again.
+const busyRetry = 10 * time.Second
+
+// Reconciler keeps each Extension's release what its spec asks for: a declared
+// extension is installed, a changed spec applied, an interrupted or failed operation
+// retried (with backoff), a deleted Extension uninstalled (the finalizer), and drift
+// reported or corrected. Every action goes through the lifecycle library, as the
+// plugin's do: the same lock, policies, reviewed writes and recovery.
+type Reconciler struct {
+	// Reader reads Extensions from the manager's cache.
+	Reader    client.Reader
+	Lifecycle *lifecycle.Manager
+	Wait      bool
+	Timeout   time.Duration
+	// DriftInterval is how often a Succeeded extension is checked for drift.
+	DriftInterval time.Duration
+	Backoff       *backoff
+	Now           func() time.Time
+
+	mu sync.Mutex
+	// checked is when each extension was last found up to date (applied or checked
+	// for drift), so that the wake-ups its own status writes cause check nothing.
+	checked map[string]time.Time
+}
+
+// Reconcile implements reconcile.Reconciler.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := logr.FromContextOrDiscard(ctx)
+	e := &v1alpha1.Extension{}
+	if err := r.Reader.Get(ctx, req.NamespacedName, e); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Backoff.reset(req.Name)
+			r.forget(req.Name)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if e.DeletionTimestamp != nil {
+		return r.finalize(ctx, e)
+	}
+	if !controllerutil.ContainsFinalizer(e, v1alpha1.FinalizerUninstall) {
+		if err := r.Lifecycle.EnsureFinalizer(ctx, e); err != nil {
+			return ctrl.Result{}, err
+		}
+		log.Info("added the finalizer", "finalizer", v1alpha1.FinalizerUninstall)
+	}
+	if needsApply(e) {
+		return r.apply(ctx, e, false)
+	}
+	return r.checkDrift(ctx, e)
+}
+
+// needsApply: the spec was never applied (declared with kubectl apply or GitOps), it
+// changed since, an operation was left unfinished, or the last one failed.
+func needsApply(e *v1alpha1.Extension) bool {
+	s := e.Status
+	switch s.ProvisioningState {
+	case "", v1alpha1.ProvisioningCreating, v1alpha1.ProvisioningUpdating, v1alpha1.ProvisioningDeleting, v1alpha1.ProvisioningFailed:
+		return true
+	}
+	return s.ObservedGeneration != e.Generation
+}
+
+// apply converges the extension, waiting out a backoff first.
+func (r *Reconciler) apply(ctx context.Context, e *v1alpha1.Extension, correctRelease bool) (ctrl.Result, error) {
+	if wait := r.Backoff.wait(e.Name); wait > 0 && !changedSinceFailure(e) {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	_, err := r.Lifecycle.Converge(ctx, lifecycle.ConvergeRequest{Name: e.Name, Wait: r.Wait, Timeout: r.Timeout, CorrectRelease: correctRelease})
+	return r.outcome(ctx, e, err, "")
+}
+
+// changedSinceFailure: the user changed the spec after the failure being backed off
+// from, which is worth trying at once.
+func changedSinceFailure(e *v1alpha1.Extension) bool {
+	return e.Status.ProvisioningState == v1alpha1.ProvisioningFailed && e.Status.ObservedGeneration != e.Generation
+}
+
+// outcome turns a lifecycle result into the next wake-up: busy waits briefly, a
+// failure backs off (the lifecycle recorded the Failed status and its Event), a
+// success is checked for drift after DriftInterval.
+func (r *Reconciler) outcome(ctx context.Context, e *v1alpha1.Extension, err error, success string) (ctrl.Result, error) {
+	log := logr.FromContextOrDiscard(ctx)
+	switch {
+	case err == nil:
+		r.Backoff.reset(e.Name)
+		r.markChecked(e.Name)
+		if success != "" {
+			r.event(ctx, e, corev1.EventTypeNormal, success, "")
+		}
+		return ctrl.Result{RequeueAfter: r.DriftInterval}, nil
+	case errors.Is(err, lifecycle.ErrBusy):
+		log.Info("busy: another command holds the extension's lock; retrying", "after", busyRetry, "reason", err.Error())
+		r.event(ctx, e, corev1.EventTypeNormal, "Busy", err.Error())
+		return ctrl.Result{RequeueAfter: busyRetry}, nil
+	case errors.Is(err, lifecycle.ErrNotFound), errors.Is(err, lifecycle.ErrBeingDeleted):
+		return ctrl.Result{Requeue: true}, nil
+	}
+	delay := r.Backoff.fail(e.Name)
+	log.Error(err, "the operation failed; retrying with backoff", "after", delay, "failures", r.Backoff.count(e.Name))
+	if errors.Is(err, lifecycle.ErrProtectedChanged) {
+		r.event(ctx, e, corev1.EventTypeWarning, "ProtectedSettingsChanged", err.Error())
+	}
+	return ctrl.Result{RequeueAfter: delay}, nil
+}
+
+// finalize uninstalls a deleted Extension that carries the finalizer.
+func (r *Reconciler) finalize(ctx context.Context, e *v1alpha1.Extension) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(e, v1alpha1.FinalizerUninstall) {
+		return ctrl.Result{}, nil
+	}
+	if wait := r.Backoff.wait(e.Name); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	err := r.Lifecycle.Finalize(ctx, e.Name, r.Wait, r.Timeout)
+	if err == nil {
+		r.Backoff.reset(e.Name)
+		r.forget(e.Name)
+		return ctrl.Result{}, nil
+	}
+	return r.outcome(ctx, e, err, "")
+}
+
+// checkDrift compares a Succeeded extension with what was applied, at most once per
+// DriftInterval, and records the Drifted condition; under driftPolicy Correct it
+// restores the release.
+func (r *Reconciler) checkDrift(ctx context.Context, e *v1alpha1.Extension) (ctrl.Result, error) {
+	if r.DriftInterval <= 0 {
+		return ctrl.Result{}, nil
+	}
+	if wait := r.untilCheck(e.Name); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	diffs, err := r.Lifecycle.Drift(ctx, e)
+	if err != nil {
+		return r.outcome(ctx, e, fmt.Errorf("checking for drift: %w", err), "")
+	}
+	r.markChecked(e.Name)
+	if len(diffs) == 0 {
+		if c := meta.FindStatusCondition(e.Status.Conditions, v1alpha1.ConditionDrifted); c == nil || c.Status != metav1.ConditionFalse {
+			if err := r.Lifecycle.SetCondition(ctx, e, metav1.Condition{Type: v1alpha1.ConditionDrifted, Status: metav1.ConditionFalse,
+				Reason: "InSync", Message: "the release and its objects match what was applied"}); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		return ctrl.Result{RequeueAfter: r.DriftInterval}, nil
+	}
+	lines := make([]string, len(diffs))
+	correctRelease := false
+	for i, d := range diffs {
+		lines[i] = d.String()
+		correctRelease = correctRelease || d.IsRelease()
+	}
+	msg := strings.Join(lines, "; ")
+	policy := e.Spec.DriftPolicy
+	if policy == "" {
+		policy = v1alpha1.DriftCorrect
+	}
+	if err := r.Lifecycle.SetCondition(ctx, e, metav1.Condition{Type: v1alpha1.ConditionDrifted, Status: metav1.ConditionTrue,
+		Reason: "Drifted", Message: msg}); err != nil {
+		return ctrl.Result{}, err
+	}
+	r.event(ctx, e, corev1.EventTypeWarning, "DriftDetected", msg)
+	if policy == v1alpha1.DriftReport {
+		return ctrl.Result{RequeueAfter: r.DriftInterval}, nil
+	}
+	if wait := r.Backoff.wait(e.Name); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	_, err = r.Lifecycle.Converge(ctx, lifecycle.ConvergeRequest{Name: e.Name, Wait: r.Wait, Timeout: r.Timeout, CorrectRelease: correctRelease})
+	if err == nil {
+		fresh := &v1alpha1.Extension{}
+		if gerr := r.Lifecycle.Client().Get(ctx, client.ObjectKeyFromObject(e), fresh); gerr == nil {
+			_ = r.Lifecycle.SetCondition(ctx, fresh, metav1.Condition{Type: v1alpha1.ConditionDrifted, Status: metav1.ConditionFalse,
+				Reason: "Corrected", Message: "corrected: " + msg})
+		}
+		r.event(ctx, e, corev1.EventTypeNormal, "DriftCorrected", msg)
+	}
+	return r.outcome(ctx, e, err, "")
+}
+
+func (r *Reconciler) event(ctx context.Context, e *v1alpha1.Extension, eventType, reason, msg string) {
+	r.Lifecycle.Event(ctx, e, eventType, reason, msg)
+}
+
+func (r *Reconciler) markChecked(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.checked == nil {
+		r.checked = map[string]time.Time{}
+	}
+	r.checked[name] = r.Now()
+}
+
+func (r *Reconciler) untilCheck(name string) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	last, ok := r.checked[name]
+	if !ok {
+		return 0
+	}
+	return max(last.Add(r.DriftInterval).Sub(r.Now()), 0)
+}
+
+func (r *Reconciler) forget(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.checked, name)
+}

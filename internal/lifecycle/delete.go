@@ -3,8 +3,10 @@ package lifecycle
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
@@ -64,6 +66,7 @@ func (m *Manager) delete(ctx context.Context, req DeleteRequest) error {
 		return err
 	}
 	m.progress("Uninstalling release %s/%s%s", ns, e.Name, waitNote(req.Wait))
+	m.Event(ctx, e, corev1.EventTypeNormal, ReasonUninstalling, fmt.Sprintf("Uninstalling release %s/%s", ns, e.Name))
 	if err := stillHeld(ctx); err != nil {
 		return err
 	}
@@ -81,6 +84,7 @@ func (m *Manager) delete(ctx context.Context, req DeleteRequest) error {
 	if err := m.deleteProtected(ctx, e); err != nil {
 		return m.fail(ctx, e, "UninstallFailed", err)
 	}
+	m.Event(ctx, e, corev1.EventTypeNormal, ReasonUninstalled, fmt.Sprintf("Uninstalled release %s/%s", ns, e.Name))
 	if err := stillHeld(ctx); err != nil {
 		return err
 	}

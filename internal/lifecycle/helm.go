@@ -154,6 +154,7 @@ func (m *Manager) helmApply(ctx context.Context, s helmStep) (release.Record, er
 	if err != nil {
 		return release.Record{}, m.fail(ctx, e, "InstallIdentity", err)
 	}
+	m.startedEvent(ctx, e, s.Version, s.Adopt, req.Expect.IsZero())
 	var rec release.Record
 	switch {
 	case s.Adopt:

@@ -47,6 +47,10 @@ type Config struct {
 	Holder string
 	// Now is the clock of statuses and locks; nil means time.Now.
 	Now func() time.Time
+	// Reporter names this program in the Events it records (source.component and
+	// reportingController): "" means DefaultReporter, "kubectl-ext"; the extension
+	// manager sets "extension-manager".
+	Reporter string
 }
 
 // Manager runs lifecycle operations against one cluster. Build it with New.
@@ -61,13 +65,17 @@ type Manager struct {
 	now      func() time.Time
 	catalog  *catalog.Catalog
 	gatherer policyinput.Gatherer
+	reporter string
 }
 
 // New returns a Manager for cfg, with the defaults of its empty fields filled in once.
 func New(cfg Config) *Manager {
 	m := &Manager{
 		client: cfg.Client, helm: cfg.Helm, engine: cfg.Policy, cluster: cfg.Cluster,
-		charts: cfg.Charts, out: cfg.Progress, holder: cfg.Holder, now: cfg.Now,
+		charts: cfg.Charts, out: cfg.Progress, holder: cfg.Holder, now: cfg.Now, reporter: cfg.Reporter,
+	}
+	if m.reporter == "" {
+		m.reporter = DefaultReporter
 	}
 	if m.out == nil {
 		m.out = io.Discard

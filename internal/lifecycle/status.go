@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -79,7 +80,9 @@ func (m *Manager) succeed(ctx context.Context, e *v1alpha1.Extension, version st
 	if err != nil {
 		return err
 	}
-	return m.setStatus(ctx, e, func(s *v1alpha1.ExtensionStatus) {
+	// The Event is told from the status before it records the outcome.
+	reason, message := succeededEvent(e, version, rec)
+	err = m.setStatus(ctx, e, func(s *v1alpha1.ExtensionStatus) {
 		if s.KubernetesVersion == "" || majorMinor(s.CurrentVersion) != majorMinor(version) {
 			s.KubernetesVersion = cluster.Minor
 		}
@@ -96,6 +99,10 @@ func (m *Manager) succeed(ctx context.Context, e *v1alpha1.Extension, version st
 		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: "Progressing", Status: metav1.ConditionFalse,
 			Reason: "Succeeded", Message: "version " + version, ObservedGeneration: e.Generation})
 	})
+	if err == nil {
+		m.Event(ctx, e, corev1.EventTypeNormal, reason, message)
+	}
+	return err
 }
 
 // fail records an operation's failure; the returned error is opErr, redacted. The
@@ -112,6 +119,7 @@ func (m *Manager) failRecorded(ctx context.Context, e *v1alpha1.Extension, code 
 	msg := statusMessage(ctx, opErr.Error())
 	sctx, cancel := detached(ctx)
 	defer cancel()
+	reason := failureReason(e)
 	serr := m.setStatus(sctx, e, func(s *v1alpha1.ExtensionStatus) {
 		s.ProvisioningState = v1alpha1.ProvisioningFailed
 		s.TargetVersion = ""
@@ -126,6 +134,7 @@ func (m *Manager) failRecorded(ctx context.Context, e *v1alpha1.Extension, code 
 		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: "Progressing", Status: metav1.ConditionFalse,
 			Reason: code, Message: msg, ObservedGeneration: e.Generation})
 	})
+	m.failedEvents(sctx, e, reason, code, msg, rec)
 	if serr != nil {
 		return errors.Join(opErr, fmt.Errorf("recording the failure: %w", operationOf(ctx).redactErr(serr)))
 	}
@@ -167,17 +176,22 @@ func (m *Manager) recover(ctx context.Context, e *v1alpha1.Extension, l *lock, a
 		}
 		if did != "" {
 			m.progress("Recovered: %s", did)
+			m.Event(ctx, e, corev1.EventTypeWarning, ReasonRecovered, "Recovered: "+did)
 		}
 	}
 	if inProgress(e.Status.ProvisioningState) {
 		was := e.Status.ProvisioningState
 		m.progress("Recovered: extension %s was left %s by an interrupted command (lock expired: %v)", e.Name, was, l.stale)
-		return m.setStatus(ctx, e, func(s *v1alpha1.ExtensionStatus) {
+		if err := m.setStatus(ctx, e, func(s *v1alpha1.ExtensionStatus) {
 			s.ProvisioningState = v1alpha1.ProvisioningFailed
 			s.TargetVersion = ""
 			s.ErrorInfo = &v1alpha1.ErrorInfo{Code: "Interrupted",
 				Message: fmt.Sprintf("the command that set %s was interrupted; the next operation recovers it", was)}
-		})
+		}); err != nil {
+			return err
+		}
+		m.Event(ctx, e, corev1.EventTypeWarning, ReasonRecovered,
+			fmt.Sprintf("Extension %s was left %s by an interrupted command; recorded as Failed, the operation goes on", e.Name, was))
 	}
 	return nil
 }

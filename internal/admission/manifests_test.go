@@ -13,7 +13,7 @@ import (
 )
 
 // TestManifestsApplyOnServer: the shipped kustomizations (CRDs and webhook; the
-// optional extension manager) pass the API server's own validation (server-side dry
+// extension manager; the overlay of all three) pass the API server's own validation (server-side dry
 // run) with the real kubectl.
 func TestManifestsApplyOnServer(t *testing.T) {
 	requireEnv(t)
@@ -51,7 +51,17 @@ func TestManifestsApplyOnServer(t *testing.T) {
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("kubectl apply --dry-run=server -k manifests/extension-manager/: %v (exit %d)\n%s\n%s", err, res.ExitCode, res.Stdout, res.Stderr)
 	}
-	if !strings.Contains(res.Stdout, "cronjob.batch/kubeext-extension-manager created (server dry run)") {
-		t.Errorf("the dry run did not cover the CronJob:\n%s", res.Stdout)
+	if !strings.Contains(res.Stdout, "deployment.apps/kubeext-extension-manager created (server dry run)") {
+		t.Errorf("the dry run did not cover the manager's Deployment:\n%s", res.Stdout)
+	}
+	// The overlay of all three (CRDs, webhook, manager) builds and passes too.
+	res, err = env.Kubectl(ctx, "", "apply", "--dry-run=server", "-k", filepath.Join(root, "manifests", "with-manager"))
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("kubectl apply --dry-run=server -k manifests/with-manager/: %v (exit %d)\n%s\n%s", err, res.ExitCode, res.Stdout, res.Stderr)
+	}
+	for _, want := range []string{"deployment.apps/kubeext-webhook", "deployment.apps/kubeext-extension-manager", "customresourcedefinition.apiextensions.k8s.io/extensions.kubeext.dev"} {
+		if !strings.Contains(res.Stdout, want) {
+			t.Errorf("the overlay's dry run did not cover %s:\n%s", want, res.Stdout)
+		}
 	}
 }

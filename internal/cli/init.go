@@ -16,9 +16,10 @@ import (
 
 var initLong = templates.LongDesc(`
 	Install what kubectl ext needs on a cluster: the kubeext.dev CRDs (Extension and
-	ExtensionType), a default catalog of extension types and, with --with-webhook, the
-	admission webhook that reviews every write of an Extension. All of it is embedded in
-	the plugin.
+	ExtensionType), a default catalog of extension types, with --with-webhook the
+	admission webhook that reviews every write of an Extension, and with --with-manager
+	the extension manager, which installs declared Extensions, corrects drift and
+	upgrades on a schedule (docs/manager.md). All of it is embedded in the plugin.
 
 	Objects are applied with server-side apply (field manager kubectl-ext, taking over
 	fields that other managers set): the CRDs first, which init waits for until they are
@@ -29,9 +30,11 @@ var initLong = templates.LongDesc(`
 
 	--print writes the same objects as one YAML stream and contacts no cluster, for a
 	GitOps repository. --check applies nothing: it reports whether the CRDs are
-	Established, how many extension types there are, and whether the webhook is
-	registered, has ready endpoints and answers. It exits 1 when the CRDs are missing or,
-	with --with-webhook, when the webhook is missing or does not answer.`)
+	Established, how many extension types there are, whether the webhook is registered,
+	has ready endpoints and answers, and whether the manager's Deployment has available
+	replicas and who holds its leader election Lease. It exits 1 when the CRDs are
+	missing or, with --with-webhook, when the webhook is missing or does not answer, or,
+	with --with-manager, when the manager is missing, unavailable or has no leader.`)
 
 var initExample = templates.Examples(`
 	# Install the CRDs and the default catalog, then read the catalog's versions
@@ -41,16 +44,21 @@ var initExample = templates.Examples(`
 	# Also install the admission webhook, with the image from your registry
 	kubectl ext init --with-webhook --image registry.example.com/kubeext-webhook:v0.1.0
 
+	# Also run the extension manager in the cluster (two replicas, leader election)
+	kubectl ext init --with-webhook --with-manager \
+	  --manager-image registry.example.com/kubeext-extension-manager:v0.1.0
+
 	# Let the API server check everything without changing anything
-	kubectl ext init --with-webhook --dry-run=server
+	kubectl ext init --with-webhook --with-manager --dry-run=server
 
 	# Write the manifests for a GitOps repository instead of applying them
 	kubectl ext init --with-webhook --print > kubeext.yaml
 
 	# Is everything installed? Exit 1 if the CRDs are missing; with --with-webhook,
-	# also if the webhook is missing or does not answer
+	# also if the webhook is missing or does not answer; with --with-manager, also if
+	# the manager has no available replica or no leader
 	kubectl ext init --check
-	kubectl ext init --check --with-webhook`)
+	kubectl ext init --check --with-webhook --with-manager`)
 
 // InitOptions is `kubectl ext init`: flags only; internal/install checks them and
 // does the work.
@@ -64,17 +72,21 @@ type InitOptions struct {
 func NewInitCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &InitOptions{f: f, IOStreams: streams}
 	image, imageErr := install.DefaultWebhookImage()
+	managerImage, managerImageErr := install.DefaultManagerImage()
 	cmd := &cobra.Command{
-		Use:     "init [--with-webhook [--image REF]] [--without-catalog] [--print | --dry-run=server | --check]",
-		Short:   "Install the CRDs, the default catalog and, optionally, the admission webhook",
+		Use:     "init [--with-webhook [--image REF]] [--with-manager [--manager-image REF]] [--without-catalog] [--print | --dry-run=server | --check]",
+		Short:   "Install the CRDs, the default catalog and, optionally, the admission webhook and the extension manager",
 		Long:    initLong,
 		Example: initExample,
 		Args:    initNoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if imageErr != nil {
-				return imageErr // only with a broken build: the kustomization is embedded
+			for _, err := range []error{imageErr, managerImageErr} {
+				if err != nil {
+					return err // only with a broken build: the kustomizations are embedded
+				}
 			}
 			o.ImageGiven = cmd.Flags().Changed("image")
+			o.ManagerImageGiven = cmd.Flags().Changed("manager-image")
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -84,10 +96,12 @@ func NewInitCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Comma
 	fs := cmd.Flags()
 	fs.BoolVar(&o.WithWebhook, "with-webhook", false, "Also install the admission webhook (namespace kubeext-system: Deployment, Service, RBAC, policy ConfigMap, ValidatingWebhookConfiguration). With --check: require it.")
 	fs.StringVar(&o.Image, "image", image, "Image of the webhook's Deployment (with --with-webhook).")
+	fs.BoolVar(&o.WithManager, "with-manager", false, "Also install the extension manager (namespace kubeext-system: Deployment of 2 replicas under leader election, metrics Service, RBAC, the install ServiceAccount kubeext-installer). With --check: require it.")
+	fs.StringVar(&o.ManagerImage, "manager-image", managerImage, "Image of the extension manager's Deployment (with --with-manager).")
 	fs.BoolVar(&o.WithoutCatalog, "without-catalog", false, "Do not install the default catalog of extension types.")
 	fs.BoolVar(&o.Print, "print", false, "Print the objects as a YAML stream (for kubectl apply -f - or a GitOps repository) and apply nothing; contacts no cluster.")
 	fs.StringVar(&o.DryRun, "dry-run", "none", `"none", or "server": the API server checks every object and keeps none.`)
-	fs.BoolVar(&o.Check, "check", false, "Apply nothing; report what is installed and whether the webhook answers. Exit 1 if the CRDs (with --with-webhook: also the webhook) are missing.")
+	fs.BoolVar(&o.Check, "check", false, "Apply nothing; report what is installed, whether the webhook answers and whether the manager leads. Exit 1 if the CRDs (with --with-webhook: also the webhook; with --with-manager: also the manager) are missing.")
 	fs.DurationVar(&o.Timeout, "timeout", time.Minute, "How long to wait for the CRDs to be Established.")
 	cmd.ValidArgsFunction = cobra.NoFileCompletions
 	_ = cmd.RegisterFlagCompletionFunc("dry-run", fixedCompletions("none", "server"))
@@ -142,7 +156,7 @@ func (o *InitOptions) runCheck(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("no cluster to talk to (check --kubeconfig and --context): %w", err)
 	}
-	ck, err := install.NewChecker(cfg, o.WithWebhook)
+	ck, err := install.NewChecker(cfg, o.WithWebhook, o.WithManager)
 	if err != nil {
 		return err
 	}
@@ -150,5 +164,5 @@ func (o *InitOptions) runCheck(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return install.WriteReport(o.Out, rows, o.WithWebhook)
+	return install.WriteReport(o.Out, rows, o.WithWebhook, o.WithManager)
 }

@@ -7,8 +7,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -22,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/manifests"
 )
 
 // CheckRow is one line of `kubectl ext init --check`.
@@ -56,6 +60,7 @@ type embedded struct {
 	Catalog      []string // ExtensionType names of the default catalog
 	Webhook      string   // the ValidatingWebhookConfiguration's name
 	Service      types.NamespacedName
+	Manager      types.NamespacedName // the extension manager's Deployment
 }
 
 func readEmbedded() (embedded, error) {
@@ -73,7 +78,7 @@ func readEmbedded() (embedded, error) {
 	for _, t := range m.Rest {
 		in.Catalog = append(in.Catalog, t.GetName())
 	}
-	objs, err := webhookObjects()
+	objs, err := kustomizationObjects(manifests.Webhook, manifests.WebhookKustomizationFile)
 	if err != nil {
 		return in, err
 	}
@@ -92,13 +97,23 @@ func readEmbedded() (embedded, error) {
 			}
 		}
 	}
-	if in.ExtensionCRD == "" || in.Webhook == "" || in.Service.Name == "" {
-		return in, fmt.Errorf("the embedded manifests lack the Extension CRD or the webhook's configuration and Service")
+	mgr, err := kustomizationObjects(manifests.ExtensionManager, manifests.ManagerKustomizationFile)
+	if err != nil {
+		return in, err
+	}
+	for _, o := range mgr {
+		if o.GetKind() == "Deployment" {
+			in.Manager = types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}
+		}
+	}
+	if in.ExtensionCRD == "" || in.Webhook == "" || in.Service.Name == "" || in.Manager.Name == "" {
+		return in, fmt.Errorf("the embedded manifests lack the Extension CRD, the webhook's configuration and Service, or the manager's Deployment")
 	}
 	return in, nil
 }
 
-// Checker looks at one cluster: what init installs, and whether the webhook answers.
+// Checker looks at one cluster: what init installs, whether the webhook answers, and
+// whether an extension manager runs and leads.
 type Checker struct {
 	Client client.Client
 	// Warnings returns the API server's warnings to Client so far: a webhook whose
@@ -106,6 +121,11 @@ type Checker struct {
 	Warnings func() []string
 	// RequireWebhook makes a missing or silent webhook a problem, not a note.
 	RequireWebhook bool
+	// RequireManager makes a missing, unavailable or leaderless extension manager a
+	// problem, not a note.
+	RequireManager bool
+	// Now is the clock a Lease's expiry is judged by; nil means time.Now.
+	Now func() time.Time
 }
 
 // checkRun is one Check: the Checker, what init installs, and the CRDs found
@@ -117,7 +137,7 @@ type checkRun struct {
 }
 
 // NewChecker returns a Checker for the cluster of cfg.
-func NewChecker(cfg *rest.Config, requireWebhook bool) (*Checker, error) {
+func NewChecker(cfg *rest.Config, requireWebhook, requireManager bool) (*Checker, error) {
 	cfg = rest.CopyConfig(cfg)
 	w := &warnings{}
 	cfg.WarningHandler = w
@@ -125,11 +145,12 @@ func NewChecker(cfg *rest.Config, requireWebhook bool) (*Checker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Checker{Client: c, Warnings: w.all, RequireWebhook: requireWebhook}, nil
+	return &Checker{Client: c, Warnings: w.all, RequireWebhook: requireWebhook, RequireManager: requireManager}, nil
 }
 
 // Check reports on each CRD, the extension types, the webhook configuration, its
-// Service, and whether the webhook answers a probe. It fails only when the embedded
+// Service, whether the webhook answers a probe, the manager's Deployment and who
+// holds its leader election Lease. It fails only when the embedded
 // manifests are broken: what it finds on the cluster is in the rows.
 func (k *Checker) Check(ctx context.Context) ([]CheckRow, error) {
 	in, err := readEmbedded()
@@ -159,7 +180,7 @@ func (k *checkRun) rows(ctx context.Context) []CheckRow {
 	rows = append(rows, k.types(ctx))
 	vwcRow, vwc := k.webhookConfiguration(ctx)
 	rows = append(rows, vwcRow, k.service(ctx, vwc), k.answers(ctx))
-	return rows
+	return append(rows, k.managerDeployment(ctx), k.managerLease(ctx))
 }
 
 func (k *checkRun) crd(ctx context.Context, name string) CheckRow {
@@ -396,4 +417,114 @@ func unique(in []string) []string {
 		}
 	}
 	return out
+}
+
+// ManagerLease is the extension manager's leader election Lease (cmd/extension-manager
+// takes the same name). In the cluster it lives in the manager's namespace; a manager
+// run outside the cluster keeps it in kube-system unless told otherwise.
+const ManagerLease = "kubeext-extension-manager"
+
+// outOfClusterLeaseNamespace is where a manager run from a kubeconfig elects its
+// leader by default (--leader-election-namespace).
+const outOfClusterLeaseNamespace = "kube-system"
+
+func (k *checkRun) managerDeployment(ctx context.Context) CheckRow {
+	key := k.in.Manager
+	r := CheckRow{Component: fmt.Sprintf("deployment/%s -n %s", key.Name, key.Namespace)}
+	d := &appsv1.Deployment{}
+	err := k.Client.Get(ctx, key, d)
+	switch {
+	case apierrors.IsNotFound(err):
+		r.Status = "Missing"
+		r.Detail = "optional; install it with `kubectl ext init --with-manager`, or run bin/extension-manager outside the cluster (docs/manager.md)"
+		if k.RequireManager {
+			r.Detail = "install it with `kubectl ext init --with-manager`"
+			r.Problem = "the extension manager's deployment " + key.String() + " is missing"
+		}
+		return r
+	case err != nil:
+		r.Status, r.Detail = "Unknown", err.Error()
+		if k.RequireManager {
+			r.Problem = "the extension manager's deployment " + key.String() + " could not be read: " + err.Error()
+		}
+		return r
+	}
+	want := ptr.Deref(d.Spec.Replicas, 1)
+	var images []string
+	for _, c := range d.Spec.Template.Spec.Containers {
+		images = append(images, c.Image)
+	}
+	r.Detail = fmt.Sprintf("%d/%d replicas available, image %s", d.Status.AvailableReplicas, want, strings.Join(images, ", "))
+	if d.Status.AvailableReplicas > 0 {
+		r.Status = "Available"
+		return r
+	}
+	r.Status = "NotAvailable"
+	r.Detail += fmt.Sprintf("; see `kubectl -n %s get pods -l app.kubernetes.io/name=%s`", key.Namespace, key.Name)
+	if k.RequireManager {
+		r.Problem = fmt.Sprintf("the extension manager's deployment %s has no available replica", key)
+	}
+	return r
+}
+
+// managerLease reports who leads: the Lease in the manager's namespace, else the one
+// a manager outside the cluster keeps in kube-system.
+func (k *checkRun) managerLease(ctx context.Context) CheckRow {
+	namespaces := []string{k.in.Manager.Namespace, outOfClusterLeaseNamespace}
+	r := CheckRow{Component: fmt.Sprintf("lease/%s -n %s", ManagerLease, namespaces[0])}
+	problem := func(p string) {
+		if k.RequireManager {
+			r.Problem = p
+		}
+	}
+	var lease *coordinationv1.Lease
+	for _, ns := range namespaces {
+		l := &coordinationv1.Lease{}
+		err := k.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: ManagerLease}, l)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		r.Component = fmt.Sprintf("lease/%s -n %s", ManagerLease, ns)
+		if err != nil {
+			r.Status, r.Detail = "Unknown", err.Error()
+			problem("the extension manager's leader election lease could not be read: " + err.Error())
+			return r
+		}
+		lease = l
+		break
+	}
+	if lease == nil {
+		r.Status, r.Detail = "Missing", "no extension manager has been elected leader"
+		problem("no extension manager leads: lease " + namespaces[0] + "/" + ManagerLease + " is missing")
+		return r
+	}
+	outside := ""
+	if lease.Namespace == outOfClusterLeaseNamespace && k.in.Manager.Namespace != outOfClusterLeaseNamespace {
+		outside = " (a manager running outside the cluster)"
+	}
+	holder := ptr.Deref(lease.Spec.HolderIdentity, "")
+	if holder == "" {
+		r.Status, r.Detail = "Released", "no holder: the last leader stopped and gave the lease up"+outside
+		problem("no extension manager leads: lease " + lease.Namespace + "/" + ManagerLease + " has no holder")
+		return r
+	}
+	now := time.Now
+	if k.Now != nil {
+		now = k.Now
+	}
+	r.Detail = "held by " + holder + outside
+	if lease.Spec.RenewTime == nil {
+		r.Status = "Held"
+		return r
+	}
+	age := now().Sub(lease.Spec.RenewTime.Time).Truncate(time.Second)
+	r.Detail += fmt.Sprintf(", renewed %s ago", age)
+	if d := time.Duration(ptr.Deref(lease.Spec.LeaseDurationSeconds, 0)) * time.Second; d > 0 && age > d {
+		r.Status = "Expired"
+		r.Detail += fmt.Sprintf(" (lease duration %s): the leader stopped without giving it up; a standby takes over", d)
+		problem("no extension manager leads: lease " + lease.Namespace + "/" + ManagerLease + " expired")
+		return r
+	}
+	r.Status = "Held"
+	return r
 }

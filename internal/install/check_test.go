@@ -5,8 +5,11 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -35,9 +38,25 @@ type cluster struct {
 	typesNotServed bool     // listing ExtensionTypes finds no such kind
 	probe          error    // what creating the probe returns
 	warnings       []string // the API server's warnings
+	// The extension manager: its Deployment's available replicas (-1: no Deployment),
+	// and its leader election Lease (nil: none).
+	managerAvailable int
+	lease            *coordinationv1.Lease
 }
 
-func (c cluster) checker(t *testing.T, in embedded, requireWebhook bool) *Checker {
+// checkNow is the clock of the check's lease verdicts.
+var checkNow = time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC)
+
+func lease(ns, holder string, renewedAgo time.Duration) *coordinationv1.Lease {
+	l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: ManagerLease},
+		Spec: coordinationv1.LeaseSpec{LeaseDurationSeconds: ptr.To[int32](15), RenewTime: &metav1.MicroTime{Time: checkNow.Add(-renewedAgo)}}}
+	if holder != "" {
+		l.Spec.HolderIdentity = &holder
+	}
+	return l
+}
+
+func (c cluster) checker(t *testing.T, in embedded, requireWebhook, requireManager bool) *Checker {
 	t.Helper()
 	var objs []client.Object
 	for _, name := range in.CRDs {
@@ -75,6 +94,16 @@ func (c cluster) checker(t *testing.T, in embedded, requireWebhook bool) *Checke
 		}
 		objs = append(objs, slice)
 	}
+	if c.managerAvailable >= 0 {
+		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: in.Manager.Namespace, Name: in.Manager.Name},
+			Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+				Containers: []corev1.Container{{Name: "manager", Image: "ghcr.io/kubeext/kubeext-extension-manager:v1"}}}}},
+			Status: appsv1.DeploymentStatus{AvailableReplicas: int32(c.managerAvailable)}}
+		objs = append(objs, d)
+	}
+	if c.lease != nil {
+		objs = append(objs, c.lease)
+	}
 	fc := fake.NewClientBuilder().WithScheme(Scheme()).WithObjects(objs...).WithInterceptorFuncs(interceptor.Funcs{
 		Create: func(ctx context.Context, cl client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
 			o := &client.CreateOptions{}
@@ -91,7 +120,8 @@ func (c cluster) checker(t *testing.T, in embedded, requireWebhook bool) *Checke
 			return cl.List(ctx, list, opts...)
 		},
 	}).Build()
-	return &Checker{Client: fc, Warnings: func() []string { return c.warnings }, RequireWebhook: requireWebhook}
+	return &Checker{Client: fc, Warnings: func() []string { return c.warnings }, RequireWebhook: requireWebhook,
+		RequireManager: requireManager, Now: func() time.Time { return checkNow }}
 }
 
 func denial(msg string) error { return errors.New(msg) }
@@ -107,40 +137,50 @@ func TestCheck(t *testing.T) {
 	vwc := "validatingwebhookconfiguration/" + in.Webhook
 	svc := "service/" + in.Service.Name + " -n " + in.Service.Namespace
 	const types, answers = "extension types", "webhook answers"
+	deploy := "deployment/" + in.Manager.Name + " -n " + in.Manager.Namespace
+	leaseAt := func(ns string) string { return "lease/" + ManagerLease + " -n " + ns }
 	denied := denial(`admission webhook "extensions.kubeext.dev" denied the request: [EXT-SCOPE-001] both scopes; [EXT-VERSION-002] not semver`)
-	healthy := cluster{established: true, types: in.Catalog, webhook: true, service: true, ready: 2, probe: denied}
+	healthy := cluster{established: true, types: in.Catalog, webhook: true, service: true, ready: 2, probe: denied, managerAvailable: -1}
+	withManager := func(available int, l *coordinationv1.Lease) cluster {
+		c := healthy
+		c.managerAvailable, c.lease = available, l
+		return c
+	}
 
 	tests := []struct {
 		name           string
 		cluster        cluster
 		requireWebhook bool
+		requireManager bool
 		status         map[string]string // component -> status
 		detail         map[string]string // component -> part of its detail
 		problems       []string          // parts of each problem, in order
 	}{
 		{
-			name:     "an empty cluster",
-			cluster:  cluster{typesNotServed: true},
-			status:   map[string]string{crd: "Missing", types: "Unknown", vwc: "Missing", svc: "Missing", answers: "Unknown"},
-			detail:   map[string]string{types: "the ExtensionType CRD is not served", vwc: "optional;", answers: "needs the Extension CRD"},
+			name:    "an empty cluster",
+			cluster: cluster{typesNotServed: true, managerAvailable: -1},
+			status: map[string]string{crd: "Missing", types: "Unknown", vwc: "Missing", svc: "Missing", answers: "Unknown",
+				deploy: "Missing", leaseAt("kubeext-system"): "Missing"},
+			detail: map[string]string{types: "the ExtensionType CRD is not served", vwc: "optional;", answers: "needs the Extension CRD",
+				deploy: "optional; install it with `kubectl ext init --with-manager`"},
 			problems: []string{"customresourcedefinition " + in.CRDs[0] + " is missing", "customresourcedefinition " + in.CRDs[1] + " is missing"},
 		},
 		{
 			name:     "CRDs not Established",
-			cluster:  cluster{notEstablished: true},
+			cluster:  cluster{notEstablished: true, managerAvailable: -1},
 			status:   map[string]string{crd: "NotEstablished", answers: "Unknown"},
 			problems: []string{"is not Established", "is not Established"},
 		},
 		{
 			name:    "the CRDs and part of the catalog, no webhook",
-			cluster: cluster{established: true, types: append([]string{"my.own"}, in.Catalog[1:]...)},
+			cluster: cluster{established: true, types: append([]string{"my.own"}, in.Catalog[1:]...), managerAvailable: -1},
 			status:  map[string]string{crd: "Established", types: "5", vwc: "Missing", answers: "No"},
 			detail: map[string]string{crd: "served versions: v1alpha1", types: "default catalog: 4 of 5 (not installed: " + in.Catalog[0] + ")",
 				answers: "an invalid Extension was accepted (server dry run): nothing reviews Extensions"},
 		},
 		{
 			name:           "no webhook, required",
-			cluster:        cluster{established: true},
+			cluster:        cluster{established: true, managerAvailable: -1},
 			requireWebhook: true,
 			status:         map[string]string{vwc: "Missing", svc: "Missing", answers: "No"},
 			detail:         map[string]string{vwc: "install it with `kubectl ext init --with-webhook`"},
@@ -199,10 +239,62 @@ func TestCheck(t *testing.T) {
 			status:         map[string]string{"webhook service": "NotUsed", vwc: "Present", answers: "Yes"},
 			detail:         map[string]string{"webhook service": "calls https://webhook.example.com/validate"},
 		},
+		{
+			name:           "no manager, required",
+			cluster:        healthy,
+			requireManager: true,
+			status:         map[string]string{deploy: "Missing", leaseAt("kubeext-system"): "Missing"},
+			detail:         map[string]string{deploy: "install it with `kubectl ext init --with-manager`"},
+			problems: []string{"the extension manager's deployment " + in.Manager.String() + " is missing",
+				"no extension manager leads: lease kubeext-system/" + ManagerLease + " is missing"},
+		},
+		{
+			name:           "a manager that runs and leads",
+			cluster:        withManager(2, lease("kubeext-system", "kubeext-extension-manager-7d9f-abcde_1234", 3*time.Second)),
+			requireManager: true,
+			status:         map[string]string{deploy: "Available", leaseAt("kubeext-system"): "Held"},
+			detail: map[string]string{deploy: "2/2 replicas available, image ghcr.io/kubeext/kubeext-extension-manager:v1",
+				leaseAt("kubeext-system"): "held by kubeext-extension-manager-7d9f-abcde_1234, renewed 3s ago"},
+		},
+		{
+			name:           "a manager without nodes to run on",
+			cluster:        withManager(0, nil),
+			requireManager: true,
+			status:         map[string]string{deploy: "NotAvailable", leaseAt("kubeext-system"): "Missing"},
+			detail:         map[string]string{deploy: "0/2 replicas available"},
+			problems: []string{"the extension manager's deployment " + in.Manager.String() + " has no available replica",
+				"no extension manager leads"},
+		},
+		{
+			name:           "a leader that stopped without giving the lease up",
+			cluster:        withManager(1, lease("kubeext-system", "old-leader", time.Minute)),
+			requireManager: true,
+			status:         map[string]string{deploy: "Available", leaseAt("kubeext-system"): "Expired"},
+			detail:         map[string]string{leaseAt("kubeext-system"): "held by old-leader, renewed 1m0s ago (lease duration 15s)"},
+			problems:       []string{"no extension manager leads: lease kubeext-system/" + ManagerLease + " expired"},
+		},
+		{
+			name:           "a lease given up",
+			cluster:        withManager(1, lease("kubeext-system", "", time.Second)),
+			requireManager: true,
+			status:         map[string]string{leaseAt("kubeext-system"): "Released"},
+			problems:       []string{"has no holder"},
+		},
+		{
+			name:    "a manager outside the cluster, not required",
+			cluster: withManager(-1, lease("kube-system", "alice@laptop", time.Second)),
+			status:  map[string]string{deploy: "Missing", leaseAt("kube-system"): "Held"},
+			detail:  map[string]string{leaseAt("kube-system"): "held by alice@laptop (a manager running outside the cluster), renewed 1s ago"},
+		},
+		{
+			name:    "an expired lease, not required",
+			cluster: withManager(0, lease("kubeext-system", "old-leader", time.Hour)),
+			status:  map[string]string{deploy: "NotAvailable", leaseAt("kubeext-system"): "Expired"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rows, err := tt.cluster.checker(t, in, tt.requireWebhook).Check(context.Background())
+			rows, err := tt.cluster.checker(t, in, tt.requireWebhook, tt.requireManager).Check(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -210,8 +302,8 @@ func TestCheck(t *testing.T) {
 			for _, r := range rows {
 				byComponent[r.Component] = r
 			}
-			if len(rows) != len(in.CRDs)+4 {
-				t.Errorf("%d rows, want one per CRD, the types, the webhook configuration, its service and the probe: %+v", len(rows), rows)
+			if len(rows) != len(in.CRDs)+6 {
+				t.Errorf("%d rows, want one per CRD, the types, the webhook configuration, its service, the probe, the manager's Deployment and its Lease: %+v", len(rows), rows)
 			}
 			for c, want := range tt.status {
 				if r, ok := byComponent[c]; !ok || r.Status != want {

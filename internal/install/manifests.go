@@ -19,8 +19,8 @@ import (
 
 // Manifests are the objects `kubectl ext init` applies, in the order it applies
 // them: the CRDs (then it waits for them to be Established), the namespaces, then the
-// rest (the catalog, then the webhook in its kustomization's order, so that the
-// ValidatingWebhookConfiguration comes last).
+// rest (the catalog, the extension manager, then the webhook in its kustomization's
+// order, so that the ValidatingWebhookConfiguration comes last).
 type Manifests struct {
 	CRDs       []*unstructured.Unstructured
 	Namespaces []*unstructured.Unstructured
@@ -35,9 +35,12 @@ func (m Manifests) All() []*unstructured.Unstructured {
 
 // Selection says which embedded manifests to install.
 type Selection struct {
-	Catalog, Webhook bool
+	Catalog, Webhook, Manager bool
 	// Image replaces the webhook Deployment's kubeext-webhook image (with Webhook).
 	Image string
+	// ManagerImage replaces the manager Deployment's kubeext-extension-manager image
+	// (with Manager).
+	ManagerImage string
 }
 
 // Build reads the embedded manifests the selection names.
@@ -55,23 +58,50 @@ func Build(sel Selection) (Manifests, error) {
 		}
 		m.Rest = append(m.Rest, types...)
 	}
-	if sel.Webhook {
-		objs, err := webhookObjects()
+	// The webhook's files make the namespace kubeext-system, which the manager lives
+	// in too: with the manager alone, that Namespace is taken from them.
+	var webhook []*unstructured.Unstructured
+	if sel.Webhook || sel.Manager {
+		if webhook, err = kustomizationObjects(manifests.Webhook, manifests.WebhookKustomizationFile); err != nil {
+			return m, err
+		}
+	}
+	for _, o := range webhook {
+		if isNamespace(o) {
+			m.Namespaces = append(m.Namespaces, o)
+		}
+	}
+	if sel.Manager {
+		objs, err := kustomizationObjects(manifests.ExtensionManager, manifests.ManagerKustomizationFile)
 		if err != nil {
 			return m, err
 		}
-		if err := setWebhookImage(objs, sel.Image); err != nil {
+		if err := setImage(objs, manifests.ManagerImageName, sel.ManagerImage); err != nil {
 			return m, err
 		}
 		for _, o := range objs {
-			if o.GetAPIVersion() == "v1" && o.GetKind() == "Namespace" {
+			if isNamespace(o) {
 				m.Namespaces = append(m.Namespaces, o)
 			} else {
 				m.Rest = append(m.Rest, o)
 			}
 		}
 	}
+	if sel.Webhook {
+		if err := setImage(webhook, manifests.WebhookImageName, sel.Image); err != nil {
+			return m, err
+		}
+		for _, o := range webhook {
+			if !isNamespace(o) {
+				m.Rest = append(m.Rest, o)
+			}
+		}
+	}
 	return m, nil
+}
+
+func isNamespace(o *unstructured.Unstructured) bool {
+	return o.GetAPIVersion() == "v1" && o.GetKind() == "Namespace"
 }
 
 // decodeDir decodes every *.yaml file of dir in fsys, in file name order.
@@ -92,9 +122,10 @@ func decodeDir(fsys fs.FS, dir string) ([]*unstructured.Unstructured, error) {
 	return out, nil
 }
 
-// webhookObjects decodes the webhook's files in the order its kustomization lists them.
-func webhookObjects() ([]*unstructured.Unstructured, error) {
-	b, err := fs.ReadFile(manifests.Webhook, manifests.WebhookKustomizationFile)
+// kustomizationObjects decodes the files of the kustomization file kfile in fsys, in
+// the order its resources list them.
+func kustomizationObjects(fsys fs.FS, kfile string) ([]*unstructured.Unstructured, error) {
+	b, err := fs.ReadFile(fsys, kfile)
 	if err != nil {
 		return nil, err
 	}
@@ -102,14 +133,14 @@ func webhookObjects() ([]*unstructured.Unstructured, error) {
 		Resources []string `json:"resources"`
 	}
 	if err := yaml.Unmarshal(b, &k); err != nil {
-		return nil, fmt.Errorf("embedded %s: %w", manifests.WebhookKustomizationFile, err)
+		return nil, fmt.Errorf("embedded %s: %w", kfile, err)
 	}
 	if len(k.Resources) == 0 {
-		return nil, fmt.Errorf("embedded %s lists no resources", manifests.WebhookKustomizationFile)
+		return nil, fmt.Errorf("embedded %s lists no resources", kfile)
 	}
 	var out []*unstructured.Unstructured
 	for _, r := range k.Resources {
-		objs, err := decodeFile(manifests.Webhook, path.Join(path.Dir(manifests.WebhookKustomizationFile), r))
+		objs, err := decodeFile(fsys, path.Join(path.Dir(kfile), r))
 		if err != nil {
 			return nil, err
 		}
@@ -146,6 +177,21 @@ func decodeFile(fsys fs.FS, name string) ([]*unstructured.Unstructured, error) {
 
 // DefaultWebhookImage is the image manifests/kustomization.yaml sets for kubeext-webhook.
 func DefaultWebhookImage() (string, error) {
+	return kustomizationImage(manifests.Kustomization, "kustomization.yaml", manifests.WebhookImageName)
+}
+
+// DefaultManagerImage is the image manifests/extension-manager/kustomization.yaml sets
+// for kubeext-extension-manager.
+func DefaultManagerImage() (string, error) {
+	b, err := fs.ReadFile(manifests.ExtensionManager, manifests.ManagerKustomizationFile)
+	if err != nil {
+		return "", err
+	}
+	return kustomizationImage(b, manifests.ManagerKustomizationFile, manifests.ManagerImageName)
+}
+
+// kustomizationImage reads the reference a kustomization's images entry gives name.
+func kustomizationImage(kustomization []byte, file, name string) (string, error) {
 	var k struct {
 		Images []struct {
 			Name    string `json:"name"`
@@ -154,11 +200,11 @@ func DefaultWebhookImage() (string, error) {
 			Digest  string `json:"digest"`
 		} `json:"images"`
 	}
-	if err := yaml.Unmarshal(manifests.Kustomization, &k); err != nil {
-		return "", fmt.Errorf("embedded kustomization.yaml: %w", err)
+	if err := yaml.Unmarshal(kustomization, &k); err != nil {
+		return "", fmt.Errorf("embedded %s: %w", file, err)
 	}
 	for _, im := range k.Images {
-		if im.Name != manifests.WebhookImageName {
+		if im.Name != name {
 			continue
 		}
 		ref := im.NewName
@@ -173,28 +219,39 @@ func DefaultWebhookImage() (string, error) {
 		}
 		return ref, nil
 	}
-	return "", fmt.Errorf("embedded kustomization.yaml sets no image for %s", manifests.WebhookImageName)
+	return "", fmt.Errorf("embedded %s sets no image for %s", file, name)
 }
+
+// Examples of image references, for the messages of ValidateImage.
+const (
+	manifestsWebhookExample = "ghcr.io/kubeext/kubeext-webhook:v0.1.0"
+	manifestsManagerExample = "ghcr.io/kubeext/kubeext-extension-manager:v0.1.0"
+)
 
 // ValidateImage refuses what no container runtime could pull: the API server itself
 // only checks that an image is not blank.
 func ValidateImage(ref string) error {
+	return validateImage("--image", ref, manifestsWebhookExample)
+}
+
+// validateImage is ValidateImage for the flag named flag, with example in its hints.
+func validateImage(flag, ref, example string) error {
 	switch {
 	case ref == "":
-		return fmt.Errorf("--image must name an image, e.g. ghcr.io/kubeext/kubeext-webhook:v0.1.0")
+		return fmt.Errorf("%s must name an image, e.g. %s", flag, example)
 	case strings.ContainsAny(ref, " \t\r\n"):
-		return fmt.Errorf("--image %q contains whitespace", ref)
+		return fmt.Errorf("%s %q contains whitespace", flag, ref)
 	case strings.Contains(ref, "://"):
-		return fmt.Errorf("--image %q is a URL: give an image reference without a scheme, e.g. ghcr.io/kubeext/kubeext-webhook:v0.1.0", ref)
+		return fmt.Errorf("%s %q is a URL: give an image reference without a scheme, e.g. %s", flag, ref, example)
 	case strings.HasPrefix(ref, "-") || strings.HasSuffix(ref, ":") || strings.HasSuffix(ref, "@") || strings.HasSuffix(ref, "/"):
-		return fmt.Errorf("--image %q is not an image reference (REGISTRY/REPOSITORY[:TAG|@DIGEST])", ref)
+		return fmt.Errorf("%s %q is not an image reference (REGISTRY/REPOSITORY[:TAG|@DIGEST])", flag, ref)
 	}
 	return nil
 }
 
-// setWebhookImage points every container of the webhook's workloads whose image is
-// kubeext-webhook (any tag) at image, as kustomize's images transformer does.
-func setWebhookImage(objs []*unstructured.Unstructured, image string) error {
+// setImage points every container of the Deployments among objs whose image is name
+// (any tag) at image, as kustomize's images transformer does.
+func setImage(objs []*unstructured.Unstructured, name, image string) error {
 	n := 0
 	for _, o := range objs {
 		if o.GetKind() != "Deployment" {
@@ -210,7 +267,7 @@ func setWebhookImage(objs []*unstructured.Unstructured, image string) error {
 				if !ok {
 					continue
 				}
-				if img, _ := cm["image"].(string); imageName(img) == manifests.WebhookImageName {
+				if img, _ := cm["image"].(string); imageName(img) == name {
 					cm["image"] = image
 					cs[i] = cm
 					n++
@@ -222,7 +279,7 @@ func setWebhookImage(objs []*unstructured.Unstructured, image string) error {
 		}
 	}
 	if n == 0 {
-		return fmt.Errorf("the embedded webhook Deployment has no %s container to set the image of", manifests.WebhookImageName)
+		return fmt.Errorf("the embedded Deployments have no %s container to set the image of", name)
 	}
 	return nil
 }

@@ -2,8 +2,11 @@ package install
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,7 +17,10 @@ import (
 	"github.com/kubeext/kubectl-ext/manifests"
 )
 
-const testImage = "registry.example.com/team/kubeext-webhook:v9.9.9"
+const (
+	testImage        = "registry.example.com/team/kubeext-webhook:v9.9.9"
+	testManagerImage = "registry.example.com/team/kubeext-extension-manager:v9.9.9"
+)
 
 func kinds(objs []*unstructured.Unstructured) []string {
 	var out []string
@@ -34,8 +40,9 @@ func catalogSize(t *testing.T) int {
 }
 
 // TestBuild: the selection decides what is installed, and the order is the one init
-// applies in: the CRDs, the namespaces, then the catalog and the webhook with its
-// ValidatingWebhookConfiguration last.
+// applies in: the CRDs, the namespaces, then the catalog, the manager, and the webhook
+// with its ValidatingWebhookConfiguration last. The manager alone still gets the
+// namespace kubeext-system, which the webhook's files make.
 func TestBuild(t *testing.T) {
 	nCatalog := catalogSize(t)
 	tests := []struct {
@@ -45,11 +52,16 @@ func TestBuild(t *testing.T) {
 		wantRest      int // -1: more than the catalog, the webhook's objects
 		wantLastKind  string
 		wantNamespace bool // some object of Rest is namespaced
+		wantManager   bool // the manager's Deployment is among the rest
 	}{
 		{name: "CRDs only", sel: Selection{}, wantRest: 0},
 		{name: "the catalog", sel: Selection{Catalog: true}, wantRest: nCatalog, wantLastKind: "ExtensionType"},
 		{name: "the webhook", sel: Selection{Webhook: true, Image: testImage}, wantNS: []string{"kubeext-system"}, wantRest: -1, wantLastKind: "ValidatingWebhookConfiguration", wantNamespace: true},
 		{name: "both", sel: Selection{Catalog: true, Webhook: true, Image: testImage}, wantNS: []string{"kubeext-system"}, wantRest: -1, wantLastKind: "ValidatingWebhookConfiguration", wantNamespace: true},
+		{name: "the manager alone", sel: Selection{Manager: true, ManagerImage: testManagerImage}, wantNS: []string{"kubeext-system"}, wantRest: -1,
+			wantLastKind: "Deployment", wantNamespace: true, wantManager: true},
+		{name: "everything", sel: Selection{Catalog: true, Webhook: true, Image: testImage, Manager: true, ManagerImage: testManagerImage},
+			wantNS: []string{"kubeext-system"}, wantRest: -1, wantLastKind: "ValidatingWebhookConfiguration", wantNamespace: true, wantManager: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,15 +88,19 @@ func TestBuild(t *testing.T) {
 			if tt.wantLastKind != "" && m.Rest[len(m.Rest)-1].GetKind() != tt.wantLastKind {
 				t.Errorf("the last object is a %s, want a %s", m.Rest[len(m.Rest)-1].GetKind(), tt.wantLastKind)
 			}
-			namespaced := false
+			namespaced, manager := false, false
 			for _, o := range m.Rest {
 				namespaced = namespaced || o.GetNamespace() != ""
+				manager = manager || o.GetKind() == "Deployment" && o.GetName() == "kubeext-extension-manager"
 				if o.GetKind() == "Namespace" {
 					t.Errorf("namespace %s is among the rest, not applied before it", o.GetName())
 				}
 			}
 			if namespaced != tt.wantNamespace {
 				t.Errorf("namespaced objects: %v, want %v", namespaced, tt.wantNamespace)
+			}
+			if manager != tt.wantManager {
+				t.Errorf("the manager's Deployment is there: %v, want %v", manager, tt.wantManager)
 			}
 			all := m.All()
 			if len(all) != len(m.CRDs)+len(m.Namespaces)+len(m.Rest) || all[0] != m.CRDs[0] {
@@ -94,25 +110,109 @@ func TestBuild(t *testing.T) {
 	}
 }
 
-// TestBuildSetsTheImage: the webhook Deployment runs the image asked for, never the
-// manifests' kubeext-webhook:latest.
+// TestBuildSetsTheImage: each Deployment runs the image asked for, never the
+// manifests' kubeext-webhook:latest or kubeext-extension-manager:latest.
 func TestBuildSetsTheImage(t *testing.T) {
-	m, err := Build(Selection{Webhook: true, Image: testImage})
+	tests := []struct {
+		name string
+		sel  Selection
+		want map[string]string // Deployment -> image
+	}{
+		{"the webhook", Selection{Webhook: true, Image: testImage}, map[string]string{"kubeext-webhook": testImage}},
+		{"the manager", Selection{Manager: true, ManagerImage: testManagerImage}, map[string]string{"kubeext-extension-manager": testManagerImage}},
+		{"both", Selection{Webhook: true, Image: testImage, Manager: true, ManagerImage: testManagerImage},
+			map[string]string{"kubeext-webhook": testImage, "kubeext-extension-manager": testManagerImage}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Build(tt.sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, o := range m.Rest {
+				if o.GetKind() != "Deployment" {
+					continue
+				}
+				cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+				for _, c := range cs {
+					got[o.GetName()] = c.(map[string]any)["image"].(string)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("the Deployments' images = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestManagerDeployment: the shipped Deployment is what docs/manager.md promises: two
+// replicas under leader election, probes on the health port, HTTPS metrics, the pod's
+// namespace from the downward API, and a locked-down container.
+func TestManagerDeployment(t *testing.T) {
+	m, err := Build(Selection{Manager: true, ManagerImage: testManagerImage})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var images []string
+	var d *unstructured.Unstructured
+	kinds := map[string]bool{}
 	for _, o := range m.Rest {
-		if o.GetKind() != "Deployment" {
-			continue
-		}
-		cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
-		for _, c := range cs {
-			images = append(images, c.(map[string]any)["image"].(string))
+		kinds[o.GetKind()+"/"+o.GetName()] = true
+		if o.GetKind() == "Deployment" {
+			d = o
 		}
 	}
-	if !reflect.DeepEqual(images, []string{testImage}) {
-		t.Errorf("the Deployment's images = %v, want [%s]", images, testImage)
+	for _, want := range []string{"ServiceAccount/kubeext-extension-manager", "ClusterRole/kubeext-extension-manager",
+		"ClusterRoleBinding/kubeext-extension-manager", "Service/kubeext-extension-manager-metrics", "ServiceAccount/kubeext-installer"} {
+		if !kinds[want] {
+			t.Errorf("the manager's manifests lack %s", want)
+		}
+	}
+	if kinds["ClusterRoleBinding/kubeext-extension-manager-all-namespaces"] {
+		t.Error("the optional all-namespaces binding is installed by default")
+	}
+	if d == nil {
+		t.Fatal("no Deployment")
+	}
+	str := func(fields ...string) string {
+		v, _, _ := unstructured.NestedFieldNoCopy(d.Object, fields...)
+		return fmt.Sprint(v)
+	}
+	c, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	if len(c) != 1 {
+		t.Fatalf("%d containers, want 1", len(c))
+	}
+	container := &unstructured.Unstructured{Object: c[0].(map[string]any)}
+	cstr := func(fields ...string) string {
+		v, _, _ := unstructured.NestedFieldNoCopy(container.Object, fields...)
+		return fmt.Sprint(v)
+	}
+	args, _, _ := unstructured.NestedStringSlice(container.Object, "args")
+	env, _, _ := unstructured.NestedSlice(container.Object, "env")
+	podNamespace := false
+	for _, e := range env {
+		em := e.(map[string]any)
+		if em["name"] == "POD_NAMESPACE" && fmt.Sprint(em["valueFrom"]) == "map[fieldRef:map[fieldPath:metadata.namespace]]" {
+			podNamespace = true
+		}
+	}
+	for _, tc := range []struct{ what, got, want string }{
+		{"namespace", d.GetNamespace(), "kubeext-system"},
+		{"replicas", str("spec", "replicas"), "2"},
+		{"serviceAccountName", str("spec", "template", "spec", "serviceAccountName"), "kubeext-extension-manager"},
+		{"runAsNonRoot", str("spec", "template", "spec", "securityContext", "runAsNonRoot"), "true"},
+		{"args", strings.Join(args, " "), "--leader-elect --metrics-bind-address=:8443 --health-probe-bind-address=:8081"},
+		{"liveness", cstr("livenessProbe", "httpGet", "path") + " " + cstr("livenessProbe", "httpGet", "port"), "/healthz health"},
+		{"readiness", cstr("readinessProbe", "httpGet", "path") + " " + cstr("readinessProbe", "httpGet", "port"), "/readyz health"},
+		{"readOnlyRootFilesystem", cstr("securityContext", "readOnlyRootFilesystem"), "true"},
+		{"allowPrivilegeEscalation", cstr("securityContext", "allowPrivilegeEscalation"), "false"},
+		{"capabilities", cstr("securityContext", "capabilities", "drop"), "[ALL]"},
+		{"requests", cstr("resources", "requests", "cpu") + " " + cstr("resources", "requests", "memory"), "50m 128Mi"},
+		{"POD_NAMESPACE from the downward API", fmt.Sprint(podNamespace), "true"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s = %q, want %q", tc.what, tc.got, tc.want)
+		}
 	}
 }
 
@@ -127,9 +227,9 @@ func deployment(images ...string) *unstructured.Unstructured {
 	return d
 }
 
-// TestSetWebhookImage: like kustomize's images transformer, only the kubeext-webhook
+// TestSetImage: like kustomize's images transformer, only the kubeext-webhook
 // containers change, whatever their tag or digest.
-func TestSetWebhookImage(t *testing.T) {
+func TestSetImage(t *testing.T) {
 	tests := []struct {
 		name    string
 		images  []string
@@ -146,7 +246,7 @@ func TestSetWebhookImage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := deployment(tt.images...)
-			err := setWebhookImage([]*unstructured.Unstructured{d}, testImage)
+			err := setImage([]*unstructured.Unstructured{d}, manifests.WebhookImageName, testImage)
 			checkErr(t, err, tt.wantErr)
 			if tt.wantErr != "" {
 				return
@@ -207,6 +307,33 @@ func TestDefaultWebhookImage(t *testing.T) {
 	}
 	if err := ValidateImage(got); err != nil {
 		t.Errorf("the default image is refused: %v", err)
+	}
+}
+
+// TestDefaultManagerImage: the default is the image
+// manifests/extension-manager/kustomization.yaml sets, and the overlay
+// manifests/with-manager/ sets the same one.
+func TestDefaultManagerImage(t *testing.T) {
+	got, err := DefaultManagerImage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(got, "ghcr.io/kubeext/kubeext-extension-manager:") || strings.HasSuffix(got, ":latest") {
+		t.Errorf("DefaultManagerImage() = %q, want the kustomization's ghcr.io/kubeext/kubeext-extension-manager:TAG", got)
+	}
+	overlay, err := os.ReadFile(filepath.Join("..", "..", "manifests", "with-manager", "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err := kustomizationImage(overlay, "with-manager", manifests.ManagerImageName); err != nil || o != got {
+		t.Errorf("manifests/with-manager sets %s to %q (%v), want %q like manifests/extension-manager", manifests.ManagerImageName, o, err, got)
+	}
+	webhook, err := DefaultWebhookImage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err := kustomizationImage(overlay, "with-manager", manifests.WebhookImageName); err != nil || o != webhook {
+		t.Errorf("manifests/with-manager sets %s to %q (%v), want %q like manifests/", manifests.WebhookImageName, o, err, webhook)
 	}
 }
 

@@ -12,14 +12,19 @@ import (
 // Options are the choices of `kubectl ext init`, as its flags give them.
 type Options struct {
 	WithWebhook    bool
+	WithManager    bool
 	WithoutCatalog bool
 	Image          string
 	// ImageGiven tells an --image given on purpose from the default image.
 	ImageGiven bool
-	Print      bool
-	DryRun     string
-	Check      bool
-	Timeout    time.Duration
+	// ManagerImage is the extension manager's image (--manager-image), and
+	// ManagerImageGiven tells one given on purpose from the default.
+	ManagerImage      string
+	ManagerImageGiven bool
+	Print             bool
+	DryRun            string
+	Check             bool
+	Timeout           time.Duration
 }
 
 // Validate checks the options before anything is read from or written to the cluster.
@@ -34,17 +39,24 @@ func (o Options) Validate() error {
 		return fmt.Errorf(`--dry-run must be "none" or "server", not %q`, o.DryRun)
 	}
 	switch {
-	case o.Check && (o.Print || o.ServerDryRun() || o.WithoutCatalog || o.ImageGiven):
-		return fmt.Errorf("--check applies nothing and takes only --with-webhook (to require the webhook); leave out --print, --dry-run, --without-catalog and --image")
+	case o.Check && (o.Print || o.ServerDryRun() || o.WithoutCatalog || o.ImageGiven || o.ManagerImageGiven):
+		return fmt.Errorf("--check applies nothing and takes only --with-webhook and --with-manager (to require them); leave out --print, --dry-run, --without-catalog, --image and --manager-image")
 	case o.Print && o.ServerDryRun():
 		return fmt.Errorf("--print and --dry-run=server cannot be combined: --print contacts no cluster; pipe it to `kubectl apply --dry-run=server -f -` instead")
 	case o.ImageGiven && !o.WithWebhook:
 		return fmt.Errorf("--image sets the webhook's image: add --with-webhook")
+	case o.ManagerImageGiven && !o.WithManager:
+		return fmt.Errorf("--manager-image sets the extension manager's image: add --with-manager")
 	case o.Timeout <= 0:
 		return fmt.Errorf("--timeout must be positive, not %s", o.Timeout)
 	}
 	if o.WithWebhook {
-		return ValidateImage(o.Image)
+		if err := validateImage("--image", o.Image, manifestsWebhookExample); err != nil {
+			return err
+		}
+	}
+	if o.WithManager {
+		return validateImage("--manager-image", o.ManagerImage, manifestsManagerExample)
 	}
 	return nil
 }
@@ -54,12 +66,13 @@ func (o Options) ServerDryRun() bool { return strings.EqualFold(o.DryRun, "serve
 
 // Selection is what the options install.
 func (o Options) Selection() Selection {
-	return Selection{Catalog: !o.WithoutCatalog, Webhook: o.WithWebhook, Image: o.Image}
+	return Selection{Catalog: !o.WithoutCatalog, Webhook: o.WithWebhook, Image: o.Image,
+		Manager: o.WithManager, ManagerImage: o.ManagerImage}
 }
 
 // WriteReport writes the rows of --check as a table and returns the error that makes
 // --check fail, naming each problem and the command that installs or repairs it.
-func WriteReport(out io.Writer, rows []CheckRow, requireWebhook bool) error {
+func WriteReport(out io.Writer, rows []CheckRow, requireWebhook, requireManager bool) error {
 	w := printers.GetNewTabWriter(out)
 	fmt.Fprintln(w, "COMPONENT\tSTATUS\tDETAIL")
 	for _, r := range rows {
@@ -70,10 +83,15 @@ func WriteReport(out io.Writer, rows []CheckRow, requireWebhook bool) error {
 	}
 	if problems := Problems(rows); len(problems) > 0 {
 		fix := "kubectl ext init"
+		see := "docs/operations.md for the webhook"
 		if requireWebhook {
 			fix += " --with-webhook"
 		}
-		return fmt.Errorf("%s; install or repair with `%s` (see docs/operations.md for the webhook)", strings.Join(problems, "; "), fix)
+		if requireManager {
+			fix += " --with-manager"
+			see += ", docs/manager.md for the extension manager"
+		}
+		return fmt.Errorf("%s; install or repair with `%s` (see %s)", strings.Join(problems, "; "), fix, see)
 	}
 	return nil
 }

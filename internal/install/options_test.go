@@ -10,8 +10,9 @@ import (
 // TestOptionsValidate covers each rule of init's flags and its message.
 func TestOptionsValidate(t *testing.T) {
 	const image = "ghcr.io/kubeext/kubeext-webhook:v0.1.0"
+	const managerImage = "ghcr.io/kubeext/kubeext-extension-manager:v0.1.0"
 	base := func(mod func(o *Options)) Options {
-		o := Options{Image: image, DryRun: "none", Timeout: time.Minute}
+		o := Options{Image: image, ManagerImage: managerImage, DryRun: "none", Timeout: time.Minute}
 		if mod != nil {
 			mod(&o)
 		}
@@ -24,23 +25,36 @@ func TestOptionsValidate(t *testing.T) {
 		serverDry  bool
 		wantSelect Selection
 	}{
-		{name: "the defaults: CRDs and catalog", opts: base(nil), wantSelect: Selection{Catalog: true, Image: image}},
+		{name: "the defaults: CRDs and catalog", opts: base(nil), wantSelect: Selection{Catalog: true, Image: image, ManagerImage: managerImage}},
 		{name: "the webhook with a given image, no catalog", opts: base(func(o *Options) {
 			o.WithWebhook, o.ImageGiven, o.Image, o.WithoutCatalog = true, true, "registry.example.com/w:v1", true
-		}), wantSelect: Selection{Webhook: true, Image: "registry.example.com/w:v1"}},
+		}), wantSelect: Selection{Webhook: true, Image: "registry.example.com/w:v1", ManagerImage: managerImage}},
+		{name: "the manager with a given image", opts: base(func(o *Options) {
+			o.WithManager, o.ManagerImageGiven, o.ManagerImage = true, true, "registry.example.com/m:v1"
+		}), wantSelect: Selection{Catalog: true, Image: image, Manager: true, ManagerImage: "registry.example.com/m:v1"}},
+		{name: "check with --with-manager", opts: base(func(o *Options) { o.Check, o.WithManager = true, true }),
+			wantSelect: Selection{Catalog: true, Image: image, Manager: true, ManagerImage: managerImage}},
 		{name: "a server dry run, any case", opts: base(func(o *Options) { o.DryRun = "Server" }), serverDry: true,
-			wantSelect: Selection{Catalog: true, Image: image}},
-		{name: "dry-run false is none", opts: base(func(o *Options) { o.DryRun = "false" }), wantSelect: Selection{Catalog: true, Image: image}},
-		{name: "an empty dry-run is none", opts: base(func(o *Options) { o.DryRun = "" }), wantSelect: Selection{Catalog: true, Image: image}},
-		{name: "print", opts: base(func(o *Options) { o.Print = true }), wantSelect: Selection{Catalog: true, Image: image}},
+			wantSelect: Selection{Catalog: true, Image: image, ManagerImage: managerImage}},
+		{name: "dry-run false is none", opts: base(func(o *Options) { o.DryRun = "false" }), wantSelect: Selection{Catalog: true, Image: image, ManagerImage: managerImage}},
+		{name: "an empty dry-run is none", opts: base(func(o *Options) { o.DryRun = "" }), wantSelect: Selection{Catalog: true, Image: image, ManagerImage: managerImage}},
+		{name: "print", opts: base(func(o *Options) { o.Print = true }), wantSelect: Selection{Catalog: true, Image: image, ManagerImage: managerImage}},
 		{name: "check with --with-webhook", opts: base(func(o *Options) { o.Check, o.WithWebhook = true, true }),
-			wantSelect: Selection{Catalog: true, Webhook: true, Image: image}},
+			wantSelect: Selection{Catalog: true, Webhook: true, Image: image, ManagerImage: managerImage}},
 		{name: "a client dry run", opts: base(func(o *Options) { o.DryRun = "client" }),
 			wantErr: "--dry-run=client is not supported by init: use --print to see the objects without a cluster, or --dry-run=server to have the API server check them"},
 		{name: "dry-run true is client's", opts: base(func(o *Options) { o.DryRun = "true" }), wantErr: "--dry-run=client is not supported by init"},
 		{name: "an unknown dry-run mode", opts: base(func(o *Options) { o.DryRun = "always" }), wantErr: `--dry-run must be "none" or "server", not "always"`},
 		{name: "check with print", opts: base(func(o *Options) { o.Check, o.Print = true, true }),
-			wantErr: "--check applies nothing and takes only --with-webhook (to require the webhook); leave out --print, --dry-run, --without-catalog and --image"},
+			wantErr: "--check applies nothing and takes only --with-webhook and --with-manager (to require them); leave out --print, --dry-run, --without-catalog, --image and --manager-image"},
+		{name: "check with a manager image", opts: base(func(o *Options) { o.Check, o.ManagerImageGiven, o.WithManager = true, true, true }), wantErr: "--check applies nothing"},
+		{name: "a manager image without the manager", opts: base(func(o *Options) { o.ManagerImageGiven = true }),
+			wantErr: "--manager-image sets the extension manager's image: add --with-manager"},
+		{name: "the manager with an image that is a URL", opts: base(func(o *Options) {
+			o.WithManager, o.ManagerImageGiven, o.ManagerImage = true, true, "https://ghcr.io/m:1"
+		}), wantErr: `--manager-image "https://ghcr.io/m:1" is a URL: give an image reference without a scheme, e.g. ghcr.io/kubeext/kubeext-extension-manager:v0.1.0`},
+		{name: "the manager with an empty image", opts: base(func(o *Options) { o.WithManager, o.ManagerImage = true, "" }),
+			wantErr: "--manager-image must name an image"},
 		{name: "check with a server dry run", opts: base(func(o *Options) { o.Check, o.DryRun = true, "server" }), wantErr: "--check applies nothing"},
 		{name: "check without the catalog", opts: base(func(o *Options) { o.Check, o.WithoutCatalog = true, true }), wantErr: "--check applies nothing"},
 		{name: "check with an image", opts: base(func(o *Options) { o.Check, o.ImageGiven, o.WithWebhook = true, true, true }), wantErr: "--check applies nothing"},
@@ -52,7 +66,7 @@ func TestOptionsValidate(t *testing.T) {
 			o.WithWebhook, o.ImageGiven, o.Image = true, true, "https://ghcr.io/w:1"
 		}), wantErr: `--image "https://ghcr.io/w:1" is a URL`},
 		{name: "an image that is not checked without the webhook", opts: base(func(o *Options) { o.Image = "" }),
-			wantSelect: Selection{Catalog: true}},
+			wantSelect: Selection{Catalog: true, ManagerImage: managerImage}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,6 +100,7 @@ func TestWriteReport(t *testing.T) {
 		name           string
 		rows           []CheckRow
 		requireWebhook bool
+		requireManager bool
 		wantLines      []string
 		wantErr        string
 	}{
@@ -98,11 +113,13 @@ func TestWriteReport(t *testing.T) {
 			wantErr: "customresourcedefinition extensions.kubeext.dev is missing; install or repair with `kubectl ext init` (see docs/operations.md for the webhook)"},
 		{name: "problems with the webhook required", rows: broken, requireWebhook: true,
 			wantErr: "customresourcedefinition extensions.kubeext.dev is missing; the webhook does not answer; install or repair with `kubectl ext init --with-webhook` (see docs/operations.md for the webhook)"},
+		{name: "problems with both required", rows: broken, requireWebhook: true, requireManager: true,
+			wantErr: "customresourcedefinition extensions.kubeext.dev is missing; the webhook does not answer; install or repair with `kubectl ext init --with-webhook --with-manager` (see docs/operations.md for the webhook, docs/manager.md for the extension manager)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			err := WriteReport(&out, tt.rows, tt.requireWebhook)
+			err := WriteReport(&out, tt.rows, tt.requireWebhook, tt.requireManager)
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr) {
 				t.Fatalf("error %v, want %q", err, tt.wantErr)
 			}

@@ -1,0 +1,207 @@
+package manager_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/repo"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/chartsource/chartsourcetest"
+)
+
+// TestKilledMidInstallIsRecovered: a manager that waits for workloads (--wait=true;
+// the test cluster runs no nodes, so they never become ready) is killed with SIGKILL
+// while Helm waits in the middle of an install: the release is left pending-install
+// and the Extension Creating. A manager started afterwards recovers it: the end state
+// is consistent (installed and Ready, nothing pending, no failed revision left), and
+// the extension keeps converging: a change applied afterwards is installed.
+func TestKilledMidInstallIsRecovered(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	typ, _ := fileType(t, podinfo(t, "1.4.0")...)
+	first := h.startManager("--wait=true", "--timeout", "5m")
+	d := h.ext(typ, map[string]string{"message": "first"})
+	d.mustApply(t)
+	h.eventually("Helm waiting in the middle of the install", 60*time.Second, func() (bool, string) {
+		hist := history(t, d.name, d.namespace)
+		return len(hist) == 1 && hist[0].Info.Status == helmrelease.StatusPendingInstall, summary(hist)
+	})
+	h.kill(first)
+	if e := mustGetExt(t, d.name); e.Status.ProvisioningState != v1alpha1.ProvisioningCreating {
+		t.Fatalf("after the kill: %s; want Creating, the install interrupted", describe(e))
+	}
+
+	h.startManager()
+	h.waitSettled(d.name, 60*time.Second, func(e *v1alpha1.Extension) bool {
+		return clean(history(t, d.name, d.namespace)) && e.Status.CurrentVersion == "1.4.0"
+	})
+	hist := history(t, d.name, d.namespace)
+	if last := hist[len(hist)-1]; last.Config["message"] != "first" {
+		t.Errorf("the recovered release has values %s, want message=first", releaseValues(last))
+	}
+
+	d.settings = map[string]string{"message": "after-the-restart"}
+	d.mustApply(t)
+	h.waitSettled(d.name, 60*time.Second, func(e *v1alpha1.Extension) bool {
+		last := lastRevision(t, d.name, d.namespace)
+		return last != nil && last.Config["message"] == "after-the-restart" && clean(history(t, d.name, d.namespace))
+	})
+}
+
+// leaseHolder is the holder of the manager's leader election Lease in ns, "" if none.
+func leaseHolder(t *testing.T, ns string) string {
+	t.Helper()
+	l := &coordinationv1.Lease{}
+	if err := env.Client.Get(testCtx(t), client.ObjectKey{Namespace: ns, Name: "kubeext-extension-manager"}, l); err != nil {
+		if notFound(err) {
+			return ""
+		}
+		t.Fatalf("reading the leader election lease: %v", err)
+	}
+	return ptr.Deref(l.Spec.HolderIdentity, "")
+}
+
+// TestLeaderElection: two managers with leader election. The first one started leads
+// (the Lease kubeext-extension-manager names it) and keeps leading once the second
+// one runs; killed with SIGKILL (it cannot release the Lease), it is replaced by the
+// second after the lease expires, which installs an Extension applied after the kill.
+func TestLeaderElection(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ns := uniq("e2e-leader")
+	if err := env.Client.Create(testCtx(t), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	typ, _ := fileType(t, podinfo(t, "1.4.0")...)
+	elect := []string{"--leader-elect=true", "--leader-election-namespace", ns}
+
+	leader := h.startManager(elect...)
+	var first string
+	h.eventually("the first manager to lead", 60*time.Second, func() (bool, string) {
+		first = leaseHolder(t, ns)
+		return first != "", "no holder"
+	})
+	h.startManager(elect...)
+	before := h.ext(typ, nil)
+	before.mustApply(t)
+	h.waitSettled(before.name, 60*time.Second)
+	if got := leaseHolder(t, ns); got != first {
+		t.Fatalf("the lease moved from %q to %q while its holder ran", first, got)
+	}
+
+	h.kill(leader)
+	after := h.ext(typ, nil)
+	after.mustApply(t)
+	h.eventually("the second manager to take the lease over", 60*time.Second, func() (bool, string) {
+		got := leaseHolder(t, ns)
+		return got != "" && got != first, "holder " + got
+	})
+	h.waitSettled(after.name, 60*time.Second)
+	if hist := history(t, after.name, after.namespace); len(hist) != 1 || !clean(hist) {
+		t.Errorf("helm history %s, want one deployed revision", summary(hist))
+	}
+}
+
+// slowRepo is a Helm chart repository over loopback HTTP whose every response can be
+// held back, so that an operation holds the extension's lock (it loads the chart
+// under it) for as long as a test needs a second one to meet it.
+type slowRepo struct {
+	url   string
+	delay atomic.Int64 // a time.Duration
+}
+
+func serveSlowRepo(t *testing.T, specs []chartsourcetest.Spec) *slowRepo {
+	t.Helper()
+	dir := chartsourcetest.Charts(t, specs)
+	r := &slowRepo{}
+	files := http.FileServer(http.Dir(dir))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		select {
+		case <-time.After(time.Duration(r.delay.Load())):
+		case <-req.Context().Done():
+			return
+		}
+		files.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	idx, err := repo.IndexDirectory(dir, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.WriteFile(filepath.Join(dir, "index.yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.url = srv.URL
+	return r
+}
+
+// TestPluginAndManagerAtOnce: a declared change (kubectl apply) and `kubectl ext
+// update` on the same extension at the same moment, while every chart download takes
+// 3 s, so whichever takes the extension's lock first holds it for that long. The other
+// reports that the extension is busy: the plugin on stderr (the user retries, as the
+// message says) or the manager with a Busy event (it retries by itself). Nothing is
+// lost: both changes end up in the spec and in the deployed release, and Helm's
+// history holds no failed or pending revision.
+func TestPluginAndManagerAtOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	charts := serveSlowRepo(t, podinfo(t, "1.4.0"))
+	typ := recordType(t, v1alpha1.ChartSource{Repository: charts.url, Name: "podinfo"})
+	h.startManager()
+	d := h.ext(typ, map[string]string{"message": "declared"})
+	d.mustApply(t)
+	h.waitSettled(d.name, 60*time.Second)
+
+	charts.delay.Store(int64(3 * time.Second))
+	d.settings = map[string]string{"message": "declared", "fromApply": "yes"}
+	d.mustApply(t)
+	pluginBusy := false
+	var failures []string
+	for attempt := 1; ; attempt++ {
+		res, err := env.Kubectl(testCtx(t), binDir, "ext", "update", d.name, "--config", "fromPlugin=yes", "--no-wait", "--timeout", "60s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ExitCode == 0 {
+			break
+		}
+		failures = append(failures, res.Stderr)
+		if strings.Contains(res.Stderr, "another operation is in progress") {
+			pluginBusy = true
+		}
+		if attempt == 10 {
+			t.Fatalf("kubectl ext update failed 10 times:\n%s", strings.Join(failures, "\n"))
+		}
+		time.Sleep(time.Second)
+	}
+	t.Logf("the plugin's refusals before it went through: %q", failures)
+
+	e := h.waitSettled(d.name, 90*time.Second, func(e *v1alpha1.Extension) bool {
+		last := lastRevision(t, d.name, d.namespace)
+		return last != nil && last.Config["fromApply"] == "yes" && last.Config["fromPlugin"] == "yes"
+	})
+	charts.delay.Store(0)
+	if s := e.Spec.ConfigurationSettings; s["fromApply"] != "yes" || s["fromPlugin"] != "yes" || s["message"] != "declared" {
+		t.Errorf("the spec lost a change: %v", s)
+	}
+	if hist := history(t, d.name, d.namespace); !clean(hist) {
+		t.Errorf("helm history %s has failed or pending revisions", summary(hist))
+	}
+	busyEvents, n := eventsWith(t, d.name, "Busy")
+	if !pluginBusy && n == 0 {
+		t.Errorf("neither side reported the other: the plugin's failures %q, the extension's events %s", failures, eventSummary(events(t, d.name)))
+	}
+	t.Logf("plugin reported busy: %v; the manager's Busy events: %s", pluginBusy, eventSummary(busyEvents))
+}

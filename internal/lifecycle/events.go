@@ -230,9 +230,23 @@ func (m *Manager) Events(ctx context.Context, e *v1alpha1.Extension) ([]corev1.E
 	if err := m.client.List(ctx, l, client.InNamespace(EventNamespace), client.MatchingFieldsSelector{Selector: sel.AsSelector()}); err != nil {
 		return nil, explain(err, "list", "events in namespace "+EventNamespace)
 	}
-	items := l.Items
-	sort.SliceStable(items, func(i, j int) bool { return LastSeen(&items[i]).Before(LastSeen(&items[j])) })
-	return items, nil
+	sortEvents(l.Items)
+	return l.Items, nil
+}
+
+// sortEvents orders Events oldest first by LastSeen; Events of the same second by
+// creation, then name, so the order is the same on every read.
+func sortEvents(items []corev1.Event) {
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := &items[i], &items[j]
+		if ta, tb := LastSeen(a), LastSeen(b); !ta.Equal(tb) {
+			return ta.Before(tb)
+		}
+		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return a.CreationTimestamp.Before(&b.CreationTimestamp)
+		}
+		return a.Name < b.Name
+	})
 }
 
 // The Events of the operations: what each records, and when.

@@ -27,10 +27,11 @@ help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build bin/kubectl-ext, bin/webhook, and the demo's helpers
+build: ## Build bin/kubectl-ext, bin/webhook, bin/extension-manager, and the demo's helpers
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/kubectl-ext ./cmd/kubectl-ext
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/webhook ./cmd/webhook
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/extension-manager ./cmd/extension-manager
 	$(GO) build -o $(BIN)/localcluster ./hack/localcluster
 	$(GO) build -o $(BIN)/democharts ./hack/democharts
 
@@ -79,8 +80,9 @@ IMAGE_REGISTRY ?= ghcr.io/kubeext
 IMAGE_TAG      ?= $(VERSION)
 
 .PHONY: image
-image: ## Build the webhook and plugin images (needs a container engine: docker or podman)
+image: ## Build the webhook, extension manager and plugin images (needs a container engine: docker or podman)
 	docker build --target webhook --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE_REGISTRY)/kubeext-webhook:$(IMAGE_TAG) .
+	docker build --target extension-manager --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE_REGISTRY)/kubeext-extension-manager:$(IMAGE_TAG) .
 	docker build --target plugin --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE_REGISTRY)/kubeext-plugin:$(IMAGE_TAG) .
 
 .PHONY: dist

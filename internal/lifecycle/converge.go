@@ -44,6 +44,10 @@ func (m *Manager) Converge(ctx context.Context, req ConvergeRequest) (*v1alpha1.
 	if err := beingDeleted(e); err != nil {
 		return nil, err
 	}
+	// The release namespace holds the lock, so it exists before anything else.
+	if err := m.ensureNamespace(ctx, ReleaseNamespace(e)); err != nil {
+		return e, err
+	}
 	protected, err := m.declaredProtected(ctx, e)
 	if err != nil {
 		return e, err

@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -40,8 +43,14 @@ func (m *Manager) Finalize(ctx context.Context, name string, wait bool, timeout 
 	if e.DeletionTimestamp == nil || !controllerutil.ContainsFinalizer(e, v1alpha1.FinalizerUninstall) {
 		return nil
 	}
-	if err := m.Delete(ctx, DeleteRequest{Name: name, Wait: wait, Timeout: timeout}); err != nil && !IsNotFound(err) {
+	installed, err := m.mayHaveRelease(ctx, e)
+	if err != nil {
 		return err
+	}
+	if installed {
+		if err := m.Delete(ctx, DeleteRequest{Name: name, Wait: wait, Timeout: timeout}); err != nil && !IsNotFound(err) {
+			return err
+		}
 	}
 	if e, err = m.Get(ctx, name); err != nil {
 		if IsNotFound(err) {
@@ -57,6 +66,23 @@ func (m *Manager) Finalize(ctx context.Context, name string, wait bool, timeout 
 		return conflictOr(err, e.Name)
 	}
 	return nil
+}
+
+// mayHaveRelease: anything was ever done for the extension. One declared and deleted
+// before any operation began has neither a state nor, perhaps, a release namespace
+// (which holds the lock Delete takes).
+func (m *Manager) mayHaveRelease(ctx context.Context, e *v1alpha1.Extension) (bool, error) {
+	if e.Status.ProvisioningState != "" || !recordOf(e).IsZero() {
+		return true, nil
+	}
+	err := m.client.Get(ctx, types.NamespacedName{Name: ReleaseNamespace(e)}, &corev1.Namespace{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, explain(err, "get", "namespaces")
+	}
+	return true, nil
 }
 
 // Client is the client the manager reads and writes with.

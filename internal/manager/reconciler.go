@@ -90,7 +90,7 @@ func (r *Reconciler) apply(ctx context.Context, e *v1alpha1.Extension, correctRe
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	_, err := r.Lifecycle.Converge(ctx, lifecycle.ConvergeRequest{Name: e.Name, Wait: r.Wait, Timeout: r.Timeout, CorrectRelease: correctRelease})
-	return r.outcome(ctx, e, err, "")
+	return r.outcome(ctx, e.Name, e, err)
 }
 
 // changedSinceFailure: the user changed the spec after the failure being backed off
@@ -102,15 +102,15 @@ func changedSinceFailure(e *v1alpha1.Extension) bool {
 // outcome turns a lifecycle result into the next wake-up: busy waits briefly, a
 // failure backs off (the lifecycle recorded the Failed status and its Event), a
 // success is checked for drift after DriftInterval.
-func (r *Reconciler) outcome(ctx context.Context, e *v1alpha1.Extension, err error, success string) (ctrl.Result, error) {
+//
+// key names what backs off: the extension's name for its spec, "delete/NAME" for its
+// deletion (a new intent, which does not wait for the spec's backoff).
+func (r *Reconciler) outcome(ctx context.Context, key string, e *v1alpha1.Extension, err error) (ctrl.Result, error) {
 	log := logr.FromContextOrDiscard(ctx)
 	switch {
 	case err == nil:
-		r.Backoff.reset(e.Name)
+		r.Backoff.reset(key)
 		r.markChecked(e.Name)
-		if success != "" {
-			r.event(ctx, e, corev1.EventTypeNormal, success, "")
-		}
 		return ctrl.Result{RequeueAfter: r.DriftInterval}, nil
 	case errors.Is(err, lifecycle.ErrBusy):
 		log.Info("busy: another command holds the extension's lock; retrying", "after", busyRetry, "reason", err.Error())
@@ -119,8 +119,8 @@ func (r *Reconciler) outcome(ctx context.Context, e *v1alpha1.Extension, err err
 	case errors.Is(err, lifecycle.ErrNotFound), errors.Is(err, lifecycle.ErrBeingDeleted):
 		return ctrl.Result{Requeue: true}, nil
 	}
-	delay := r.Backoff.fail(e.Name)
-	log.Error(err, "the operation failed; retrying with backoff", "after", delay, "failures", r.Backoff.count(e.Name))
+	delay := r.Backoff.fail(key)
+	log.Error(err, "the operation failed; retrying with backoff", "after", delay, "failures", r.Backoff.count(key))
 	if errors.Is(err, lifecycle.ErrProtectedChanged) {
 		r.event(ctx, e, corev1.EventTypeWarning, "ProtectedSettingsChanged", err.Error())
 	}
@@ -132,16 +132,18 @@ func (r *Reconciler) finalize(ctx context.Context, e *v1alpha1.Extension) (ctrl.
 	if !controllerutil.ContainsFinalizer(e, v1alpha1.FinalizerUninstall) {
 		return ctrl.Result{}, nil
 	}
-	if wait := r.Backoff.wait(e.Name); wait > 0 {
+	key := "delete/" + e.Name
+	if wait := r.Backoff.wait(key); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	err := r.Lifecycle.Finalize(ctx, e.Name, r.Wait, r.Timeout)
 	if err == nil {
+		r.Backoff.reset(key)
 		r.Backoff.reset(e.Name)
 		r.forget(e.Name)
 		return ctrl.Result{}, nil
 	}
-	return r.outcome(ctx, e, err, "")
+	return r.outcome(ctx, key, e, err)
 }
 
 // checkDrift compares a Succeeded extension with what was applied, at most once per
@@ -156,7 +158,7 @@ func (r *Reconciler) checkDrift(ctx context.Context, e *v1alpha1.Extension) (ctr
 	}
 	diffs, err := r.Lifecycle.Drift(ctx, e)
 	if err != nil {
-		return r.outcome(ctx, e, fmt.Errorf("checking for drift: %w", err), "")
+		return r.outcome(ctx, e.Name, e, fmt.Errorf("checking for drift: %w", err))
 	}
 	r.markChecked(e.Name)
 	if len(diffs) == 0 {
@@ -199,7 +201,7 @@ func (r *Reconciler) checkDrift(ctx context.Context, e *v1alpha1.Extension) (ctr
 		}
 		r.event(ctx, e, corev1.EventTypeNormal, "DriftCorrected", msg)
 	}
-	return r.outcome(ctx, e, err, "")
+	return r.outcome(ctx, e.Name, e, err)
 }
 
 func (r *Reconciler) event(ctx context.Context, e *v1alpha1.Extension, eventType, reason, msg string) {

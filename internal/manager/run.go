@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"go.uber.org/zap/zapcore"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -38,7 +39,9 @@ const Reporter = "extension-manager"
 // Run manages every cluster the options name until ctx ends: one controller-runtime
 // manager per cluster (each with its own leader election), in this process.
 func Run(ctx context.Context, o Options, logOut io.Writer) error {
-	log := zap.New(zap.WriteTo(logOut))
+	// Errors are expected outcomes here (a failed install, a refused write), logged
+	// with their message; stack traces only for panics.
+	log := zap.New(zap.WriteTo(logOut), zap.StacktraceLevel(zapcore.PanicLevel))
 	ctrl.SetLogger(log)
 	contexts, err := o.clusters()
 	if err != nil {

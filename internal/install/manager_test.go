@@ -152,7 +152,8 @@ func TestManagerOnAPIServer(t *testing.T) {
 			{verb: "create", group: "coordination.k8s.io", resource: "leases", namespace: "team-a", want: true},
 			{verb: "update", group: "coordination.k8s.io", resource: "leases", namespace: "kubeext-system", name: ManagerLease, want: true},
 			{verb: "create", resource: "events", namespace: "default", want: true},
-			{verb: "update", resource: "events", namespace: "default", want: true},
+			{verb: "patch", resource: "events", namespace: "default", want: true},
+			{verb: "list", resource: "events", namespace: "default", want: true},
 			{verb: "create", resource: "namespaces", want: true},
 			{verb: "impersonate", resource: "serviceaccounts", namespace: "kubeext-system", name: "kubeext-installer", want: true},
 			{verb: "get", resource: "configmaps", namespace: "kubeext-system", name: "kubeext-policy", want: true},
@@ -173,7 +174,7 @@ func TestManagerOnAPIServer(t *testing.T) {
 			{verb: "update", group: "kubeext.dev", resource: "extensiontypes", want: false},
 			{verb: "delete", group: "kubeext.dev", resource: "extensions", want: false},
 			{verb: "delete", resource: "namespaces", name: "team-a", want: false},
-			{verb: "update", resource: "events", namespace: "kube-system", want: false},
+			{verb: "list", resource: "events", namespace: "kube-system", want: false},
 			{verb: "create", group: "apps", resource: "deployments", namespace: "team-a", want: false},
 		})
 	})

@@ -98,6 +98,12 @@ func (m *Manager) deleteRecord(ctx context.Context, e *v1alpha1.Extension) error
 		}
 		return explain(err, "delete", "extensions.kubeext.dev")
 	}
+	// The extension manager's finalizer asks for the uninstall this command just did
+	// (or, with --force, was told not to do): it is removed, so the record goes now
+	// and the manager does not uninstall a release the user chose to keep.
+	if err := m.dropFinalizer(ctx, e); err != nil {
+		return err
+	}
 	if len(e.Finalizers) > 0 {
 		// Finalizers are someone else's: the record goes once they remove theirs.
 		m.progress("Deleted extension %s; its record stays until the finalizers %v are removed", e.Name, e.Finalizers)

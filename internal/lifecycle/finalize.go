@@ -58,14 +58,35 @@ func (m *Manager) Finalize(ctx context.Context, name string, wait bool, timeout 
 		}
 		return err
 	}
-	patch := client.MergeFromWithOptions(e.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	if !controllerutil.RemoveFinalizer(e, v1alpha1.FinalizerUninstall) {
+	return m.dropFinalizer(ctx, e)
+}
+
+// dropFinalizer removes the manager's finalizer from e, when it has it, with e's
+// resourceVersion as precondition; an Extension already gone is no error.
+func (m *Manager) dropFinalizer(ctx context.Context, e *v1alpha1.Extension) error {
+	if !controllerutil.ContainsFinalizer(e, v1alpha1.FinalizerUninstall) {
 		return nil
 	}
-	if err := m.client.Patch(ctx, e, patch); err != nil {
-		return conflictOr(err, e.Name)
+	for attempt := 0; ; attempt++ {
+		patch := client.MergeFromWithOptions(e.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		controllerutil.RemoveFinalizer(e, v1alpha1.FinalizerUninstall)
+		err := m.client.Patch(ctx, e, patch)
+		switch {
+		case err == nil, apierrors.IsNotFound(err):
+			return nil
+		case !apierrors.IsConflict(err) || attempt >= 4:
+			return conflictOr(err, e.Name)
+		}
+		if err := m.client.Get(ctx, client.ObjectKeyFromObject(e), e); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return explain(err, "get", "extensions.kubeext.dev")
+		}
+		if !controllerutil.ContainsFinalizer(e, v1alpha1.FinalizerUninstall) {
+			return nil
+		}
 	}
-	return nil
 }
 
 // mayHaveRelease: anything was ever done for the extension. One declared and deleted

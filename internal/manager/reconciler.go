@@ -81,6 +81,10 @@ func needsApply(e *v1alpha1.Extension) bool {
 	case "", v1alpha1.ProvisioningCreating, v1alpha1.ProvisioningUpdating, v1alpha1.ProvisioningDeleting, v1alpha1.ProvisioningFailed:
 		return true
 	}
+	// The writer accepted new protected settings by naming their digest.
+	if d := e.Annotations[v1alpha1.AnnotationProtectedSettingsDigest]; d != "" && d != s.ProtectedSettingsDigest {
+		return true
+	}
 	return s.ObservedGeneration != e.Generation
 }
 
@@ -121,9 +125,13 @@ func (r *Reconciler) outcome(ctx context.Context, key string, e *v1alpha1.Extens
 	}
 	delay := r.Backoff.fail(key)
 	log.Error(err, "the operation failed; retrying with backoff", "after", delay, "failures", r.Backoff.count(key))
-	if errors.Is(err, lifecycle.ErrProtectedChanged) {
-		r.event(ctx, e, corev1.EventTypeWarning, "ProtectedSettingsChanged", err.Error())
+	reason := "ReconcileFailed"
+	if errors.Is(err, lifecycle.ErrProtectedChanged) || errors.Is(err, lifecycle.ErrNotOwned) {
+		reason = "ProtectedSettingsChanged"
 	}
+	// Failures before an operation begins (a refused write, a Secret not handed over)
+	// leave no status behind: the Event is where the user sees them.
+	r.event(ctx, e, corev1.EventTypeWarning, reason, fmt.Sprintf("%v (attempt %d; retrying in %s)", err, r.Backoff.count(key), delay))
 	return ctrl.Result{RequeueAfter: delay}, nil
 }
 

@@ -131,7 +131,8 @@ func (r *Reconciler) outcome(ctx context.Context, key string, e *v1alpha1.Extens
 	}
 	// Failures before an operation begins (a refused write, a Secret not handed over)
 	// leave no status behind: the Event is where the user sees them.
-	r.event(ctx, e, corev1.EventTypeWarning, reason, fmt.Sprintf("%v (attempt %d; retrying in %s)", err, r.Backoff.count(key), delay))
+	// The message names no attempt or delay, so repeats count up one Event.
+	r.event(ctx, e, corev1.EventTypeWarning, reason, fmt.Sprintf("%v (retried with backoff)", err))
 	return ctrl.Result{RequeueAfter: delay}, nil
 }
 

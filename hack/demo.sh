@@ -146,5 +146,6 @@ run kubectl ext show podinfo
 step "Delete it with kubectl: the manager's finalizer uninstalls the release first"
 run kubectl delete ext podinfo --timeout=60s
 run kubectl ext list
+fails kubectl -n podinfo get configmap podinfo
 
 step "Done; stopping the extension manager, the webhook and the control plane"

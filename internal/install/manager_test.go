@@ -215,4 +215,3 @@ func TestManagerOnAPIServer(t *testing.T) {
 		})
 	})
 }
-

@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubeext/kubectl-ext/internal/describe"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
@@ -18,14 +20,20 @@ var showExample = templates.Examples(`
 	# Show an extension: state, versions, settings and the keys of its protected settings
 	kubectl ext show podinfo
 
-	# As YAML or JSON (protected values are never part of the Extension)
-	kubectl ext show podinfo -o yaml`)
+	# As YAML or JSON (protected values are never part of the Extension), with its
+	# recent Events under the key "events"
+	kubectl ext show podinfo -o yaml
+
+	# The Extension alone, e.g. to keep its manifest
+	kubectl ext show podinfo -o yaml --show-events=false`)
 
 // ShowOptions is `kubectl ext show`.
 type ShowOptions struct {
-	Name  string
-	print *genericclioptions.PrintFlags
-	f     *factory
+	Name string
+	// ShowEvents lists the extension's recent Events (kubectl describe's --show-events).
+	ShowEvents bool
+	print      *genericclioptions.PrintFlags
+	f          *factory
 	genericiooptions.IOStreams
 }
 
@@ -43,6 +51,7 @@ func NewShowCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Comma
 		},
 	}
 	o.print.AddFlags(cmd)
+	cmd.Flags().BoolVar(&o.ShowEvents, "show-events", true, "List the extension's recent Events (in -o json|yaml under the key \""+describe.EventsKey+"\").")
 	cmd.ValidArgsFunction = completeExtensions(f, 1)
 	return cmd
 }
@@ -61,8 +70,26 @@ func (o *ShowOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	// Events are read only when something shows them; reading them never fails
+	// show: a user who may not list them is told so in their place.
+	events, evErr := []corev1.Event(nil), error(nil)
+	withEvents := o.ShowEvents && ptr.Deref(o.print.OutputFormat, "") != "name"
+	if withEvents {
+		events, evErr = m.Events(cmd.Context(), e)
+	}
 	if p != nil {
-		return p.PrintObj(printable(e), o.Out)
+		if evErr != nil {
+			// Left out rather than an empty list, which would say there are none.
+			fmt.Fprintf(o.ErrOut, "Warning: the extension's Events are left out: %v\n", evErr)
+		}
+		if !withEvents || evErr != nil {
+			return p.PrintObj(printable(e), o.Out)
+		}
+		obj, err := describe.WithEvents(e, events)
+		if err != nil {
+			return err
+		}
+		return p.PrintObj(obj, o.Out)
 	}
 	keys, err := m.ProtectedKeys(cmd.Context(), e)
 	if errors.Is(err, lifecycle.ErrNotOwned) || errors.Is(err, lifecycle.ErrProtectedChanged) {
@@ -73,5 +100,9 @@ func (o *ShowOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	return describe.Extension(o.Out, e, keys, time.Now())
+	now := time.Now()
+	if err := describe.Extension(o.Out, e, keys, now); err != nil || !withEvents {
+		return err
+	}
+	return describe.Events(o.Out, events, evErr, now)
 }

@@ -534,8 +534,8 @@ func TestLeakScan(t *testing.T) {
 		}
 		outputs = append(outputs, "kubectl "+strings.Join(args, " ")+":\n"+res.Stdout+res.Stderr)
 	}
-	// kubectl ext records no Events of its own (status carries its outcomes); the
-	// scan shows that nothing else put the value into one either. The webhook's log
+	// kubectl ext's own Events (one per action and failure, messages redacted as the
+	// status's are) and any other are scanned too. The webhook's log
 	// holds a line for every review (the Extension's writes by name among them).
 	if log := hook.Log.String(); !strings.Contains(log, name) {
 		t.Errorf("the webhook's log never mentions extension %s, so scanning it proves nothing:\n%s", name, log)

@@ -468,6 +468,9 @@ func TestInitFlagErrors(t *testing.T) {
 		{"--check with --without-catalog", []string{"--check", "--without-catalog"}, "--check applies nothing"},
 		{"--check with --image", []string{"--check", "--with-webhook", "--image", "example.com/w:1"}, "--check applies nothing"},
 		{"--image without --with-webhook", []string{"--image", "example.com/w:1"}, "--image sets the webhook's image: add --with-webhook"},
+		{"--manager-image without --with-manager", []string{"--manager-image", "example.com/m:1"}, "--manager-image sets the extension manager's image: add --with-manager"},
+		{"--check with --manager-image", []string{"--check", "--with-manager", "--manager-image", "example.com/m:1"}, "--check applies nothing"},
+		{"a manager image URL", []string{"--with-manager", "--manager-image", "https://example.com/m:1"}, `--manager-image "https://example.com/m:1" is a URL`},
 		{"a client dry run", []string{"--dry-run=client"}, "--dry-run=client is not supported by init: use --print"},
 		{"an unknown dry run", []string{"--dry-run=maybe"}, `--dry-run must be "none" or "server", not "maybe"`},
 		{"an image URL", []string{"--with-webhook", "--image", "https://example.com/w:1"}, "is a URL"},
@@ -490,10 +493,109 @@ func TestInitFlagErrors(t *testing.T) {
 
 	t.Run("--help shows the examples", func(t *testing.T) {
 		res := mustKext(t, "init", "--help")
-		for _, want := range []string{"kubectl ext init --with-webhook --print > kubeext.yaml", "kubectl ext init --check --with-webhook", "--without-catalog"} {
+		for _, want := range []string{"kubectl ext init --with-webhook --print > kubeext.yaml", "kubectl ext init --check --with-webhook --with-manager",
+			"--without-catalog", "--with-manager", "--manager-image"} {
 			if !strings.Contains(res.Stdout, want) {
 				t.Errorf("--help lacks %q", want)
 			}
+		}
+	})
+}
+
+// TestInitWithManager: --with-manager prints and applies the extension manager (its
+// namespace too, without the webhook) with the image asked for; the real kubectl's
+// `auth can-i` finds that its ServiceAccount may do what the manager does and not what
+// a cluster admin may; and --check --with-manager fails on this cluster without nodes,
+// naming the Deployment's unavailable replicas and the missing leader.
+func TestInitWithManager(t *testing.T) {
+	requireEnv(t)
+	const image = "registry.example.com/team/kubeext-extension-manager:v9.9.9"
+	var names []string
+	for _, o := range initObjects(t, "--with-manager", "--without-catalog", "--manager-image", image) {
+		names = append(names, initObjName(o))
+		if o.GetKind() == "Deployment" {
+			cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+			if len(cs) != 1 || cs[0].(map[string]any)["image"] != image {
+				t.Errorf("--manager-image was not used: %v", cs)
+			}
+		}
+	}
+	printed := strings.Join(names, " ")
+	for _, want := range []string{"namespace/kubeext-system", "deployment.apps/kubeext-extension-manager", "serviceaccount/kubeext-extension-manager",
+		"clusterrole.rbac.authorization.k8s.io/kubeext-extension-manager", "service/kubeext-extension-manager-metrics"} {
+		if !strings.Contains(printed+" ", want+" ") {
+			t.Errorf("init --print --with-manager lacks %s: %s", want, printed)
+		}
+	}
+	for _, unwanted := range []string{"deployment.apps/kubeext-webhook", "validatingwebhookconfiguration", "kubeext-extension-manager-all-namespaces"} {
+		if strings.Contains(printed, unwanted) {
+			t.Errorf("init --print --with-manager printed %s: %s", unwanted, printed)
+		}
+	}
+
+	res := mustKext(t, "init", "--with-manager", "--without-catalog", "--manager-image", image)
+	if !regexp.MustCompile(`(?m)^deployment\.apps/kubeext-extension-manager (serverside-applied|unchanged)$`).MatchString(res.Stdout) {
+		t.Errorf("init --with-manager did not apply the Deployment:\n%s", res.Stdout)
+	}
+	t.Cleanup(func() {
+		_ = env.Client.Delete(testCtx(t), &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
+			"metadata": map[string]any{"namespace": "kubeext-system", "name": "kubeext-extension-manager"}}})
+	})
+
+	t.Run("auth can-i", func(t *testing.T) {
+		const sa = "system:serviceaccount:kubeext-system:kubeext-extension-manager"
+		for _, tc := range []struct {
+			args []string
+			want bool
+		}{
+			{[]string{"watch", "extensions.kubeext.dev"}, true},
+			{[]string{"update", "extensions.kubeext.dev", "--subresource=finalizers"}, true},
+			{[]string{"patch", "extensions.kubeext.dev", "--subresource=status"}, true},
+			{[]string{"update", "extensiontypes.kubeext.dev", "--subresource=status"}, true},
+			{[]string{"create", "leases.coordination.k8s.io", "-n", "team-a"}, true},
+			{[]string{"create", "namespaces"}, true},
+			{[]string{"create", "events", "-n", "default"}, true},
+			{[]string{"impersonate", "serviceaccounts/kubeext-installer", "-n", "kubeext-system"}, true},
+			{[]string{"create", "tokenreviews.authentication.k8s.io"}, true},
+			{[]string{"create", "subjectaccessreviews.authorization.k8s.io"}, true},
+			{[]string{"*", "*"}, false},
+			{[]string{"get", "secrets", "-n", "kube-system"}, false},
+			{[]string{"list", "secrets", "--all-namespaces"}, false},
+			{[]string{"impersonate", "serviceaccounts/default", "-n", "kube-system"}, false},
+			{[]string{"create", "clusterrolebindings"}, false},
+			{[]string{"create", "pods", "--subresource=exec", "-n", "kubeext-system"}, false},
+			{[]string{"update", "extensiontypes.kubeext.dev"}, false},
+			{[]string{"delete", "namespaces"}, false},
+		} {
+			args := append([]string{"auth", "can-i"}, tc.args...)
+			args = append(args, "--as", sa)
+			r, err := env.Kubectl(testCtx(t), binDir, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.ExitCode == 0; got != tc.want || (r.ExitCode != 0 && r.ExitCode != 1) {
+				t.Errorf("kubectl %s: %q (exit %d), want allowed=%v\n%s", strings.Join(args, " "), strings.TrimSpace(r.Stdout), r.ExitCode, tc.want, r.Stderr)
+			}
+		}
+	})
+
+	t.Run("--check", func(t *testing.T) {
+		res := mustKext(t, "init", "--check")
+		if !regexp.MustCompile(`(?m)^deployment/kubeext-extension-manager -n kubeext-system\s+NotAvailable\s+0/2 replicas available, image ` + regexp.QuoteMeta(image)).MatchString(res.Stdout) {
+			t.Errorf("--check does not report the manager's Deployment:\n%s", res.Stdout)
+		}
+		res = kext(t, "init", "--check", "--with-manager")
+		if res.ExitCode != 1 {
+			t.Fatalf("--check --with-manager without a running manager: exit %d, want 1\n%s\n%s", res.ExitCode, res.Stdout, res.Stderr)
+		}
+		for _, want := range []string{"deployment kubeext-system/kubeext-extension-manager has no available replica",
+			"no extension manager leads", "`kubectl ext init --with-manager`", "docs/manager.md"} {
+			if !strings.Contains(res.Stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, res.Stderr)
+			}
+		}
+		if !regexp.MustCompile(`(?m)^lease/kubeext-extension-manager -n kubeext-system\s+Missing\s`).MatchString(res.Stdout) {
+			t.Errorf("--check does not report the missing leader:\n%s", res.Stdout)
 		}
 	})
 }

@@ -63,7 +63,7 @@ func Run(ctx context.Context, o Options, logOut io.Writer) error {
 		}
 		first := i == 0
 		g.Go(func() error {
-			err := runCluster(gctx, o, flags, first, clog)
+			err := runCluster(gctx, o, flags, name, first, clog)
 			if err != nil && name != "" {
 				err = fmt.Errorf("context %s: %w", name, err)
 			}
@@ -92,7 +92,7 @@ func (o Options) clusters() ([]string, error) {
 
 // runCluster runs the manager of one cluster. Health and metrics are served by the
 // first cluster's manager only: their ports are the process's.
-func runCluster(ctx context.Context, o Options, flags *genericclioptions.ConfigFlags, first bool, log logr.Logger) error {
+func runCluster(ctx context.Context, o Options, flags *genericclioptions.ConfigFlags, contextName string, first bool, log logr.Logger) error {
 	cfg, err := flags.ToRESTConfig()
 	if err != nil {
 		return fmt.Errorf("connecting: %w", err)
@@ -143,7 +143,8 @@ func runCluster(ctx context.Context, o Options, flags *genericclioptions.ConfigF
 		DriftInterval: o.DriftInterval, Backoff: newBackoff(o.RetryBackoff, maxBackoff, now), Now: now}
 	err = ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Extension{}).
-		Named("extension").
+		// Controller names are unique per process (they label its metrics).
+		Named(controllerName(contextName)).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 			// Errors back off from a second to the maximum, never hot.
@@ -175,6 +176,13 @@ func runCluster(ctx context.Context, o Options, flags *genericclioptions.ConfigF
 	log.Info("starting the extension manager", "leaderElection", o.LeaderElect, "upgradeInterval", o.UpgradeInterval,
 		"maintenanceWindow", window.String(), "driftInterval", o.DriftInterval, "selector", o.Selector)
 	return mgr.Start(ctx)
+}
+
+func controllerName(contextName string) string {
+	if contextName == "" {
+		return "extension"
+	}
+	return "extension-" + contextName
 }
 
 func leaderElectionNamespace(o Options) string {

@@ -153,6 +153,14 @@ func (m *Manager) objectDrift(ctx context.Context, ns, manifest string) ([]Diffe
 		applied := u.DeepCopy()
 		if err := m.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied),
 			client.FieldOwner(DriftFieldOwner), client.ForceOwnership, client.DryRunAll); err != nil {
+			// An edit can leave an object the chart's own fields no longer merge into
+			// (two list entries with one key, say); that is drift too, and Helm's
+			// upgrade, which patches rather than applies, corrects it. Only an error
+			// that says nothing about the object stops the check.
+			if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsConflict(err) {
+				diffs = append(diffs, Difference{Object: objectName(u), Change: "the chart's object no longer applies to it: " + err.Error()})
+				continue
+			}
 			return nil, explain(err, "apply (dry run)", mapping.Resource.Resource)
 		}
 		for _, f := range changedFields(normalise(live.Object), normalise(applied.Object), maxFieldsPerObject) {

@@ -64,9 +64,11 @@ func (m *Manager) Drift(ctx context.Context, e *v1alpha1.Extension) ([]Differenc
 	if rec.IsZero() {
 		return nil, nil
 	}
-	rr, ok := m.helm.(releaseReader)
-	if !ok {
-		return nil, fmt.Errorf("drift: this Helm client cannot read stored releases")
+	// The check reads and dry-runs as the install identity, the one that applied
+	// the release: it needs no right the extension's operations do not need already.
+	rr, c, err := m.driftReaders(ctx, e)
+	if err != nil {
+		return nil, err
 	}
 	ns := ReleaseNamespace(e)
 	relName := "release " + ns + "/" + e.Name
@@ -98,7 +100,7 @@ func (m *Manager) Drift(ctx context.Context, e *v1alpha1.Extension) ([]Differenc
 		}
 		return diffs, nil
 	}
-	objs, err := m.objectDrift(ctx, ns, recorded.Manifest)
+	objs, err := objectDrift(ctx, c, ns, recorded.Manifest)
 	if err != nil {
 		return nil, err
 	}
@@ -119,8 +121,47 @@ func descriptionOf(r *helmrelease.Release) string {
 	return r.Info.Description
 }
 
-// objectDrift compares each object of a manifest with the live one.
-func (m *Manager) objectDrift(ctx context.Context, ns, manifest string) ([]Difference, error) {
+// driftReaders returns what reads an extension's release records and objects: the
+// Helm and a client of its install identity (identity.go), or the manager's own when
+// Helm acts as the caller.
+func (m *Manager) driftReaders(ctx context.Context, e *v1alpha1.Extension) (releaseReader, client.Client, error) {
+	h, err := m.helmFor(ctx, nil, e)
+	if err != nil {
+		return nil, nil, fmt.Errorf("drift: %w", err)
+	}
+	if ih, ok := h.(*identityHelm); ok {
+		h = ih.Helm
+	}
+	hc, ok := h.(HelmClient)
+	if !ok {
+		// A Helm that is not the SDK's (tests): the manager's own client.
+		rr, ok := h.(releaseReader)
+		if !ok {
+			return nil, nil, fmt.Errorf("drift: this Helm client cannot read stored releases")
+		}
+		return rr, m.client, nil
+	}
+	if h == m.helm {
+		return hc, m.client, nil
+	}
+	cfg, err := hc.Getter.ToRESTConfig()
+	if err != nil {
+		return nil, nil, fmt.Errorf("drift: %w", err)
+	}
+	mapper, err := hc.Getter.ToRESTMapper()
+	if err != nil {
+		return nil, nil, fmt.Errorf("drift: %w", err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: Scheme(), Mapper: mapper})
+	if err != nil {
+		return nil, nil, fmt.Errorf("drift: %w", err)
+	}
+	return hc, c, nil
+}
+
+// objectDrift compares each object of a manifest with the live one, read and
+// dry-run applied with c.
+func objectDrift(ctx context.Context, c client.Client, ns, manifest string) ([]Difference, error) {
 	var diffs []Difference
 	for _, doc := range releaseutil.SplitManifests(manifest) {
 		u := &unstructured.Unstructured{}
@@ -128,7 +169,7 @@ func (m *Manager) objectDrift(ctx context.Context, ns, manifest string) ([]Diffe
 			continue
 		}
 		gvk := u.GroupVersionKind()
-		mapping, err := m.client.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+		mapping, err := c.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
 			if meta.IsNoMatchError(err) {
 				diffs = append(diffs, Difference{Object: objectName(u), Change: "its kind is no longer served by the cluster"})
@@ -141,7 +182,7 @@ func (m *Manager) objectDrift(ctx context.Context, ns, manifest string) ([]Diffe
 		}
 		live := &unstructured.Unstructured{}
 		live.SetGroupVersionKind(gvk)
-		if err := m.client.Get(ctx, client.ObjectKeyFromObject(u), live); err != nil {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(u), live); err != nil {
 			if apierrors.IsNotFound(err) {
 				diffs = append(diffs, Difference{Object: objectName(u), Change: "deleted"})
 				continue
@@ -151,7 +192,7 @@ func (m *Manager) objectDrift(ctx context.Context, ns, manifest string) ([]Diffe
 		// What the object would be with the chart's fields applied: it differs from
 		// the live object exactly where a chart-set field was changed.
 		applied := u.DeepCopy()
-		if err := m.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied),
+		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied),
 			client.FieldOwner(DriftFieldOwner), client.ForceOwnership, client.DryRunAll); err != nil {
 			// An edit can leave an object the chart's own fields no longer merge into
 			// (two list entries with one key, say); that is drift too, and Helm's

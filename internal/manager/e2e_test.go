@@ -107,6 +107,7 @@ func TestPolicyRefusedDeclarationsChangeNothing(t *testing.T) {
 	})
 
 	t.Run("a change of an installed extension", func(t *testing.T) {
+		h := h.sub(t)
 		d := h.ext(typ, map[string]string{"message": "before"})
 		d.mustApply(t)
 		before := h.waitSettled(d.name, 60*time.Second)

@@ -102,11 +102,19 @@ func uniq(prefix string) string { return prefix + "-" + rand.String(5) }
 // ---- the manager as a process
 
 // harness is one test's view of the cluster: its shard, and the managers it started.
+// A subtest works through h.sub(t), so that its failures end the subtest, not the
+// parent (testing forbids FailNow on a parent from a subtest).
 type harness struct {
-	t        *testing.T
-	shard    string
-	managers []*managerProcess
+	t     *testing.T
+	shard string
+	// run is shared by a test's harness and its subtests'.
+	run *running
 }
+
+type running struct{ managers []*managerProcess }
+
+// sub is the harness for a subtest of h's test: same shard, same managers.
+func (h *harness) sub(t *testing.T) *harness { return &harness{t: t, shard: h.shard, run: h.run} }
 
 type managerProcess struct {
 	*testenv.Process
@@ -119,9 +127,9 @@ type managerProcess struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	requireEnv(t)
-	h := &harness{t: t, shard: rand.String(8)}
+	h := &harness{t: t, shard: rand.String(8), run: &running{}}
 	t.Cleanup(func() {
-		for _, m := range h.managers {
+		for _, m := range h.run.managers {
 			if m.ended {
 				continue
 			}
@@ -130,7 +138,7 @@ func newHarness(t *testing.T) *harness {
 			}
 		}
 		if t.Failed() {
-			for _, m := range h.managers {
+			for _, m := range h.run.managers {
 				t.Logf("---- output of %s (pid %d):\n%s", m.name, m.Pid(), tail(m.Output.String(), 30000))
 			}
 		}
@@ -165,8 +173,8 @@ func (h *harness) startManager(args ...string) *managerProcess {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	m := &managerProcess{Process: p, name: fmt.Sprintf("manager #%d %v", len(h.managers)+1, args)}
-	h.managers = append(h.managers, m)
+	m := &managerProcess{Process: p, name: fmt.Sprintf("manager #%d %v", len(h.run.managers)+1, args)}
+	h.run.managers = append(h.run.managers, m)
 	return m
 }
 
@@ -200,7 +208,7 @@ func (h *harness) eventually(what string, timeout time.Duration, cond func() (bo
 		if ok {
 			return
 		}
-		for _, m := range h.managers {
+		for _, m := range h.run.managers {
 			if !m.ended && m.Exited() {
 				m.ended = true
 				h.t.Fatalf("%s exited on its own (%v) while waiting for %s; last seen: %s", m.name, m.Wait(context.Background()), what, saw)

@@ -92,6 +92,11 @@ func (m *Manager) delete(ctx context.Context, req DeleteRequest) error {
 }
 
 func (m *Manager) deleteRecord(ctx context.Context, e *v1alpha1.Extension) error {
+	if e.DeletionTimestamp != nil {
+		// Its deletion was asked for already (the extension manager finishing a
+		// `kubectl delete ext`): only the finalizer stands in the way.
+		return m.dropFinalizer(ctx, e)
+	}
 	if err := m.client.Delete(ctx, e); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil

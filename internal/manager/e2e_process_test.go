@@ -51,6 +51,9 @@ func TestKilledMidInstallIsRecovered(t *testing.T) {
 	if last := hist[len(hist)-1]; last.Config["message"] != "first" {
 		t.Errorf("the recovered release has values %s, want message=first", releaseValues(last))
 	}
+	if evs, n := eventsWith(t, d.name, "Recovered"); n == 0 || evs[0].Type != corev1.EventTypeWarning {
+		t.Errorf("no Warning event Recovered for the interrupted install: %s", eventSummary(events(t, d.name)))
+	}
 
 	d.settings = map[string]string{"message": "after-the-restart"}
 	d.mustApply(t)

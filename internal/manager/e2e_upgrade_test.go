@@ -211,6 +211,9 @@ func TestFailedAutoUpgradeBacksOff(t *testing.T) {
 	if eventAttempts == 0 {
 		t.Errorf("no UpgradeFailed event: %s", eventSummary(events(t, d.name)))
 	}
+	if _, n := eventsWith(t, d.name, "RolledBack"); n == 0 {
+		t.Errorf("no RolledBack event: %s", eventSummary(events(t, d.name)))
+	}
 
 	// Rolled back: what runs is 1.4.0, deployed, nothing pending; the upgrade is
 	// still offered.

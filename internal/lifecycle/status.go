@@ -71,7 +71,22 @@ func (m *Manager) begin(ctx context.Context, e *v1alpha1.Extension, state v1alph
 			Reason: string(state), Message: "version " + target, ObservedGeneration: e.Generation})
 		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse,
 			Reason: string(state), Message: "the operation is in progress", ObservedGeneration: e.Generation})
+		setKstatus(s, metav1.Condition{Type: v1alpha1.ConditionReconciling, Status: metav1.ConditionTrue,
+			Reason: string(state), Message: "version " + target, ObservedGeneration: e.Generation})
 	})
+}
+
+// setKstatus sets one of kstatus's abnormal-true conditions (Reconciling, Stalled)
+// and removes the other; c.Type "" removes both.
+func setKstatus(s *v1alpha1.ExtensionStatus, c metav1.Condition) {
+	for _, t := range []string{v1alpha1.ConditionReconciling, v1alpha1.ConditionStalled} {
+		if t != c.Type {
+			meta.RemoveStatusCondition(&s.Conditions, t)
+		}
+	}
+	if c.Type != "" {
+		meta.SetStatusCondition(&s.Conditions, c)
+	}
 }
 
 // succeed records the installed version and the record of its revision.
@@ -98,6 +113,7 @@ func (m *Manager) succeed(ctx context.Context, e *v1alpha1.Extension, version st
 			Reason: "Succeeded", Message: "version " + version, ObservedGeneration: e.Generation})
 		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: "Progressing", Status: metav1.ConditionFalse,
 			Reason: "Succeeded", Message: "version " + version, ObservedGeneration: e.Generation})
+		setKstatus(s, metav1.Condition{})
 	})
 	if err == nil {
 		m.Event(ctx, e, corev1.EventTypeNormal, reason, message)
@@ -132,6 +148,8 @@ func (m *Manager) failRecorded(ctx context.Context, e *v1alpha1.Extension, code 
 		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse,
 			Reason: code, Message: msg, ObservedGeneration: e.Generation})
 		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: "Progressing", Status: metav1.ConditionFalse,
+			Reason: code, Message: msg, ObservedGeneration: e.Generation})
+		setKstatus(s, metav1.Condition{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue,
 			Reason: code, Message: msg, ObservedGeneration: e.Generation})
 	})
 	m.failedEvents(sctx, e, reason, code, msg, rec)

@@ -40,6 +40,12 @@ const (
 	// ConditionUpgradeAvailable is True when a newer version is allowed and not yet
 	// applied (waiting for a maintenance window, or a backoff after a failure).
 	ConditionUpgradeAvailable = "UpgradeAvailable"
+	// ConditionReconciling and ConditionStalled are kstatus's "abnormal-true"
+	// conditions, which Flux's health checks and kstatus read (Ready they do not):
+	// Reconciling is True while an operation is under way, Stalled while the last one
+	// failed; each is absent otherwise.
+	ConditionReconciling = "Reconciling"
+	ConditionStalled     = "Stalled"
 )
 
 // DriftPolicy says what the extension manager does about drift.

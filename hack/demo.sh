@@ -32,31 +32,14 @@ fails() {
   printf '$'; printf ' %q' "$@"; printf '\n'
   if "$@"; then echo "demo: that should have been refused" >&2; exit 1; fi
 }
-wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
-  local secs=$1 what=$2; shift 2
-  for _ in $(seq 1 $((secs * 4))); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.25
-  done
-  echo "demo: $what did not happen within ${secs}s" >&2
-  exit 1
-}
+# shellcheck source=hack/lib.sh
+source hack/lib.sh
 
 step "Starting a throwaway control plane (kube-apiserver + etcd, CRDs installed, webhook registered)"
-"$BIN/localcluster" --kubeconfig "$KUBECONFIG" --webhook-env "$work/webhook.env" &
-pids+=($!)
-wait_for 90 "the control plane starting" test -f "$KUBECONFIG"
-# shellcheck disable=SC1091
-source "$work/webhook.env"
+start_control_plane
 
 step "Starting the admission webhook (bin/webhook), enforcing the Rego policies"
-printf '{}\n' >"$work/policy.yaml"
-health="127.0.0.1:$((20000 + RANDOM % 20000))"
-"$BIN/webhook" --kubeconfig "$KUBECONFIG" --host "$WEBHOOK_HOST" --port "$WEBHOOK_PORT" \
-  --cert-dir "$WEBHOOK_CERT_DIR" --config "$work/policy.yaml" --metrics-bind-address 0 \
-  --health-probe-bind-address "$health" --zap-log-level error &
-pids+=($!)
-wait_for 60 "the webhook becoming ready" curl -fsS "http://$health/readyz"
+start_webhook
 run kubectl ext version
 
 step "The catalog: one extension type, podinfo 1.4.0 to 2.0.0, charts in a local directory"

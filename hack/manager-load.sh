@@ -16,27 +16,11 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
-  local secs=$1 what=$2; shift 2
-  for _ in $(seq 1 $((secs * 4))); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.25
-  done
-  echo "manager-load: $what did not happen within ${secs}s" >&2
-  exit 1
-}
+# shellcheck source=hack/lib.sh
+source hack/lib.sh
 
-"$BIN/localcluster" --kubeconfig "$KUBECONFIG" --webhook-env "$work/webhook.env" >"$work/cluster.log" 2>&1 &
-pids+=($!)
-wait_for 90 "the control plane starting" test -f "$work/webhook.env"
-# shellcheck disable=SC1091
-source "$work/webhook.env"
-printf '{}\n' >"$work/policy.yaml"
-health="127.0.0.1:$((20000 + RANDOM % 20000))"
-"$BIN/webhook" --kubeconfig "$KUBECONFIG" --host "$WEBHOOK_HOST" --port "$WEBHOOK_PORT" --cert-dir "$WEBHOOK_CERT_DIR" \
-  --config "$work/policy.yaml" --metrics-bind-address 0 --health-probe-bind-address "$health" --zap-log-level error &
-pids+=($!)
-wait_for 60 "the webhook becoming ready" curl -fsS "http://$health/readyz"
+start_control_plane >"$work/cluster.log" 2>&1
+start_webhook
 "$BIN/democharts" "$work/charts"
 # One type, N cluster-scoped instances of it.
 sed -e "s#https://stefanprodan.github.io/podinfo#file://$work/charts#" -e "s#allowMultipleInstances: false#allowMultipleInstances: true#" \
@@ -47,7 +31,7 @@ kubectl ext type sync example.podinfo >/dev/null
   --health-probe-bind-address 0 --drift-interval 10m --upgrade-interval 0 --max-concurrent-reconciles 2 >"$work/manager.log" 2>&1 &
 mgr=$!
 pids+=($mgr)
-sleep 2
+wait_for 30 "the extension manager starting" grep -q "Starting workers" "$work/manager.log"
 
 # cpu_ms: user+system CPU time of the manager so far, in milliseconds.
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%d\n", ($14 + $15) * 1000 / hz }' "/proc/$mgr/stat"; }

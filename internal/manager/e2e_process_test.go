@@ -96,12 +96,20 @@ func TestLeaderElection(t *testing.T) {
 		first = leaseHolder(t, ns)
 		return first != "", "no holder"
 	})
-	h.startManager(elect...)
+	standby := h.startManager(elect...)
 	before := h.ext(typ, nil)
 	before.mustApply(t)
 	h.waitSettled(before.name, 60*time.Second)
 	if got := leaseHolder(t, ns); got != first {
 		t.Fatalf("the lease moved from %q to %q while its holder ran", first, got)
+	}
+	// The standby reconciles nothing: its log never names the extension the leader
+	// installed (a manager's log names each extension it works on).
+	if !strings.Contains(leader.Output.String(), before.name) {
+		t.Errorf("the leader's log does not name %s: this test's way of telling who acted no longer works", before.name)
+	}
+	if strings.Contains(standby.Output.String(), before.name) {
+		t.Errorf("the standby manager acted on %s while the other one led", before.name)
 	}
 
 	h.kill(leader)

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"time"
 
+	helmrelease "helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/release"
 )
 
 // ConvergeRequest asks that an extension's release match its recorded spec: what the
@@ -52,8 +54,37 @@ func (m *Manager) Converge(ctx context.Context, req ConvergeRequest) (*v1alpha1.
 	if err != nil {
 		return e, err
 	}
+	adopt := false
+	if req.CorrectRelease {
+		if adopt, err = m.releaseReplaced(ctx, e); err != nil {
+			return e, err
+		}
+	}
 	return m.Update(ctx, UpdateRequest{Name: req.Name, Protected: protected, Wait: req.Wait, Timeout: req.Timeout,
-		AdoptRelease: req.CorrectRelease})
+		AdoptRelease: adopt})
+}
+
+// releaseReplaced: the stored release is not the one kubectl ext recorded (a `helm
+// upgrade` or `helm rollback` by hand), so only adopting it applies the spec. A
+// revision an interrupted operation left pending is not: recovery repairs that one.
+func (m *Manager) releaseReplaced(ctx context.Context, e *v1alpha1.Extension) (bool, error) {
+	if inProgress(e.Status.ProvisioningState) {
+		return false, nil
+	}
+	rr, _, err := m.driftReaders(ctx, e)
+	if err != nil {
+		return false, err
+	}
+	history, err := rr.History(e.Name, ReleaseNamespace(e))
+	var last *helmrelease.Release
+	switch {
+	case errors.Is(err, release.ErrNotFound):
+	case err != nil:
+		return false, fmt.Errorf("reading the history of release %s/%s: %w", ReleaseNamespace(e), e.Name, err)
+	case len(history) > 0:
+		last = history[len(history)-1]
+	}
+	return errors.Is(release.Verify(e.Name, ReleaseNamespace(e), last, recordOf(e)), release.ErrDrift), nil
 }
 
 // declaredProtected returns the protected settings Converge must write and record, or

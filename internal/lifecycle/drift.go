@@ -91,7 +91,10 @@ func (m *Manager) Drift(ctx context.Context, e *v1alpha1.Extension) ([]Differenc
 		diffs = append(diffs, Difference{Object: relName, Field: "revision",
 			Change: fmt.Sprintf("revision %d (%s, %q) is not the recorded revision %d", last.Version, statusOf(last), descriptionOf(last), rec.Revision)})
 	}
-	if recorded == nil || release.Verify(e.Name, ns, recorded, rec) != nil {
+	// The recorded revision's content, not its place in the history: a newer revision
+	// by hand supersedes it, and its manifest is still what the objects are compared
+	// with, so the report names the fields the hand change made.
+	if recorded == nil || !sameContent(recorded, rec) {
 		// The recorded revision is gone or altered: its manifest cannot be trusted to
 		// compare objects against; the release difference says enough.
 		if len(diffs) == 0 {
@@ -105,6 +108,12 @@ func (m *Manager) Drift(ctx context.Context, e *v1alpha1.Extension) ([]Differenc
 		return nil, err
 	}
 	return append(diffs, objs...), nil
+}
+
+// sameContent: a stored revision has the recorded manifest and values.
+func sameContent(r *helmrelease.Release, rec release.Record) bool {
+	got := release.RecordOf(r)
+	return got.ManifestDigest == rec.ManifestDigest && got.ValuesDigest == rec.ValuesDigest
 }
 
 func statusOf(r *helmrelease.Release) string {

@@ -68,7 +68,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		log.Info("added the finalizer", "finalizer", v1alpha1.FinalizerUninstall)
 	}
 	if needsApply(e) {
-		return r.apply(ctx, e, false)
+		// Under Correct, a release changed by hand is replaced by what the spec says
+		// here too, not only on a drift check (a spec change meeting drift, the policy
+		// switched from Report to Correct).
+		return r.apply(ctx, e, driftPolicy(e) == v1alpha1.DriftCorrect)
 	}
 	return r.checkDrift(ctx, e)
 }
@@ -121,7 +124,7 @@ func (r *Reconciler) outcome(ctx context.Context, key string, e *v1alpha1.Extens
 		r.event(ctx, e, corev1.EventTypeNormal, "Busy", err.Error())
 		return ctrl.Result{RequeueAfter: busyRetry}, nil
 	case errors.Is(err, lifecycle.ErrNotFound), errors.Is(err, lifecycle.ErrBeingDeleted):
-		return ctrl.Result{Requeue: true}, nil
+		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
 	delay := r.Backoff.fail(key)
 	log.Error(err, "the operation failed; retrying with backoff", "after", delay, "failures", r.Backoff.count(key))
@@ -186,10 +189,7 @@ func (r *Reconciler) checkDrift(ctx context.Context, e *v1alpha1.Extension) (ctr
 		correctRelease = correctRelease || d.IsRelease()
 	}
 	msg := strings.Join(lines, "; ")
-	policy := e.Spec.DriftPolicy
-	if policy == "" {
-		policy = v1alpha1.DriftCorrect
-	}
+	policy := driftPolicy(e)
 	if err := r.Lifecycle.SetCondition(ctx, e, metav1.Condition{Type: v1alpha1.ConditionDrifted, Status: metav1.ConditionTrue,
 		Reason: "Drifted", Message: msg}); err != nil {
 		return ctrl.Result{}, err
@@ -211,6 +211,14 @@ func (r *Reconciler) checkDrift(ctx context.Context, e *v1alpha1.Extension) (ctr
 		r.event(ctx, e, corev1.EventTypeNormal, "DriftCorrected", msg)
 	}
 	return r.outcome(ctx, e.Name, e, err)
+}
+
+// driftPolicy is the extension's drift policy; empty means Correct.
+func driftPolicy(e *v1alpha1.Extension) v1alpha1.DriftPolicy {
+	if e.Spec.DriftPolicy == "" {
+		return v1alpha1.DriftCorrect
+	}
+	return e.Spec.DriftPolicy
 }
 
 func (r *Reconciler) event(ctx context.Context, e *v1alpha1.Extension, eventType, reason, msg string) {

@@ -24,7 +24,6 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/policy"
 	"github.com/kubeext/kubectl-ext/internal/release"
-	"github.com/kubeext/kubectl-ext/internal/testenv"
 )
 
 var eventClock = time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)
@@ -323,16 +322,7 @@ func TestEventWriteFailure(t *testing.T) {
 // Events records every one, a user who may not create them is warned, and a user who
 // may not list them is told so by Events.
 func TestEventsOnAPIServer(t *testing.T) {
-	testenv.RequireIntegration(t)
-	env, err := testenv.Start(testenv.Options{WithoutCRDs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
+	env := controlPlane.Env(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 

@@ -23,20 +23,10 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/testenv"
 )
 
-// TestLockOnAPIServer runs the lock against a real kube-apiserver, on a control plane
-// of its own (no CRDs: the lock only needs Leases), started by this test so the
-// package's other tests never wait for one.
+// TestLockOnAPIServer runs the lock against the package's real kube-apiserver
+// (controlPlane).
 func TestLockOnAPIServer(t *testing.T) {
-	testenv.RequireIntegration(t)
-	env, err := testenv.Start(testenv.Options{WithoutCRDs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
+	env := controlPlane.Env(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 

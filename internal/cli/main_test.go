@@ -35,21 +35,14 @@ var (
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	// Charts the plugin downloads are cached under a scratch directory: XDG_CACHE_HOME
-	// moves there. The control plane's assets stay where they were built, so their cache
-	// root is pinned first.
-	if os.Getenv(testenv.CacheDirEnv) == "" {
-		if root, err := testenv.CacheRoot(); err == nil {
-			os.Setenv(testenv.CacheDirEnv, root)
-		}
-	}
-	cache, err := os.MkdirTemp("", "kubeext-cache-")
+	// Charts downloaded by the commands under test are cached in a scratch directory
+	// (the processes started inherit it).
+	cleanup, err := testenv.ScratchChartCache()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(cache)
-	os.Setenv("XDG_CACHE_HOME", cache)
+	defer cleanup()
 	// Registered under another name than the shipped one, so `kubectl ext init
 	// --with-webhook` and the manifests the tests apply neither patch nor find it.
 	vwc, err := webhooktest.Registration()

@@ -58,21 +58,14 @@ const shardLabel = "e2e.kubeext.dev/shard"
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	// As in internal/cli: downloaded charts are cached under a scratch directory, so
-	// XDG_CACHE_HOME moves there, after the control plane's asset cache is pinned.
-	// The managers inherit the test's environment, so they cache there too.
-	if os.Getenv(testenv.CacheDirEnv) == "" {
-		if root, err := testenv.CacheRoot(); err == nil {
-			os.Setenv(testenv.CacheDirEnv, root)
-		}
-	}
-	cache, err := os.MkdirTemp("", "kubeext-cache-")
+	// Charts downloaded by the commands under test are cached in a scratch directory
+	// (the processes started inherit it).
+	cleanup, err := testenv.ScratchChartCache()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(cache)
-	os.Setenv("XDG_CACHE_HOME", cache)
+	defer cleanup()
 	vwc, err := webhooktest.Registration()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -142,3 +142,21 @@ func Run(m *testing.M, closers ...io.Closer) int {
 	}
 	return code
 }
+
+// ScratchChartCache moves XDG_CACHE_HOME, where the plugin and the extension manager
+// cache the charts they download, to a new scratch directory for the package's tests
+// (and the processes they start), after pinning the control plane's asset cache to
+// where it was built. The returned function removes the directory.
+func ScratchChartCache() (cleanup func(), err error) {
+	if os.Getenv(CacheDirEnv) == "" {
+		if root, err := CacheRoot(); err == nil {
+			os.Setenv(CacheDirEnv, root)
+		}
+	}
+	dir, err := os.MkdirTemp("", "kubeext-cache-")
+	if err != nil {
+		return nil, err
+	}
+	os.Setenv("XDG_CACHE_HOME", dir)
+	return func() { os.RemoveAll(dir) }, nil
+}

@@ -207,7 +207,7 @@ func TestManagerDeployment(t *testing.T) {
 		{"readOnlyRootFilesystem", cstr("securityContext", "readOnlyRootFilesystem"), "true"},
 		{"allowPrivilegeEscalation", cstr("securityContext", "allowPrivilegeEscalation"), "false"},
 		{"capabilities", cstr("securityContext", "capabilities", "drop"), "[ALL]"},
-		{"requests", cstr("resources", "requests", "cpu") + " " + cstr("resources", "requests", "memory"), "50m 128Mi"},
+		{"requests", cstr("resources", "requests", "cpu") + " " + cstr("resources", "requests", "memory"), "50m 192Mi"},
 		{"POD_NAMESPACE from the downward API", fmt.Sprint(podNamespace), "true"},
 	} {
 		if tc.got != tc.want {

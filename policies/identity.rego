@@ -12,13 +12,17 @@
 #   webhook.
 package kubeext.rules.identity
 
+import data.kubeext.lib
+
 # METADATA
 # title: The writer may act as the install identity
 # description: |
 #   A create or update of an Extension, or of its status, by a writer who may not
 #   impersonate the extension's install ServiceAccount (spec.serviceAccountName, the
 #   namespace-scope kubeext-NAME, or the type's spec.install.serviceAccount) or, when
-#   Helm installs as the caller, may not do everything.
+#   Helm installs as the caller, may not do everything; and the delete of an Extension
+#   that carries the extension manager's finalizer (kubeext.dev/uninstall) by such a
+#   user, since the manager then uninstalls the release as that identity.
 # custom:
 #   id: EXT-IDENTITY-001
 #   enforcement: deny
@@ -26,6 +30,13 @@ violation contains {"id": "EXT-IDENTITY-001", "msg": msg} if {
 	w := input.writer
 	w.mayActAsInstallIdentity == false
 	msg := _message(w.installIdentity)
+}
+
+delete_violation contains {"id": "EXT-IDENTITY-001", "msg": msg} if {
+	lib.manager_uninstalls
+	w := input.writer
+	w.mayActAsInstallIdentity == false
+	msg := _delete_message(w.installIdentity)
 }
 
 # ---- helpers ----
@@ -51,3 +62,12 @@ _message(identity) := msg if {
 		[identity],
 	)
 }
+
+_delete_message(identity) := sprintf(
+	concat(" ", [
+		"the extension manager uninstalls this extension's release when it is deleted (finalizer kubeext.dev/uninstall),",
+		"acting as %s, which you may not act as: ask for `impersonate` on it",
+		"(or, for an extension installed as the caller, a cluster admin's rights)",
+	]),
+	[identity],
+)

@@ -52,3 +52,26 @@ test_ext_identity_001_says_why_the_caller_needs_everything if {
 	some msg in messages(object.union(fx.create(fx.podinfo), writer("the caller", false)))
 	contains(msg, "takes the rights of a cluster admin")
 }
+
+# A DELETE carries the stored object as both object and oldObject (admission).
+delete(o) := {"request": {"operation": "DELETE", "object": o, "oldObject": o}}
+
+managed := object.union(fx.installed, {"metadata": {"finalizers": ["kubeext.dev/uninstall"]}})
+
+deletion_found(inp) := fx.ids(vs) if {
+	vs := identity.delete_violation with input as inp
+}
+
+test_ext_identity_001_denies_a_delete_the_manager_would_uninstall_for_someone_who_may_not_act_as_the_identity if {
+	deletion_found(object.union(delete(managed), writer(sa, false))) == {"EXT-IDENTITY-001"}
+}
+
+test_ext_identity_001_allows_a_delete_without_the_manager_finalizer_or_by_someone_who_may if {
+	every inp in [
+		# Without the finalizer nothing is uninstalled: the record goes, the release stays.
+		object.union(delete(fx.installed), writer(sa, false)),
+		object.union(delete(managed), writer(sa, true)),
+	] {
+		deletion_found(inp) == set()
+	}
+}

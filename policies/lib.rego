@@ -10,6 +10,12 @@ is_create if input.request.operation == "CREATE"
 
 is_update if input.request.operation == "UPDATE"
 
+# A DELETE, judged only by the rules that define delete_violation.
+is_delete if input.request.operation == "DELETE"
+
+# The extension manager's finalizer is on the object: deleting it uninstalls the release.
+manager_uninstalls if "kubeext.dev/uninstall" in object.get(obj, ["metadata", "finalizers"], [])
+
 # A write through the status subresource (the extension manager recording progress).
 is_status_write if input.request.subResource == "status"
 

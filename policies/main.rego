@@ -41,6 +41,14 @@ _violations contains v if {
 	some v in rules.violation
 }
 
+# A DELETE is judged by the rules that say what a deletion does (delete_violation):
+# none of the write rules apply to it.
+_violations contains v if {
+	lib.is_delete
+	some rules in data.kubeext.rules
+	some v in rules.delete_violation
+}
+
 _warnings contains w if {
 	lib.reviewed
 	some rules in data.kubeext.rules

@@ -167,8 +167,14 @@ func TestHandleBadInput(t *testing.T) {
 			wantAllowed: true,
 		},
 		{
-			name:        "a DELETE is not judged",
-			req:         request(admissionv1.Delete, "", runtime.RawExtension{}, runtime.RawExtension{}),
+			name:     "a DELETE without the stored object is a bad request",
+			req:      request(admissionv1.Delete, "", runtime.RawExtension{}, runtime.RawExtension{}),
+			wantCode: 400,
+			wantMsg:  "a DELETE carries no oldObject",
+		},
+		{
+			name:        "a DELETE of the status is not judged",
+			req:         request(admissionv1.Delete, "status", runtime.RawExtension{}, runtime.RawExtension{}),
 			wantAllowed: true,
 		},
 		{

@@ -42,7 +42,8 @@ type Validator struct {
 var ErrBadRequest = errors.New("bad admission request")
 
 // Reviewed reports whether the webhook judges writes of this resource and operation:
-// CREATE and UPDATE of extensions and extensiontypes, and of their status.
+// CREATE and UPDATE of extensions and extensiontypes, and of their status, and DELETE
+// of extensions (which the extension manager's finalizer turns into an uninstall).
 func Reviewed(req admissionv1.AdmissionRequest) bool {
 	if req.Resource.Group != v1alpha1.Group {
 		return false
@@ -52,6 +53,9 @@ func Reviewed(req admissionv1.AdmissionRequest) bool {
 	}
 	if req.SubResource != "" && req.SubResource != policy.SubResourceStatus {
 		return false
+	}
+	if req.Operation == admissionv1.Delete {
+		return req.Resource.Resource == v1alpha1.ExtensionResource && req.SubResource == ""
 	}
 	return req.Operation == admissionv1.Create || req.Operation == admissionv1.Update
 }
@@ -63,6 +67,19 @@ func BuildRequest(req admissionv1.AdmissionRequest) (policy.Request, error) {
 		Operation:   policy.Operation(req.Operation),
 		SubResource: req.SubResource,
 		UserInfo:    policy.UserInfo{Username: req.UserInfo.Username, Groups: req.UserInfo.Groups},
+	}
+	if req.Operation == admissionv1.Delete {
+		// A DELETE carries the stored object only: it is the object judged, and the
+		// one replaced.
+		old, err := decodeExtension("oldObject", req.OldObject.Raw)
+		if err != nil {
+			return policy.Request{}, err
+		}
+		if old == nil {
+			return policy.Request{}, fmt.Errorf("%w: a DELETE carries no oldObject", ErrBadRequest)
+		}
+		out.Object, out.OldObject = old, old
+		return out, nil
 	}
 	obj, err := decodeExtension("object", req.Object.Raw)
 	if err != nil {

@@ -97,17 +97,18 @@ func (m *Manager) deleteRecord(ctx context.Context, e *v1alpha1.Extension) error
 		// `kubectl delete ext`): only the finalizer stands in the way.
 		return m.dropFinalizer(ctx, e)
 	}
+	// The extension manager's finalizer asks for the uninstall this command just did
+	// (or, with --force, was told not to do): it is removed first, so the record goes
+	// at once, the manager does not uninstall a release the user chose to keep, and
+	// the delete is no uninstall for the webhook to judge (EXT-IDENTITY-001).
+	if err := m.dropFinalizer(ctx, e); err != nil {
+		return err
+	}
 	if err := m.client.Delete(ctx, e); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
 		return explain(err, "delete", "extensions.kubeext.dev")
-	}
-	// The extension manager's finalizer asks for the uninstall this command just did
-	// (or, with --force, was told not to do): it is removed, so the record goes now
-	// and the manager does not uninstall a release the user chose to keep.
-	if err := m.dropFinalizer(ctx, e); err != nil {
-		return err
 	}
 	if len(e.Finalizers) > 0 {
 		// Finalizers are someone else's: the record goes once they remove theirs.

@@ -156,6 +156,10 @@ func (m *Manager) repeatEvent(ctx context.Context, name string, now metav1.Time)
 		ev.Count = max(ev.Count, 1) + 1
 	}
 	ev.LastTimestamp = now
+	if ev.Annotations == nil {
+		ev.Annotations = map[string]string{}
+	}
+	ev.Annotations[annotationSeenAt] = now.UTC().Format(time.RFC3339Nano)
 	ev.ReportingInstance = m.holder
 	return m.client.Patch(ctx, ev, client.MergeFromWithOptions(old, client.MergeFromWithOptimisticLock{}))
 }
@@ -165,7 +169,8 @@ func (m *Manager) repeatEvent(ctx context.Context, name string, now metav1.Time)
 // show in full.
 func (m *Manager) newEvent(e *v1alpha1.Extension, name, eventType, reason, message string, now metav1.Time) *corev1.Event {
 	return &corev1.Event{
-		ObjectMeta: metav1.ObjectMeta{Namespace: EventNamespace, Name: name},
+		ObjectMeta: metav1.ObjectMeta{Namespace: EventNamespace, Name: name,
+			Annotations: map[string]string{annotationSeenAt: now.UTC().Format(time.RFC3339Nano)}},
 		InvolvedObject: corev1.ObjectReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Extension",
 			Name: e.Name, UID: e.UID},
 		Type: eventType, Reason: reason, Message: message,
@@ -202,6 +207,9 @@ func uniqueEventName(base string) string { return base + "." + rand.String(8) }
 // through events.k8s.io its series' or its own eventTime, else firstTimestamp, else
 // its creation.
 func LastSeen(ev *corev1.Event) time.Time {
+	if t, err := time.Parse(time.RFC3339Nano, ev.Annotations[annotationSeenAt]); err == nil {
+		return t
+	}
 	switch {
 	case !ev.LastTimestamp.IsZero():
 		return ev.LastTimestamp.Time
@@ -233,6 +241,11 @@ func (m *Manager) Events(ctx context.Context, e *v1alpha1.Extension) ([]corev1.E
 	sortEvents(l.Items)
 	return l.Items, nil
 }
+
+// annotationSeenAt records, to the nanosecond, when kubectl ext last saw an Event
+// happen: lastTimestamp keeps whole seconds, and an install's Installing and
+// Installed fall in one second.
+const annotationSeenAt = "kubeext.dev/last-seen"
 
 // sortEvents orders Events oldest first by LastSeen; Events of the same second by
 // creation, then name, so the order is the same on every read.

@@ -422,7 +422,7 @@ func unique(in []string) []string {
 // ManagerLease is the extension manager's leader election Lease (cmd/extension-manager
 // takes the same name). In the cluster it lives in the manager's namespace; a manager
 // run outside the cluster keeps it in kube-system unless told otherwise.
-const ManagerLease = "kubeext-extension-manager"
+const ManagerLease = "extension-manager.kubeext.dev"
 
 // outOfClusterLeaseNamespace is where a manager run from a kubeconfig elects its
 // leader by default (--leader-election-namespace).

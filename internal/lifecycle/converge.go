@@ -25,6 +25,8 @@ type ConvergeRequest struct {
 	// CorrectRelease replaces a stored release kubectl ext did not record (a `helm
 	// upgrade` or `helm rollback` by hand) with the recorded spec's (AdoptRelease).
 	CorrectRelease bool
+	// Recheck is UpdateRequest.Recheck.
+	Recheck func(*v1alpha1.Extension) error
 }
 
 // Converge installs or upgrades an extension's release to its recorded spec, exactly
@@ -61,7 +63,7 @@ func (m *Manager) Converge(ctx context.Context, req ConvergeRequest) (*v1alpha1.
 		}
 	}
 	return m.Update(ctx, UpdateRequest{Name: req.Name, Protected: protected, Wait: req.Wait, Timeout: req.Timeout,
-		AdoptRelease: adopt})
+		AdoptRelease: adopt, Recheck: req.Recheck})
 }
 
 // releaseReplaced: the stored release is not the one kubectl ext recorded (a `helm

@@ -29,6 +29,10 @@ type UpdateRequest struct {
 	// TargetVersion, when set, moves an auto-upgrading extension to this version (the
 	// upgrade command); the policies judge the move like any other.
 	TargetVersion string
+	// Recheck, when set, is asked about the extension as read under the lock, before
+	// anything is done: an error stops the update there (the extension manager finding
+	// that someone else applied the spec, or failed an upgrade it owns, meanwhile).
+	Recheck func(*v1alpha1.Extension) error
 	// AdoptRelease replaces a stored release that does not match what kubectl ext
 	// recorded: its records are dropped (nothing they list is touched) and the chart is
 	// installed afresh with the Extension's own values. Without it such a release is
@@ -77,6 +81,11 @@ func (m *Manager) update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 		}
 		if err := beingDeleted(e); err != nil {
 			return nil, err
+		}
+		if req.Recheck != nil {
+			if err := req.Recheck(e); err != nil {
+				return e, err
+			}
 		}
 		if err := m.recover(ctx, e, l, req.AdoptRelease); err != nil {
 			return nil, err

@@ -15,6 +15,8 @@ type backoff struct {
 
 	mu    sync.Mutex
 	state map[string]failures
+	// running are the keys whose attempt is under way.
+	running map[string]bool
 }
 
 type failures struct {
@@ -26,7 +28,7 @@ func newBackoff(base, max time.Duration, now func() time.Time) *backoff {
 	if max < base {
 		max = base
 	}
-	return &backoff{base: base, max: max, now: now, state: map[string]failures{}}
+	return &backoff{base: base, max: max, now: now, state: map[string]failures{}, running: map[string]bool{}}
 }
 
 // fail records a failure of key and returns the delay before the next attempt.
@@ -68,4 +70,24 @@ func (b *backoff) reset(key string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.state, key)
+}
+
+// attempt marks an attempt of key as under way until the returned function is called,
+// so that what watches its effects (a status write) knows whose attempt it is.
+func (b *backoff) attempt(key string) (done func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.running[key] = true
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		delete(b.running, key)
+	}
+}
+
+// owns reports whether key has an attempt under way or failures on record.
+func (b *backoff) owns(key string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.running[key] || b.state[key].count > 0
 }

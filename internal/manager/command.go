@@ -121,7 +121,7 @@ one or many contexts, as AKS runs its extension manager off the user's nodes.`,
 	f.BoolVar(&o.Wait, "wait", o.Wait, "Wait for a release's workloads to be ready before an operation counts as succeeded.")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long Helm waits for workloads, and for a stale lock.")
 	f.DurationVar(&o.RetryBackoff, "retry-backoff", o.RetryBackoff, "The delay after a failed operation; it doubles per consecutive failure, up to the upgrade interval (at least 10m).")
-	f.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect a leader per cluster (Lease kubeext-extension-manager), so that replicas never act at once.")
+	f.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect a leader per cluster (Lease extension-manager.kubeext.dev), so that replicas never act at once.")
 	f.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "The leader election Lease's namespace (default: the pod's namespace in the cluster, kube-system outside).")
 	f.StringVar(&o.HealthProbeAddr, "health-probe-bind-address", o.HealthProbeAddr, `Where /healthz and /readyz are served; "0" disables.`)
 	f.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, `Where the Prometheus metrics are served over HTTPS, to authenticated and authorized clients only; "0" disables.`)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/chartsource/chartsourcetest"
+	"github.com/kubeext/kubectl-ext/internal/manager"
 )
 
 // TestKilledMidInstallIsRecovered: a manager that waits for workloads (--wait=true;
@@ -67,7 +68,7 @@ func TestKilledMidInstallIsRecovered(t *testing.T) {
 func leaseHolder(t *testing.T, ns string) string {
 	t.Helper()
 	l := &coordinationv1.Lease{}
-	if err := env.Client.Get(testCtx(t), client.ObjectKey{Namespace: ns, Name: "kubeext-extension-manager"}, l); err != nil {
+	if err := env.Client.Get(testCtx(t), client.ObjectKey{Namespace: ns, Name: manager.LeaderElectionID}, l); err != nil {
 		if notFound(err) {
 			return ""
 		}
@@ -77,7 +78,7 @@ func leaseHolder(t *testing.T, ns string) string {
 }
 
 // TestLeaderElection: two managers with leader election. The first one started leads
-// (the Lease kubeext-extension-manager names it) and keeps leading once the second
+// (the Lease extension-manager.kubeext.dev names it) and keeps leading once the second
 // one runs; killed with SIGKILL (it cannot release the Lease), it is replaced by the
 // second after the lease expires, which installs an Extension applied after the kill.
 func TestLeaderElection(t *testing.T) {

@@ -225,4 +225,11 @@ func TestFailedAutoUpgradeBacksOff(t *testing.T) {
 			chartVersion(last) == "1.4.0" && c != nil && c.Status == metav1.ConditionTrue
 		return ok, describe(e) + " " + summary(history(t, d.name, d.namespace))
 	})
+	// Each attempt is the failed revision and its rollback; 1.4.0 is never applied
+	// again in between (the Upgrader, not the reconciler, retries a failed upgrade).
+	for _, r := range history(t, d.name, d.namespace) {
+		if r.Version > 1 && r.Info != nil && strings.Contains(r.Info.Description, "version 1.4.0") {
+			t.Errorf("revision %d re-applied 1.4.0 after a failed upgrade (%q): %s", r.Version, r.Info.Description, summary(history(t, d.name, d.namespace)))
+		}
+	}
 }

@@ -38,12 +38,18 @@ type Reconciler struct {
 	// DriftInterval is how often a Succeeded extension is checked for drift.
 	DriftInterval time.Duration
 	Backoff       *backoff
-	Now           func() time.Time
+	// Upgrades is the Upgrader's backoff: an extension whose auto-upgrade failed (and
+	// was rolled back) is the Upgrader's to retry, not re-applied here.
+	Upgrades *backoff
+	Now      func() time.Time
 
 	mu sync.Mutex
 	// checked is when each extension was last found up to date (applied or checked
 	// for drift), so that the wake-ups its own status writes cause check nothing.
 	checked map[string]time.Time
+	// accepted is the value of the protected-settings acceptance annotation last acted
+	// on, per extension.
+	accepted map[string]string
 }
 
 // Reconcile implements reconcile.Reconciler.
@@ -67,7 +73,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		log.Info("added the finalizer", "finalizer", v1alpha1.FinalizerUninstall)
 	}
-	if needsApply(e) {
+	if r.upgradeFailed(e) {
+		return ctrl.Result{RequeueAfter: max(r.Upgrades.wait(upgradeKey(e.Name)), time.Second)}, nil
+	}
+	if r.needsApply(e) {
 		// Under Correct, a release changed by hand is replaced by what the spec says
 		// here too, not only on a drift check (a spec change meeting drift, the policy
 		// switched from Report to Correct).
@@ -77,18 +86,44 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 }
 
 // needsApply: the spec was never applied (declared with kubectl apply or GitOps), it
-// changed since, an operation was left unfinished, or the last one failed.
-func needsApply(e *v1alpha1.Extension) bool {
+// changed since, an operation was left unfinished, or the last one failed; or the
+// writer accepted new protected settings by naming their digest in the annotation,
+// once per value named (an annotation no Secret matches, or one left behind after the
+// settings changed again, is tried once, not in a loop). A deletion the plugin began
+// (Deleting) is never applied again: the user asked for the release to go.
+func (r *Reconciler) needsApply(e *v1alpha1.Extension) bool {
 	s := e.Status
 	switch s.ProvisioningState {
-	case "", v1alpha1.ProvisioningCreating, v1alpha1.ProvisioningUpdating, v1alpha1.ProvisioningDeleting, v1alpha1.ProvisioningFailed:
+	case v1alpha1.ProvisioningDeleting:
+		return false
+	case v1alpha1.ProvisioningFailed:
+		if s.ErrorInfo != nil && s.ErrorInfo.Code == "UninstallFailed" {
+			return false
+		}
+		return true
+	case "", v1alpha1.ProvisioningCreating, v1alpha1.ProvisioningUpdating:
 		return true
 	}
-	// The writer accepted new protected settings by naming their digest.
-	if d := e.Annotations[v1alpha1.AnnotationProtectedSettingsDigest]; d != "" && d != s.ProtectedSettingsDigest {
+	if d := e.Annotations[v1alpha1.AnnotationProtectedSettingsDigest]; d != "" && d != s.ProtectedSettingsDigest &&
+		e.Spec.ConfigurationProtectedSettings != nil && r.firstTry(e.Name, d) {
 		return true
 	}
 	return s.ObservedGeneration != e.Generation
+}
+
+// firstTry reports whether digest is a value of the acceptance annotation not yet
+// acted on for the extension, and records it.
+func (r *Reconciler) firstTry(name, digest string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.accepted == nil {
+		r.accepted = map[string]string{}
+	}
+	if r.accepted[name] == digest {
+		return false
+	}
+	r.accepted[name] = digest
+	return true
 }
 
 // apply converges the extension, waiting out a backoff first.
@@ -96,8 +131,30 @@ func (r *Reconciler) apply(ctx context.Context, e *v1alpha1.Extension, correctRe
 	if wait := r.Backoff.wait(e.Name); wait > 0 && !changedSinceFailure(e) {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	_, err := r.Lifecycle.Converge(ctx, lifecycle.ConvergeRequest{Name: e.Name, Wait: r.Wait, Timeout: r.Timeout, CorrectRelease: correctRelease})
+	_, err := r.Lifecycle.Converge(ctx, lifecycle.ConvergeRequest{Name: e.Name, Wait: r.Wait, Timeout: r.Timeout, CorrectRelease: correctRelease,
+		Recheck: func(fresh *v1alpha1.Extension) error { return r.stillToApply(e, fresh) }})
+	if errors.Is(err, errNothingToDo) {
+		return ctrl.Result{RequeueAfter: time.Second}, nil
+	}
 	return r.outcome(ctx, e.Name, e, err)
+}
+
+// errNothingToDo stops an apply whose reason went away while it waited for the lock.
+var errNothingToDo = errors.New("nothing to apply")
+
+// stillToApply checks, under the lock, the extension an apply was started for (seen)
+// against the one read now (fresh): another command (the plugin, this manager's
+// Upgrader) may have applied this very spec, or failed an upgrade that is the
+// Upgrader's to retry, while this one waited.
+func (r *Reconciler) stillToApply(seen, fresh *v1alpha1.Extension) error {
+	if r.upgradeFailed(fresh) {
+		return errNothingToDo
+	}
+	applied := fresh.Status.ProvisioningState == v1alpha1.ProvisioningSucceeded && fresh.Status.ObservedGeneration == fresh.Generation
+	if applied && (seen.Status.ProvisioningState != v1alpha1.ProvisioningSucceeded || seen.Status.ObservedGeneration != seen.Generation) {
+		return errNothingToDo
+	}
+	return nil
 }
 
 // changedSinceFailure: the user changed the spec after the failure being backed off
@@ -165,6 +222,11 @@ func (r *Reconciler) checkDrift(ctx context.Context, e *v1alpha1.Extension) (ctr
 	if r.DriftInterval <= 0 {
 		return ctrl.Result{}, nil
 	}
+	if e.Status.ProvisioningState != v1alpha1.ProvisioningSucceeded {
+		// A deletion the plugin began, or an uninstall that failed: nothing to
+		// compare with, and nothing to put back.
+		return ctrl.Result{RequeueAfter: r.DriftInterval}, nil
+	}
 	if wait := r.untilCheck(e.Name); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
@@ -213,6 +275,14 @@ func (r *Reconciler) checkDrift(ctx context.Context, e *v1alpha1.Extension) (ctr
 	return r.outcome(ctx, e.Name, e, err)
 }
 
+// upgradeFailed: the extension is Failed because its auto-upgrade failed and was
+// rolled back, with its spec as applied: re-applying the version it runs would only
+// add a Helm revision, and the Upgrader retries the upgrade after its backoff.
+func (r *Reconciler) upgradeFailed(e *v1alpha1.Extension) bool {
+	return r.Upgrades != nil && e.Status.ProvisioningState == v1alpha1.ProvisioningFailed &&
+		e.Status.ObservedGeneration == e.Generation && r.Upgrades.owns(upgradeKey(e.Name))
+}
+
 // driftPolicy is the extension's drift policy; empty means Correct.
 func driftPolicy(e *v1alpha1.Extension) v1alpha1.DriftPolicy {
 	if e.Spec.DriftPolicy == "" {
@@ -248,4 +318,5 @@ func (r *Reconciler) forget(name string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.checked, name)
+	delete(r.accepted, name)
 }

@@ -31,7 +31,9 @@ import (
 )
 
 // LeaderElectionID is the Lease the replicas of the manager elect a leader with.
-const LeaderElectionID = "kubeext-extension-manager"
+// Its name has a dot, which no extension's lock Lease (kubeext-NAME, NAME a Helm
+// release name) can have, so the two never share a Lease in one namespace.
+const LeaderElectionID = "extension-manager.kubeext.dev"
 
 // Reporter names the manager in Events.
 const Reporter = "extension-manager"
@@ -139,8 +141,9 @@ func runCluster(ctx context.Context, o Options, flags *genericclioptions.ConfigF
 	}
 	now := time.Now
 	maxBackoff := max(o.UpgradeInterval, 10*time.Minute)
+	upgrades := newBackoff(o.RetryBackoff, maxBackoff, now)
 	r := &Reconciler{Reader: mgr.GetClient(), Lifecycle: lc, Wait: o.Wait, Timeout: o.Timeout,
-		DriftInterval: o.DriftInterval, Backoff: newBackoff(o.RetryBackoff, maxBackoff, now), Now: now}
+		DriftInterval: o.DriftInterval, Backoff: newBackoff(o.RetryBackoff, maxBackoff, now), Upgrades: upgrades, Now: now}
 	err = ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Extension{}).
 		// Controller names are unique per process (they label its metrics).
@@ -156,7 +159,7 @@ func runCluster(ctx context.Context, o Options, flags *genericclioptions.ConfigF
 	}
 	window, _ := ParseWindow(o.Window)
 	if err := mgr.Add(&Upgrader{Reader: mgr.GetClient(), Lifecycle: lc, Interval: o.UpgradeInterval, Window: window,
-		Wait: o.Wait, Timeout: o.Timeout, Backoff: newBackoff(o.RetryBackoff, maxBackoff, now), Now: now,
+		Wait: o.Wait, Timeout: o.Timeout, Backoff: upgrades, Now: now,
 		Log: log.WithName("upgrader")}); err != nil {
 		return err
 	}

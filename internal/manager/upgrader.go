@@ -49,13 +49,24 @@ func (u *Upgrader) Start(ctx context.Context) error {
 	}
 	u.Log.Info("auto-upgrade schedule", "interval", u.Interval, "window", u.Window.String())
 	for {
-		next := u.pass(ctx)
+		next := nextPass(u.pass(ctx), u.Now(), u.Window)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(next):
 		}
 	}
+}
+
+// nextPass is the delay before the next pass: after, the one the pass asked for (the
+// interval, or a backoff's end), or the window's opening when that comes first. A
+// window shorter than the interval could otherwise fall between two passes every week
+// (168 h is 28 passes of 6 h), and never be used.
+func nextPass(after time.Duration, now time.Time, w Window) time.Duration {
+	if w.Contains(now) {
+		return after
+	}
+	return min(after, w.Next(now).Sub(now)+time.Second)
 }
 
 // pass is one round of the schedule; it returns the delay until the next.
@@ -88,8 +99,11 @@ func (u *Upgrader) pass(ctx context.Context) time.Duration {
 // long a backoff still holds the extension (0 for none).
 func (u *Upgrader) one(ctx context.Context, e *v1alpha1.Extension) time.Duration {
 	log := u.Log.WithValues("extension", e.Name)
+	// Failed is ours to retry only when our own upgrade failed (and was rolled back).
+	settled := e.Status.ProvisioningState == v1alpha1.ProvisioningSucceeded ||
+		e.Status.ProvisioningState == v1alpha1.ProvisioningFailed && u.Backoff.count(upgradeKey(e.Name)) > 0
 	if e.DeletionTimestamp != nil || !ptr.Deref(e.Spec.AutoUpgradeMinorVersion, true) ||
-		e.Status.ProvisioningState != v1alpha1.ProvisioningSucceeded || e.Status.ObservedGeneration != e.Generation {
+		!settled || e.Status.ObservedGeneration != e.Generation {
 		return 0 // not installed as its spec asks: the reconciler's business first
 	}
 	p, err := u.Lifecycle.PlanOne(ctx, e)
@@ -101,7 +115,7 @@ func (u *Upgrader) one(ctx context.Context, e *v1alpha1.Extension) time.Duration
 		u.condition(ctx, e, metav1.ConditionFalse, "UpToDate", p.Reason)
 		return 0
 	}
-	key := "upgrade/" + e.Name
+	key := upgradeKey(e.Name)
 	now := u.Now()
 	if !u.Window.Contains(now) {
 		msg := fmt.Sprintf("version %s is allowed; the upgrade waits for the maintenance window (%s), which next opens at %s",
@@ -117,6 +131,8 @@ func (u *Upgrader) one(ctx context.Context, e *v1alpha1.Extension) time.Duration
 		return wait
 	}
 	log.Info("upgrading", "from", p.Current, "to", p.Target)
+	done := u.Backoff.attempt(key)
+	defer done()
 	_, err = u.Lifecycle.Update(ctx, lifecycle.UpdateRequest{Name: e.Name, TargetVersion: p.Target, Wait: u.Wait, Timeout: u.Timeout})
 	switch {
 	case err == nil:
@@ -138,6 +154,9 @@ func (u *Upgrader) one(ctx context.Context, e *v1alpha1.Extension) time.Duration
 	}
 	return delay
 }
+
+// upgradeKey is an extension's key in the Upgrader's backoff.
+func upgradeKey(name string) string { return "upgrade/" + name }
 
 // condition sets UpgradeAvailable, and reports whether it changed.
 func (u *Upgrader) condition(ctx context.Context, e *v1alpha1.Extension, status metav1.ConditionStatus, reason, msg string) bool {

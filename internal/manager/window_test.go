@@ -138,3 +138,33 @@ func TestOptionsValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestNextPassMeetsTheWindow(t *testing.T) {
+	sat, err := ParseWindow("Sat 02:00 4h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2026-11-28 is a Saturday.
+	for _, tc := range []struct {
+		name  string
+		now   time.Time
+		after time.Duration
+		want  time.Duration
+	}{
+		{name: "a manager started at 00:30 wakes at the opening, not at 06:30",
+			now: time.Date(2026, 11, 28, 0, 30, 0, 0, time.UTC), after: 6 * time.Hour, want: 90*time.Minute + time.Second},
+		{name: "inside the window the interval holds", now: time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC), after: 6 * time.Hour, want: 6 * time.Hour},
+		{name: "a sooner backoff end holds", now: time.Date(2026, 11, 28, 0, 30, 0, 0, time.UTC), after: time.Minute, want: time.Minute},
+		{name: "any time", now: time.Date(2026, 11, 28, 0, 30, 0, 0, time.UTC), after: 6 * time.Hour, want: 6 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := sat
+			if tc.name == "any time" {
+				w = Window{}
+			}
+			if got := nextPass(tc.after, tc.now, w); got != tc.want {
+				t.Errorf("nextPass = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -167,7 +169,7 @@ func runCluster(ctx context.Context, o Options, flags *genericclioptions.ConfigF
 		if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 			return err
 		}
-		if err := mgr.AddReadyzCheck("readyz", func(req *httpRequest) error {
+		if err := mgr.AddReadyzCheck("readyz", func(req *http.Request) error {
 			if !mgr.GetCache().WaitForCacheSync(req.Context()) {
 				return errors.New("the cache is not synced")
 			}
@@ -209,8 +211,10 @@ func metricsOptions(addr string) metricsserver.Options {
 type logWriter struct{ log logr.Logger }
 
 func (w logWriter) Write(p []byte) (int, error) {
-	for _, line := range splitLines(string(p)) {
-		w.log.Info(line)
+	for _, line := range strings.Split(string(p), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			w.log.Info(line)
+		}
 	}
 	return len(p), nil
 }

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/install"
 	"github.com/kubeext/kubectl-ext/internal/testenv"
 	"github.com/kubeext/kubectl-ext/manifests"
 )
@@ -594,7 +595,7 @@ func TestInitWithManager(t *testing.T) {
 				t.Errorf("stderr lacks %q:\n%s", want, res.Stderr)
 			}
 		}
-		if !regexp.MustCompile(`(?m)^lease/kubeext-extension-manager -n kubeext-system\s+Missing\s`).MatchString(res.Stdout) {
+		if !regexp.MustCompile(`(?m)^lease/` + regexp.QuoteMeta(install.ManagerLease) + ` -n kubeext-system\s+Missing\s`).MatchString(res.Stdout) {
 			t.Errorf("--check does not report the missing leader:\n%s", res.Stdout)
 		}
 	})

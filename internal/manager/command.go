@@ -73,8 +73,8 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// NewCommand is the extension-manager command.
-func NewCommand(out, errOut io.Writer) *cobra.Command {
+// NewCommand is the extension-manager command; its logs go to logOut.
+func NewCommand(logOut io.Writer) *cobra.Command {
 	o := DefaultOptions()
 	cmd := &cobra.Command{
 		Use:   "extension-manager",
@@ -107,7 +107,7 @@ one or many contexts, as AKS runs its extension manager off the user's nodes.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return Run(cmd.Context(), o, errOut)
+			return Run(cmd.Context(), o, logOut)
 		},
 	}
 	f := cmd.Flags()
@@ -132,7 +132,7 @@ one or many contexts, as AKS runs its extension manager off the user's nodes.`,
 
 // Main runs the command and returns the process's exit code.
 func Main(ctx context.Context, args []string) int {
-	cmd := NewCommand(os.Stdout, os.Stderr)
+	cmd := NewCommand(os.Stderr)
 	cmd.SetArgs(args)
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)

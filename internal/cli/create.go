@@ -46,7 +46,7 @@ type CreateOptions struct {
 
 // NewCreateCommand returns `kubectl ext create`.
 func NewCreateCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &CreateOptions{f: f, IOStreams: streams, print: genericclioptions.NewPrintFlags("created").WithTypeSetter(scheme())}
+	o := &CreateOptions{f: f, IOStreams: streams, print: newPrintFlags("created")}
 	cmd := &cobra.Command{
 		Use:     "create NAME --extension-type TYPE [flags]",
 		Short:   "Create an extension instance (az k8s-extension create)",

@@ -9,7 +9,9 @@ import (
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -45,8 +47,28 @@ func defaultChartCache() string {
 	return filepath.Join(d, "kubectl-ext", "charts")
 }
 
-// scheme knows the built-in kinds and the kubeext.dev kinds.
-func scheme() *runtime.Scheme { return lifecycle.Scheme() }
+// scheme knows the built-in kinds and the kubeext.dev kinds. It is built on first use
+// and then shared: registering every built-in kind takes about 1.5 ms, and the command
+// tree, built at every start of the plugin, used to build one per printing command.
+var scheme = sync.OnceValue(lifecycle.Scheme)
+
+// lazyTyper is the scheme as the -o printers' runtime.ObjectTyper, built only when a
+// command prints an object.
+type lazyTyper struct{}
+
+func (lazyTyper) ObjectKinds(obj runtime.Object) ([]schema.GroupVersionKind, bool, error) {
+	return scheme().ObjectKinds(obj)
+}
+
+func (lazyTyper) Recognizes(gvk schema.GroupVersionKind) bool { return scheme().Recognizes(gvk) }
+
+// newPrintFlags returns kubectl's -o flags for a command whose objects are printed
+// with their kind set; operation is the verb of the name printer ("created"), or "".
+func newPrintFlags(operation string) *genericclioptions.PrintFlags {
+	pf := genericclioptions.NewPrintFlags(operation)
+	pf.TypeSetterPrinter = printers.NewTypeSetter(lazyTyper{})
+	return pf
+}
 
 // factory builds clients and the lifecycle manager from the kubectl global flags. Flags
 // are parsed after the factory is made, so everything is built lazily, on first use,

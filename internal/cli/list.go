@@ -40,7 +40,7 @@ type ListOptions struct {
 
 // NewListCommand returns `kubectl ext list`.
 func NewListCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ListOptions{f: f, IOStreams: streams, print: genericclioptions.NewPrintFlags("").WithTypeSetter(scheme())}
+	o := &ListOptions{f: f, IOStreams: streams, print: newPrintFlags("")}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},

@@ -39,7 +39,7 @@ type ShowOptions struct {
 
 // NewShowCommand returns `kubectl ext show`.
 func NewShowCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ShowOptions{f: f, IOStreams: streams, print: genericclioptions.NewPrintFlags("").WithTypeSetter(scheme())}
+	o := &ShowOptions{f: f, IOStreams: streams, print: newPrintFlags("")}
 	cmd := &cobra.Command{
 		Use:     "show NAME",
 		Short:   "Show one extension (az k8s-extension show)",

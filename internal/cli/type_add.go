@@ -72,7 +72,7 @@ type TypeAddOptions struct {
 
 // NewTypeAddCommand returns `kubectl ext type add`.
 func NewTypeAddCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &TypeAddOptions{f: f, IOStreams: streams, print: genericclioptions.NewPrintFlags("created").WithTypeSetter(scheme())}
+	o := &TypeAddOptions{f: f, IOStreams: streams, print: newPrintFlags("created")}
 	cmd := &cobra.Command{
 		Use:     "add NAME --chart-repository URL --chart NAME [flags]",
 		Short:   "Add an extension type to the catalog",

@@ -41,7 +41,7 @@ type TypeListOptions struct {
 
 // NewTypeListCommand returns `kubectl ext type list`.
 func NewTypeListCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &TypeListOptions{f: f, IOStreams: streams, print: genericclioptions.NewPrintFlags("").WithTypeSetter(scheme())}
+	o := &TypeListOptions{f: f, IOStreams: streams, print: newPrintFlags("")}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
@@ -96,7 +96,7 @@ type TypeShowOptions struct {
 
 // NewTypeShowCommand returns `kubectl ext type show`.
 func NewTypeShowCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &TypeShowOptions{f: f, IOStreams: streams, print: genericclioptions.NewPrintFlags("").WithTypeSetter(scheme())}
+	o := &TypeShowOptions{f: f, IOStreams: streams, print: newPrintFlags("")}
 	cmd := &cobra.Command{
 		Use:     "show TYPE",
 		Short:   "Show one extension type",

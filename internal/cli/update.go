@@ -54,7 +54,7 @@ type UpdateOptions struct {
 
 // NewUpdateCommand returns `kubectl ext update`.
 func NewUpdateCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &UpdateOptions{f: f, IOStreams: streams, print: genericclioptions.NewPrintFlags("updated").WithTypeSetter(scheme())}
+	o := &UpdateOptions{f: f, IOStreams: streams, print: newPrintFlags("updated")}
 	cmd := &cobra.Command{
 		Use:     "update NAME [flags]",
 		Short:   "Update an extension's settings, version or release train (az k8s-extension update)",

@@ -4,11 +4,11 @@ import data.kubeext.fixtures as fx
 import data.kubeext.rules.baseline
 
 found(inp) := fx.ids(vs) if {
-	vs := baseline.violation with input as inp
+	vs := baseline.violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 messages(inp, id) := {v.msg | some v in vs; v.id == id} if {
-	vs := baseline.violation with input as inp
+	vs := baseline.violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 # The stored extension with status fields replaced.
@@ -18,7 +18,7 @@ stored(status) := object.union(fx.auto_installed, {"status": status})
 status_write(old, new) := fx.status_update(stored(old), stored(new))
 
 test_every_finding_is_well_formed if {
-	fx.well_formed(baseline.violation) with input as status_write({}, {"currentVersion": "9.9.9", "kubernetesVersion": ""})
+	fx.well_formed(baseline.violation) with input as status_write({}, {"currentVersion": "9.9.9", "kubernetesVersion": ""}) with data.inventory as fx.inventory(status_write({}, {"currentVersion": "9.9.9", "kubernetesVersion": ""}))
 }
 
 # ---- EXT-BASELINE-001: status.currentVersion ----

@@ -4,11 +4,11 @@ import data.kubeext.fixtures as fx
 import data.kubeext.rules.deletion
 
 found(inp) := fx.ids(vs) if {
-	vs := deletion.violation with input as inp
+	vs := deletion.violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 messages(inp, id) := {v.msg | some v in vs; v.id == id} if {
-	vs := deletion.violation with input as inp
+	vs := deletion.violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 # The installed extension once deleted, held by a finalizer.
@@ -24,8 +24,8 @@ edit(patch) := fx.update(gone, object.union(gone, patch))
 record(status) := fx.status_update(gone, object.union(gone, {"status": status}))
 
 test_every_finding_is_well_formed if {
-	fx.well_formed(deletion.violation) with input as edit({"spec": {"version": "9.9.9"}})
-	fx.well_formed(deletion.violation) with input as record({"currentVersion": "2.0.0"})
+	fx.well_formed(deletion.violation) with input as edit({"spec": {"version": "9.9.9"}}) with data.inventory as fx.inventory(edit({"spec": {"version": "9.9.9"}}))
+	fx.well_formed(deletion.violation) with input as record({"currentVersion": "2.0.0"}) with data.inventory as fx.inventory(record({"currentVersion": "2.0.0"}))
 }
 
 # ---- EXT-DELETE-001 ----

@@ -128,3 +128,60 @@ well_formed(results) if {
 		count(object.keys(r)) == 2
 	}
 }
+
+# The engine's inventory (data.inventory) for a test input that names, the old way,
+# the type in "extensionType" and the other extensions in "extensions": what
+# internal/policy/inventory.go indexes of them.
+inventory(inp) := {
+	"types": {t.metadata.name: t | t := inp.extensionType; is_object(t)},
+	"releases": {ns: {rn: names |
+		some rn in {_release_name(e) | some e in _extensions(inp); _release_namespace(e) == ns}
+		names := sort([e.metadata.name | some e in _extensions(inp); _release_namespace(e) == ns; _release_name(e) == rn])
+	} |
+		some ns in {_release_namespace(e) | some e in _extensions(inp)}
+		ns != ""
+	},
+	"instances": {typ: {
+		"cluster": sort([e.metadata.name | some e in _extensions(inp); e.spec.extensionType == typ; _scope_kind(e) == "cluster"]),
+		"namespaces": {ns: sort([e.metadata.name |
+			some e in _extensions(inp)
+			e.spec.extensionType == typ
+			_scope_kind(e) == "namespace"
+			e.spec.scope.namespace.targetNamespace == ns
+		]) |
+			some e in _extensions(inp)
+			e.spec.extensionType == typ
+			_scope_kind(e) == "namespace"
+			ns := e.spec.scope.namespace.targetNamespace
+		},
+	} |
+		some e in _extensions(inp)
+		typ := e.spec.extensionType
+	},
+}
+
+_extensions(inp) := [e | some e in object.get(inp, "extensions", [])]
+
+_scope_kind(e) := "cluster" if {
+	is_object(object.get(e, ["spec", "scope", "cluster"], null))
+	not is_object(object.get(e, ["spec", "scope", "namespace"], null))
+} else := "namespace" if {
+	is_object(object.get(e, ["spec", "scope", "namespace"], null))
+	not is_object(object.get(e, ["spec", "scope", "cluster"], null))
+}
+
+_scope_namespace(e) := object.get(e.spec.scope, ["cluster", "releaseNamespace"], "") if {
+	_scope_kind(e) == "cluster"
+} else := object.get(e.spec.scope, ["namespace", "targetNamespace"], "") if {
+	_scope_kind(e) == "namespace"
+} else := ""
+
+_release_name(e) := n if {
+	n := e.status.release.name
+	n != ""
+} else := e.metadata.name
+
+_release_namespace(e) := ns if {
+	ns := e.status.release.namespace
+	ns != ""
+} else := _scope_namespace(e)

@@ -4,11 +4,11 @@ import data.kubeext.fixtures as fx
 import data.kubeext.rules.identity
 
 found(inp) := fx.ids(vs) if {
-	vs := identity.violation with input as inp
+	vs := identity.violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 messages(inp) := {v.msg | some v in vs} if {
-	vs := identity.violation with input as inp
+	vs := identity.violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 writer(who, may) := {"writer": {"installIdentity": who, "mayActAsInstallIdentity": may}}
@@ -16,7 +16,7 @@ writer(who, may) := {"writer": {"installIdentity": who, "mayActAsInstallIdentity
 sa := "ServiceAccount podinfo/installer (the extension's spec.serviceAccountName)"
 
 test_every_finding_is_well_formed if {
-	fx.well_formed(identity.violation) with input as object.union(fx.update(fx.installed, fx.installed), writer(sa, false))
+	fx.well_formed(identity.violation) with input as object.union(fx.update(fx.installed, fx.installed), writer(sa, false)) with data.inventory as fx.inventory(object.union(fx.update(fx.installed, fx.installed), writer(sa, false)))
 }
 
 test_ext_identity_001_denies_a_writer_who_may_not_act_as_the_identity if {
@@ -59,7 +59,7 @@ delete(o) := {"request": {"operation": "DELETE", "object": o, "oldObject": o}}
 managed := object.union(fx.installed, {"metadata": {"finalizers": ["kubeext.dev/uninstall"]}})
 
 deletion_found(inp) := fx.ids(vs) if {
-	vs := identity.delete_violation with input as inp
+	vs := identity.delete_violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 test_ext_identity_001_denies_a_delete_the_manager_would_uninstall_for_someone_who_may_not_act_as_the_identity if {

@@ -96,9 +96,18 @@ object_at(x, key) if is_object(x[key])
 
 extension_type_name := object.get(spec, "extensionType", "")
 
-type_known if is_object(input.extensionType)
+# The cluster's types, extensions' releases and instances are the engine's inventory
+# (data.inventory, kept current by the webhook's informers and loaded by the plugin),
+# not part of each input; internal/policy/inventory.go describes its documents.
+type_known if is_object(data.inventory.types[extension_type_name])
 
-ext_type := input.extensionType if type_known
+ext_type := data.inventory.types[extension_type_name]
+
+# The other extensions of the object's type: {"cluster": [NAME, ...], "namespaces":
+# {NAMESPACE: [NAME, ...]}} (the object itself may be among them).
+default instances := {"cluster": [], "namespaces": {}}
+
+instances := data.inventory.instances[extension_type_name]
 
 default type_versions := []
 

@@ -35,24 +35,24 @@ _judged if {
 	not lib.finishing_deletion
 }
 
+# Each package's findings are referenced by name (rules[_].violation), never by
+# iterating over the packages' documents: that would evaluate every helper rule of
+# every package on each review, needed or not.
 _violations contains v if {
 	_judged
-	some rules in data.kubeext.rules
-	some v in rules.violation
+	some v in data.kubeext.rules[_].violation
 }
 
 # A DELETE is judged by the rules that say what a deletion does (delete_violation):
 # none of the write rules apply to it.
 _violations contains v if {
 	lib.is_delete
-	some rules in data.kubeext.rules
-	some v in rules.delete_violation
+	some v in data.kubeext.rules[_].delete_violation
 }
 
 _warnings contains w if {
 	lib.reviewed
-	some rules in data.kubeext.rules
-	some w in rules.warning
+	some w in data.kubeext.rules[_].warning
 }
 
 _enforcement(id) := mode if {

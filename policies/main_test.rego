@@ -4,7 +4,7 @@ import data.kubeext
 import data.kubeext.fixtures as fx
 
 decision(inp) := d if {
-	d := kubeext.decision with input as inp
+	d := kubeext.decision with input as inp with data.inventory as fx.inventory(inp)
 }
 
 # A create breaking EXT-VERSION-001 and EXT-SCOPE-007, with an annotation set.

@@ -218,15 +218,14 @@ violation contains {"id": "EXT-SCOPE-008", "msg": msg} if {
 	lib.type_known
 	_cluster_scope
 	not _allow_multiple
-	some e in _others
-	e.spec.extensionType == lib.extension_type_name
-	_other_scope(e) == "cluster"
+	some other in lib.instances.cluster
+	other != lib.name
 	msg := sprintf(
 		concat(" ", [
 			"extension type %q allows one cluster-scoped instance per cluster and extension %q is already",
 			"one: update %q instead, or delete it first",
 		]),
-		[lib.extension_type_name, _other_name(e), _other_name(e)],
+		[lib.extension_type_name, other, other],
 	)
 }
 
@@ -235,16 +234,14 @@ violation contains {"id": "EXT-SCOPE-008", "msg": msg} if {
 	lib.type_known
 	_namespace_scope
 	not _allow_multiple
-	some e in _others
-	e.spec.extensionType == lib.extension_type_name
-	_other_scope(e) == "namespace"
-	_field(e.spec.scope, "namespace", "targetNamespace") == _scope_namespace
+	some other in lib.instances.namespaces[_scope_namespace]
+	other != lib.name
 	msg := sprintf(
 		concat(" ", [
 			"extension type %q allows one instance per namespace and extension %q is already in namespace",
 			"%q: update %q instead, or choose another spec.scope.namespace.targetNamespace",
 		]),
-		[lib.extension_type_name, _other_name(e), _scope_namespace, _other_name(e)],
+		[lib.extension_type_name, other, _scope_namespace, other],
 	)
 }
 
@@ -258,12 +255,11 @@ violation contains {"id": "EXT-SCOPE-008", "msg": msg} if {
 violation contains {"id": "EXT-SCOPE-009", "msg": msg} if {
 	lib.is_create
 	_scope_namespace != ""
-	some e in _others
-	_release_name(e) == lib.name
-	_release_namespace(e) == _scope_namespace
+	some other in data.inventory.releases[_scope_namespace][lib.name]
+	other != lib.name
 	msg := sprintf(
 		"Helm release %q in namespace %q already belongs to extension %q: choose another name or namespace",
-		[lib.name, _scope_namespace, _other_name(e)],
+		[lib.name, _scope_namespace, other],
 	)
 }
 
@@ -355,42 +351,8 @@ _protected_namespaces := {ns | some ns in p} if {
 	is_array(p)
 }
 
-_others := [e |
-	some e in input.extensions
-	is_object(e)
-	object.get(e, ["metadata", "name"], "") != lib.name
-]
-
 _scope_namespace := _field(_scope, "cluster", "releaseNamespace") if _cluster_scope
 
 _scope_namespace := _field(_scope, "namespace", "targetNamespace") if _namespace_scope
 
-_other_scope(e) := "cluster" if {
-	lib.object_at(e.spec.scope, "cluster")
-	not lib.object_at(e.spec.scope, "namespace")
-}
-
-_other_scope(e) := "namespace" if {
-	lib.object_at(e.spec.scope, "namespace")
-	not lib.object_at(e.spec.scope, "cluster")
-}
-
-_other_name(e) := object.get(e, ["metadata", "name"], "")
-
 _allow_multiple if _type_scopes.cluster.allowMultipleInstances == true
-
-_release_name(e) := n if {
-	n := e.status.release.name
-	is_string(n)
-	n != ""
-} else := _other_name(e)
-
-_release_namespace(e) := ns if {
-	ns := e.status.release.namespace
-	is_string(ns)
-	ns != ""
-} else := _field(e.spec.scope, "cluster", "releaseNamespace") if {
-	_other_scope(e) == "cluster"
-} else := _field(e.spec.scope, "namespace", "targetNamespace") if {
-	_other_scope(e) == "namespace"
-} else := ""

@@ -4,11 +4,11 @@ import data.kubeext.fixtures as fx
 import data.kubeext.rules.scope
 
 found(inp) := fx.ids(vs) if {
-	vs := scope.violation with input as inp
+	vs := scope.violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 messages(inp, id) := {v.msg | some v in vs; v.id == id} if {
-	vs := scope.violation with input as inp
+	vs := scope.violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 with_scope(obj, s) := object.union(object.remove(obj, ["spec"]), {"spec": object.union(object.remove(obj.spec, ["scope"]), {"scope": s})})
@@ -22,7 +22,7 @@ team_a := named(in_namespace(fx.podinfo, "team-a"), "podinfo-team-a")
 with_others(inp, others) := object.union(inp, {"extensions": others})
 
 test_every_finding_is_well_formed if {
-	fx.well_formed(scope.violation) with input as fx.create(with_scope(named(fx.podinfo, "Bad_Name"), {}))
+	fx.well_formed(scope.violation) with input as fx.create(with_scope(named(fx.podinfo, "Bad_Name"), {})) with data.inventory as fx.inventory(fx.create(with_scope(named(fx.podinfo, "Bad_Name"), {})))
 }
 
 test_a_valid_cluster_scoped_create_passes if {

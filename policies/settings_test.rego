@@ -4,11 +4,11 @@ import data.kubeext.fixtures as fx
 import data.kubeext.rules.settings
 
 found(inp) := fx.ids(vs) if {
-	vs := settings.violation with input as inp
+	vs := settings.violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 messages(inp, id) := {v.msg | some v in vs; v.id == id} if {
-	vs := settings.violation with input as inp
+	vs := settings.violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 protected(name) := {"spec": {"configurationProtectedSettings": {"secretName": name}}}
@@ -16,7 +16,7 @@ protected(name) := {"spec": {"configurationProtectedSettings": {"secretName": na
 with_secret := object.union(fx.installed, protected("podinfo-protected-settings"))
 
 test_every_finding_is_well_formed if {
-	fx.well_formed(settings.violation) with input as fx.update(with_secret, fx.installed)
+	fx.well_formed(settings.violation) with input as fx.update(with_secret, fx.installed) with data.inventory as fx.inventory(fx.update(with_secret, fx.installed))
 }
 
 test_ext_settings_001_denies_a_changed_secret_name if {

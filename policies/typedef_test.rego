@@ -5,19 +5,19 @@ import data.kubeext.types
 import data.kubeext.types.rules.typedef
 
 found(inp) := fx.ids(vs) if {
-	vs := typedef.violation with input as inp
+	vs := typedef.violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 messages(inp, id) := {v.msg | some v in vs; v.id == id} if {
-	vs := typedef.violation with input as inp
+	vs := typedef.violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 warnings(inp, id) := {w.msg | some w in ws; w.id == id} if {
-	ws := typedef.warning with input as inp
+	ws := typedef.warning with input as inp with data.inventory as fx.inventory(inp)
 }
 
 decision(inp) := d if {
-	d := types.decision with input as inp
+	d := types.decision with input as inp with data.inventory as fx.inventory(inp)
 }
 
 repository(url) := object.union(fx.podinfo_type, {"spec": {"chart": {"repository": url}}})
@@ -36,8 +36,8 @@ test_every_finding_is_well_formed if {
 		"spec": {"releaseTrains": [{"name": "Stable"}, {"name": "stable"}]},
 		"status": {"versions": [{"version": "v1", "releaseTrains": ["Nightly"]}]},
 	})
-	fx.well_formed(typedef.violation) with input as fx.type_write("CREATE", "", broken)
-	fx.well_formed(typedef.warning) with input as fx.type_write("CREATE", "", object.union(repository("http://x"), insecure))
+	fx.well_formed(typedef.violation) with input as fx.type_write("CREATE", "", broken) with data.inventory as fx.inventory(fx.type_write("CREATE", "", broken))
+	fx.well_formed(typedef.warning) with input as fx.type_write("CREATE", "", object.union(repository("http://x"), insecure)) with data.inventory as fx.inventory(fx.type_write("CREATE", "", object.union(repository("http://x"), insecure)))
 }
 
 test_enforcement_moves_a_type_rule_to_warn if {

@@ -4,15 +4,15 @@ import data.kubeext.fixtures as fx
 import data.kubeext.rules.upgrade
 
 found(inp) := fx.ids(vs) if {
-	vs := upgrade.violation with input as inp
+	vs := upgrade.violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 messages(inp, id) := {v.msg | some v in vs; v.id == id} if {
-	vs := upgrade.violation with input as inp
+	vs := upgrade.violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 warnings(inp, id) := {w.msg | some w in ws; w.id == id} if {
-	ws := upgrade.warning with input as inp
+	ws := upgrade.warning with input as inp with data.inventory as fx.inventory(inp)
 }
 
 cluster_137 := {"kubernetesVersion": "1.37.0", "minor": "1.37", "prerelease": false}
@@ -31,8 +31,8 @@ exception := {"kubeext.dev/upgrade-exception": "CVE-2026-1234"}
 downgrade := {"kubeext.dev/allow-downgrade": "1.4.2 breaks the ingress"}
 
 test_every_finding_is_well_formed if {
-	fx.well_formed(upgrade.violation) with input as fx.pin_update("2.0.0")
-	fx.well_formed(upgrade.warning) with input as fx.with_annotations(fx.pin_update("1.5.0"), object.union(exception, downgrade))
+	fx.well_formed(upgrade.violation) with input as fx.pin_update("2.0.0") with data.inventory as fx.inventory(fx.pin_update("2.0.0"))
+	fx.well_formed(upgrade.warning) with input as fx.with_annotations(fx.pin_update("1.5.0"), object.union(exception, downgrade)) with data.inventory as fx.inventory(fx.with_annotations(fx.pin_update("1.5.0"), object.union(exception, downgrade)))
 }
 
 test_a_patch_upgrade_passes if {

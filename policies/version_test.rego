@@ -4,17 +4,17 @@ import data.kubeext.fixtures as fx
 import data.kubeext.rules.version
 
 found(inp) := fx.ids(vs) if {
-	vs := version.violation with input as inp
+	vs := version.violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 messages(inp, id) := {v.msg | some v in vs; v.id == id} if {
-	vs := version.violation with input as inp
+	vs := version.violation with input as inp with data.inventory as fx.inventory(inp)
 }
 
 auto := object.union(fx.podinfo, {"spec": {"autoUpgradeMinorVersion": true, "version": ""}})
 
 test_every_finding_is_well_formed if {
-	fx.well_formed(version.violation) with input as fx.create(object.union(fx.podinfo, {"spec": {"version": "v1.x", "releaseTrain": "Nightly"}}))
+	fx.well_formed(version.violation) with input as fx.create(object.union(fx.podinfo, {"spec": {"version": "v1.x", "releaseTrain": "Nightly"}})) with data.inventory as fx.inventory(fx.create(object.union(fx.podinfo, {"spec": {"version": "v1.x", "releaseTrain": "Nightly"}})))
 }
 
 test_a_valid_pinned_create_passes if {

@@ -15,25 +15,38 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/policy"
+	"github.com/kubeext/kubectl-ext/internal/policyinput"
 )
 
-// staticInputs completes requests with a fixed cluster, type and no other extensions.
-type staticInputs struct{ typ *v1alpha1.ExtensionType }
+// staticInputs completes requests with a fixed cluster.
+type staticInputs struct{}
 
-func (s staticInputs) Input(_ context.Context, req policy.Request) (policy.Input, error) {
-	in := policy.Input{
-		Request:    req,
-		Cluster:    policy.ClusterInfo{KubernetesVersion: "1.36.0", Minor: "1.36"},
-		Extensions: []v1alpha1.Extension{},
+func (staticInputs) Input(_ context.Context, req policy.Request) (policy.Input, error) {
+	return policy.Input{Request: req, Cluster: policy.ClusterInfo{KubernetesVersion: "1.36.0", Minor: "1.36"}}, nil
+}
+
+// staticTypes has one type, which the engine's inventory holds too; the API server
+// agrees with it.
+type staticTypes struct{ typ *v1alpha1.ExtensionType }
+
+func (s staticTypes) Get(_ context.Context, name string) (*v1alpha1.ExtensionType, error) {
+	if name == s.typ.Name {
+		return s.typ, nil
 	}
-	if req.Object.Spec.ExtensionType == s.typ.Name {
-		in.ExtensionType = s.typ
-	}
-	return in, nil
+	return nil, nil
+}
+
+func (s staticTypes) Refresh(ctx context.Context, name string, _ *v1alpha1.ExtensionType) (*v1alpha1.ExtensionType, bool, error) {
+	t, err := s.Get(ctx, name)
+	return t, false, err
 }
 
 var (
@@ -60,7 +73,10 @@ func testHandler(t testing.TB) *Handler {
 			{Version: "1.4.0", ReleaseTrains: []string{"Stable", "Preview"}},
 		}},
 	}
-	return NewHandler(&Validator{Engine: engine, Inputs: staticInputs{typ: typ}},
+	if err := engine.SetExtensionType(typ); err != nil {
+		t.Fatal(err)
+	}
+	return NewHandler(&Validator{Engine: engine, Inputs: staticInputs{}, Types: staticTypes{typ: typ}},
 		NewMetrics(prometheus.NewRegistry()), logr.Discard(), 4)
 }
 
@@ -356,6 +372,94 @@ func TestHandleRoutesExtensionTypes(t *testing.T) {
 			}
 			if tt.wantMsg != "" && !strings.Contains(resp.Result.Message, tt.wantMsg) {
 				t.Errorf("message %q lacks %q", resp.Result.Message, tt.wantMsg)
+			}
+		})
+	}
+}
+
+// TestValidatorJudgesARefusalAgainstTheAPIServersType: a refusal judged with the
+// inventory's copy of the type (missing, or stale) is judged again with the API
+// server's, which the inventory then keeps; an allowed write reads nothing more.
+func TestValidatorJudgesARefusalAgainstTheAPIServersType(t *testing.T) {
+	typ := func() *v1alpha1.ExtensionType {
+		return &v1alpha1.ExtensionType{
+			ObjectMeta: metav1.ObjectMeta{Name: "example.podinfo"},
+			Spec: v1alpha1.ExtensionTypeSpec{
+				Chart:  v1alpha1.ChartSource{Repository: "https://charts.example.org", Name: "podinfo"},
+				Scopes: v1alpha1.Scopes{Default: v1alpha1.ScopeCluster, Cluster: &v1alpha1.ClusterScopeOptions{}},
+			},
+			Status: v1alpha1.ExtensionTypeStatus{Versions: []v1alpha1.TypeVersion{{Version: "1.4.0"}, {Version: "1.5.0"}}},
+		}
+	}
+	tests := []struct {
+		name string
+		// cached and api are the type as the informers and the API server have it
+		// (nil: none); version is the extension's pinned version.
+		cached, api *v1alpha1.ExtensionType
+		version     string
+		wantDeny    string // a rule id, "" for allowed
+		wantReads   int    // reads of the API server
+	}{
+		{name: "a type the informers have not seen yet", api: typ(), version: "1.5.0", wantReads: 1},
+		{name: "a version synced after the informers' copy", cached: func() *v1alpha1.ExtensionType {
+			t := typ()
+			t.Status.Versions = t.Status.Versions[:1]
+			t.ResourceVersion = "7"
+			return t
+		}(), api: func() *v1alpha1.ExtensionType {
+			t := typ()
+			t.ResourceVersion = "8"
+			return t
+		}(), version: "1.5.0", wantReads: 1},
+		{name: "a type that exists nowhere is refused", version: "1.5.0", wantDeny: "EXT-TYPE-001", wantReads: 1},
+		{name: "a version missing everywhere is refused", cached: typ(), api: typ(), version: "9.9.9", wantDeny: "EXT-VERSION-005", wantReads: 1},
+		{name: "an allowed write reads nothing more", cached: typ(), api: typ(), version: "1.4.0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := policy.New(context.Background(), policy.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := runtime.NewScheme()
+			if err := v1alpha1.AddToScheme(s); err != nil {
+				t.Fatal(err)
+			}
+			build := func(t *v1alpha1.ExtensionType) client.Client {
+				b := fake.NewClientBuilder().WithScheme(s)
+				if t != nil {
+					b = b.WithObjects(t)
+				}
+				return b.Build()
+			}
+			cache := build(tt.cached)
+			if tt.cached != nil {
+				if err := e.SetExtensionType(tt.cached); err != nil {
+					t.Fatal(err)
+				}
+			}
+			reads := 0
+			api := interceptor.NewClient(build(tt.api).(client.WithWatch), interceptor.Funcs{
+				Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+					reads++
+					return c.Get(ctx, key, obj, opts...)
+				},
+			})
+			v := &Validator{Engine: e, Inputs: staticInputs{}, Types: policyinput.Types{Cache: cache, API: api, Inventory: e}}
+			obj := ext("podinfo", func(x *v1alpha1.Extension) {
+				x.Spec.AutoUpgradeMinorVersion = ptr.To(false)
+				x.Spec.Version = tt.version
+			})
+			d, err := v.Validate(context.Background(), request(admissionv1.Create, "", raw(t, obj), runtime.RawExtension{}).AdmissionRequest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var denied []string
+			for _, r := range d.Deny {
+				denied = append(denied, r.ID)
+			}
+			if got := strings.Join(denied, ","); got != tt.wantDeny || reads != tt.wantReads {
+				t.Fatalf("denied by %q after %d API reads, want %q after %d (%v)", got, reads, tt.wantDeny, tt.wantReads, d.Deny)
 			}
 		})
 	}

@@ -29,10 +29,23 @@ type InputSource interface {
 	Input(ctx context.Context, req policy.Request) (policy.Input, error)
 }
 
+// TypeSource reads the ExtensionType a write names; policyinput.Types is one.
+type TypeSource interface {
+	// Get returns the type as the engine's inventory has it (nil when there is none).
+	Get(ctx context.Context, name string) (*v1alpha1.ExtensionType, error)
+	// Refresh reads the type from the API server and, when it differs from seen,
+	// puts it in the engine's inventory and reports true.
+	Refresh(ctx context.Context, name string, seen *v1alpha1.ExtensionType) (*v1alpha1.ExtensionType, bool, error)
+}
+
 // Validator makes the admission decision.
 type Validator struct {
 	Engine Evaluator
 	Inputs InputSource
+	// Types reads the type of an Extension write: the install identity depends on
+	// it, and a refusal is confirmed against the API server's copy (a type created a
+	// moment ago may not have reached the inventory).
+	Types TypeSource
 	// Rights, when set, is asked whether the writer of an Extension may act as its
 	// install identity (EXT-IDENTITY-001).
 	Rights Rights
@@ -180,8 +193,29 @@ func (v *Validator) Validate(ctx context.Context, req admissionv1.AdmissionReque
 	if err != nil {
 		return policy.Decision{}, err
 	}
+	name := preq.Object.Spec.ExtensionType
+	t, err := v.Types.Get(ctx, name)
+	if err != nil {
+		return policy.Decision{}, err
+	}
+	d, err := v.judge(ctx, req, in, t)
+	if err != nil || d.Allowed() || name == "" {
+		return d, err
+	}
+	// A refusal may come from a stale inventory: judge again if the API server's type
+	// differs from the one judged with.
+	fresh, changed, err := v.Types.Refresh(ctx, name, t)
+	if err != nil || !changed {
+		return d, err
+	}
+	return v.judge(ctx, req, in, fresh)
+}
+
+// judge evaluates in, with what the writer may do as the install identity that t and
+// the object give.
+func (v *Validator) judge(ctx context.Context, req admissionv1.AdmissionRequest, in policy.Input, t *v1alpha1.ExtensionType) (policy.Decision, error) {
 	if v.Rights != nil {
-		id := v1alpha1.InstallIdentityOf(in.ExtensionType, preq.Object)
+		id := v1alpha1.InstallIdentityOf(t, in.Request.Object)
 		may, err := v.Rights.MayActAs(ctx, req.UserInfo, id)
 		if err != nil {
 			return policy.Decision{}, err

@@ -121,9 +121,9 @@ func PolicyEngine(ctx context.Context, c client.Reader, progress io.Writer) (*po
 }
 
 // Connect builds a Manager for one cluster the way the plugin and the extension
-// manager both do: a client with Scheme, discovery for the cluster's version, the
-// policy engine with the webhook's configuration, Helm over the same getter, and chart
-// sources with opts.Charts.
+// manager both do: a client with Scheme, discovery for the cluster's version, Helm
+// over the same getter, and chart sources with opts.Charts. The policy engine, with
+// the webhook's configuration, is made when the Manager first judges a write.
 func Connect(ctx context.Context, opts ConnectOptions) (*Manager, error) {
 	c := opts.Client
 	if c == nil {
@@ -139,16 +139,11 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Manager, error) {
 			return nil, err
 		}
 	}
-	engine, err := PolicyEngine(ctx, c, opts.Progress)
-	if err != nil {
-		return nil, err
-	}
 	charts := opts.Charts
 	charts.Progress = opts.Progress
 	return New(Config{
 		Client:   c,
 		Helm:     HelmClient{Client: &release.Client{Getter: opts.Getter}},
-		Policy:   engine,
 		Cluster:  policyinput.Discovery{Client: dc},
 		Charts:   ChartSources(charts),
 		Progress: opts.Progress,

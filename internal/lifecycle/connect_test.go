@@ -95,7 +95,7 @@ func TestConnect(t *testing.T) {
 		{name: "a kubeconfig that cannot be read names the flags to check",
 			opts:    ConnectOptions{Getter: missing},
 			wantErr: "no cluster to talk to (check --kubeconfig and --context)"},
-		{name: "given clients are used and the webhook's configuration applied",
+		{name: "given clients are used, and the webhook's configuration applied once a write is judged",
 			opts: ConnectOptions{
 				Getter: missing,
 				Client: fake.NewClientBuilder().WithScheme(Scheme()).WithObjects(
@@ -103,7 +103,17 @@ func TestConnect(t *testing.T) {
 				Discovery: &fakediscovery.FakeDiscovery{Fake: &fakeclientset.NewClientset().Fake},
 			},
 			check: func(t *testing.T, m *Manager) {
-				if got := m.engine.Config().Enforcement["EXT-UPGRADE-001"]; got != policy.ModeDryRun {
+				if m.engine != nil {
+					t.Error("Connect made the policy engine: commands that judge nothing must not pay for it")
+				}
+				engine, err := m.policies(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if again, _ := m.policies(context.Background()); again != engine {
+					t.Error("a second judgement made a second engine")
+				}
+				if got := engine.Config().Enforcement["EXT-UPGRADE-001"]; got != policy.ModeDryRun {
 					t.Errorf("EXT-UPGRADE-001 mode %q, want dryrun", got)
 				}
 				if m.charts == nil || m.helm == nil || m.cluster == nil {

@@ -191,20 +191,15 @@ type cluster struct{ info policy.ClusterInfo }
 
 func (c cluster) ClusterInfo(context.Context) (policy.ClusterInfo, error) { return c.info, nil }
 
-var engine struct {
-	once sync.Once
-	e    *policy.Engine
-	err  error
-}
-
-// policies returns the embedded policies, compiled once for the package.
+// policies returns an engine of the test's own: each Manager loads its cluster into
+// the engine's inventory. The policies are compiled once per process.
 func policies(t *testing.T) *policy.Engine {
 	t.Helper()
-	engine.once.Do(func() { engine.e, engine.err = policy.New(context.Background(), policy.Options{}) })
-	if engine.err != nil {
-		t.Fatal(engine.err)
+	e, err := policy.New(context.Background(), policy.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return engine.e
+	return e
 }
 
 // podinfoType is the type with its versions synced, unless neverSynced.

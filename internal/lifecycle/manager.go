@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,8 +35,10 @@ import (
 
 // Config is what a Manager works with.
 type Config struct {
-	Client  client.Client
-	Helm    Helm
+	Client client.Client
+	Helm   Helm
+	// Policy is the policy engine; nil means PolicyEngine's, made the first time a
+	// write is judged, so commands that judge nothing never compile the policies.
 	Policy  *policy.Engine
 	Cluster policyinput.ClusterVersioner
 	// Charts opens an ExtensionType's chart source.
@@ -57,7 +60,6 @@ type Config struct {
 type Manager struct {
 	client   client.Client
 	helm     Helm
-	engine   *policy.Engine
 	cluster  policyinput.ClusterVersioner
 	charts   func(v1alpha1.ChartSource) (chartsource.Source, error)
 	out      io.Writer
@@ -66,6 +68,13 @@ type Manager struct {
 	catalog  *catalog.Catalog
 	gatherer policyinput.Gatherer
 	reporter string
+
+	// engineMu guards engine, made on first use; judgeMu makes loading the engine's
+	// inventory and judging with it one step, so that two judgements at once (the
+	// extension manager's workers) each judge with the cluster they listed.
+	engineMu sync.Mutex
+	engine   *policy.Engine
+	judgeMu  sync.Mutex
 }
 
 // New returns a Manager for cfg, with the defaults of its empty fields filled in once.
@@ -124,7 +133,9 @@ const (
 func (m *Manager) Get(ctx context.Context, name string) (*v1alpha1.Extension, error) {
 	e := &v1alpha1.Extension{}
 	if err := m.client.Get(ctx, types.NamespacedName{Name: name}, e); err != nil {
-		if apierrors.IsNotFound(err) {
+		// A client that maps the kind without discovery (the plugin's) hears of missing
+		// CRDs as a NotFound of the resource, not of the extension.
+		if apierrors.IsNotFound(err) && !IsCRDMissing(err) {
 			return nil, fmt.Errorf("%w: %s (`kubectl ext list` shows the extensions)", ErrNotFound, name)
 		}
 		return nil, explain(err, "get", "extensions.kubeext.dev")
@@ -150,13 +161,25 @@ func ScopeOf(e *v1alpha1.Extension) v1alpha1.ScopeName { return e.ScopeName() }
 // verdict evaluates the policies on a write: the same Rego, with the same input, that
 // the admission webhook evaluates when the write reaches the API server. A denial is
 // an ErrDenied error carrying every "[RULE-ID] message" line; warnings are returned.
+//
+// The cluster's types and extensions are listed afresh for each verdict (two requests,
+// whatever the cluster holds) into the engine's inventory.
 func (m *Manager) verdict(ctx context.Context, req policy.Request) ([]policy.Result, error) {
 	req.UserInfo = policy.UserInfo{Username: m.holder}
+	engine, err := m.policies(ctx)
+	if err != nil {
+		return nil, err
+	}
 	in, err := m.gatherer.Input(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	d, err := m.engine.Evaluate(ctx, in)
+	m.judgeMu.Lock()
+	defer m.judgeMu.Unlock()
+	if _, _, err := m.gatherer.Load(ctx, engine); err != nil {
+		return nil, err
+	}
+	d, err := engine.Evaluate(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +187,20 @@ func (m *Manager) verdict(ctx context.Context, req policy.Request) ([]policy.Res
 		return d.Warn, fmt.Errorf("%w:\n%s", ErrDenied, strings.Join(policy.Lines(d.Deny), "\n"))
 	}
 	return d.Warn, nil
+}
+
+// policies returns the manager's policy engine, made on first use.
+func (m *Manager) policies(ctx context.Context) (*policy.Engine, error) {
+	m.engineMu.Lock()
+	defer m.engineMu.Unlock()
+	if m.engine == nil {
+		e, err := PolicyEngine(ctx, m.client, m.out)
+		if err != nil {
+			return nil, err
+		}
+		m.engine = e
+	}
+	return m.engine, nil
 }
 
 // judge is verdict with the warnings printed.

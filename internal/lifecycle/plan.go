@@ -47,12 +47,13 @@ type Judge interface {
 // admission webhook judges that write with. So the planner cannot propose what the
 // webhook refuses, nor pass over a newer version it would accept.
 //
-// base is the policies' input for the stored extension (base.Request.OldObject): its
-// type, the cluster and the other extensions, as policyinput gathers them, and who
-// writes. The planner varies only the request. It does no I/O beyond the judge; an
-// error is a failed evaluation, never a refusal.
-func PlanUpgrade(ctx context.Context, judge Judge, base policy.Input) (Plan, error) {
-	e, t := base.Request.OldObject, base.ExtensionType
+// t is the extension's type (nil when it does not exist), and base the policies' input
+// for the stored extension (base.Request.OldObject): the cluster and who writes; the
+// judge's inventory holds t and the other extensions. The planner varies only the
+// request. It does no I/O beyond the judge; an error is a failed evaluation, never a
+// refusal.
+func PlanUpgrade(ctx context.Context, judge Judge, t *v1alpha1.ExtensionType, base policy.Input) (Plan, error) {
+	e := base.Request.OldObject
 	if e == nil {
 		return Plan{}, fmt.Errorf("planning an upgrade: the input has no stored extension")
 	}

@@ -48,13 +48,16 @@ func TestPlannerAgreesWithTheJudge(t *testing.T) {
 		{Enforcement: map[string]policy.Mode{"EXT-UPGRADE-001": policy.ModeWarn}},
 		{VersionConstraints: map[string]policy.VersionConstraint{"example.gen": {Constraint: "<1.3.0 || >=2.0.0-0"}}},
 	}
-	judges := make([]*policy.Engine, len(configs))
-	for i, cfg := range configs {
-		judges[i] = planEngine(t, fmt.Sprintf("property-%d", i), cfg)
+	// Two workers, each with engines of its own: every case loads its type into the
+	// judge's inventory.
+	const workers = 2
+	var judges [workers][]*policy.Engine
+	for w := range workers {
+		for _, cfg := range configs {
+			judges[w] = append(judges[w], planEngine(t, cfg, nil))
+		}
 	}
 
-	// Two workers: the engine is safe for concurrent use and evaluation dominates.
-	const workers = 2
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var failures []string
@@ -66,7 +69,7 @@ func TestPlannerAgreesWithTheJudge(t *testing.T) {
 			for i := w; i < cases; i += workers {
 				rng := rand.New(rand.NewPCG(20261129, uint64(i)))
 				c := genCatalog(rng)
-				judge := judges[rng.IntN(len(judges))]
+				judge := judges[w][rng.IntN(len(configs))]
 				action, msg := checkPlanAgainstJudge(judge, c)
 				mu.Lock()
 				stats[action]++
@@ -95,7 +98,10 @@ func TestPlannerAgreesWithTheJudge(t *testing.T) {
 // returns the plan's action and a description of any disagreement.
 func checkPlanAgainstJudge(judge *policy.Engine, c genCase) (string, string) {
 	ctx := context.Background()
-	p, err := lifecycle.PlanUpgrade(ctx, judge, planInput(c.ext, c.typ, c.cluster))
+	if err := judge.ReplaceInventory(nil, []v1alpha1.ExtensionType{*c.typ}); err != nil {
+		return "", "loading the type: " + err.Error()
+	}
+	p, err := lifecycle.PlanUpgrade(ctx, judge, c.typ, planInput(c.ext, c.cluster))
 	if err != nil {
 		return "", "PlanUpgrade: " + err.Error()
 	}
@@ -157,9 +163,7 @@ func judgeAllows(ctx context.Context, judge *policy.Engine, c genCase, version s
 			Operation: policy.OperationUpdate, SubResource: policy.SubResourceStatus,
 			UserInfo: policy.UserInfo{Username: "alice@laptop/42"}, Object: moved, OldObject: c.ext,
 		},
-		Cluster:       c.cluster,
-		ExtensionType: c.typ,
-		Extensions:    []v1alpha1.Extension{},
+		Cluster: c.cluster,
 	})
 	if err != nil {
 		return false, fmt.Errorf("judging %s: %w", version, err)
@@ -257,6 +261,7 @@ func genCatalog(rng *rand.Rand) genCase {
 		adopted = fmt.Sprintf("1.%d", minor+genPick(rng, -1, 0, 0, 1))
 	}
 	ext := planExt(current, adopted, func(e *v1alpha1.Extension) {
+		e.Spec.ExtensionType = typ.Name
 		e.Spec.ReleaseTrain = genPick(rng, trains...).Name
 		if rng.IntN(2) == 0 {
 			e.Spec.ReleaseTrain = strings.ToLower(e.Spec.ReleaseTrain)

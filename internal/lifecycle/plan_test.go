@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,25 +14,29 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/policy"
 )
 
-// planEngines are compiled once per configuration: compiling is the slow part.
-var (
-	planEnginesMu sync.Mutex
-	planEngines   = map[string]*policy.Engine{}
-)
-
-func planEngine(t testing.TB, name string, cfg policy.Config) *policy.Engine {
+// planEngine is an engine of the test's own with configuration cfg, whose inventory
+// holds typ (when not nil): the planner's judge. The policies are compiled once per
+// process; each engine only prepares its queries.
+func planEngine(t testing.TB, cfg policy.Config, typ *v1alpha1.ExtensionType) *policy.Engine {
 	t.Helper()
-	planEnginesMu.Lock()
-	defer planEnginesMu.Unlock()
-	if e, ok := planEngines[name]; ok {
-		return e
-	}
 	e, err := policy.New(context.Background(), policy.Options{Config: cfg})
 	if err != nil {
 		t.Fatalf("policy.New: %v", err)
 	}
-	planEngines[name] = e
+	loadType(t, e, typ)
 	return e
+}
+
+// loadType makes typ (nil: no type) the whole inventory of e.
+func loadType(t testing.TB, e *policy.Engine, typ *v1alpha1.ExtensionType) {
+	t.Helper()
+	var types []v1alpha1.ExtensionType
+	if typ != nil {
+		types = append(types, *typ)
+	}
+	if err := e.ReplaceInventory(nil, types); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // planType is a catalog like the e2e tests' podinfo: patches, a minor, a prerelease
@@ -93,16 +96,14 @@ func planCluster(minor string, prerelease bool) policy.ClusterInfo {
 }
 
 // planInput is what Manager.Upgrade hands the planner: the policies' input for the
-// stored extension, as policyinput gathers it.
-func planInput(e *v1alpha1.Extension, t *v1alpha1.ExtensionType, c policy.ClusterInfo) policy.Input {
+// stored extension.
+func planInput(e *v1alpha1.Extension, c policy.ClusterInfo) policy.Input {
 	return policy.Input{
 		Request: policy.Request{
 			Operation: policy.OperationUpdate, SubResource: policy.SubResourceStatus,
 			UserInfo: policy.UserInfo{Username: "alice@laptop/42"}, Object: e, OldObject: e,
 		},
-		Cluster:       c,
-		ExtensionType: t,
-		Extensions:    []v1alpha1.Extension{},
+		Cluster: c,
 	}
 }
 
@@ -207,8 +208,8 @@ func TestPlanUpgrade(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			judge := planEngine(t, tt.config, configs[tt.config])
-			p, err := lifecycle.PlanUpgrade(context.Background(), judge, planInput(tt.ext, tt.typ, tt.cluster))
+			judge := planEngine(t, configs[tt.config], tt.typ)
+			p, err := lifecycle.PlanUpgrade(context.Background(), judge, tt.typ, planInput(tt.ext, tt.cluster))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -237,12 +238,12 @@ func (failingPlanJudge) Evaluate(context.Context, policy.Input) (policy.Decision
 }
 
 func TestPlanUpgradeReportsAFailedEvaluation(t *testing.T) {
-	in := planInput(planExt("1.4.0", "1.36"), planType(v1alpha1.UpgradePolicyMinor), planCluster("1.36", false))
-	_, err := lifecycle.PlanUpgrade(context.Background(), failingPlanJudge{}, in)
+	in := planInput(planExt("1.4.0", "1.36"), planCluster("1.36", false))
+	_, err := lifecycle.PlanUpgrade(context.Background(), failingPlanJudge{}, planType(v1alpha1.UpgradePolicyMinor), in)
 	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") || !strings.Contains(err.Error(), "podinfo") {
 		t.Fatalf("PlanUpgrade: %v, want the failed evaluation naming the extension", err)
 	}
-	if _, err := lifecycle.PlanUpgrade(context.Background(), failingPlanJudge{}, policy.Input{}); err == nil {
+	if _, err := lifecycle.PlanUpgrade(context.Background(), failingPlanJudge{}, nil, policy.Input{}); err == nil {
 		t.Error("PlanUpgrade planned an input without a stored extension")
 	}
 }

@@ -39,7 +39,8 @@ func (m *Manager) Upgrade(ctx context.Context, req UpgradeRequest) ([]Plan, erro
 		}
 	}
 	// A cluster that cannot tell its version fails the run, not each extension.
-	if _, err := m.cluster.ClusterInfo(ctx); err != nil {
+	planner, err := m.NewPlanner(ctx)
+	if err != nil {
 		return nil, err
 	}
 	var plans []Plan
@@ -49,7 +50,7 @@ func (m *Manager) Upgrade(ctx context.Context, req UpgradeRequest) ([]Plan, erro
 			plans = append(plans, Plan{Name: e.Name, Current: e.Status.CurrentVersion, Action: ActionBlocked, Reason: err.Error()})
 			continue
 		}
-		p, err := m.PlanOne(ctx, e)
+		p, err := planner.Plan(ctx, e)
 		if err != nil {
 			plans = append(plans, Plan{Name: e.Name, Current: e.Status.CurrentVersion, Action: ActionBlocked, Reason: err.Error()})
 			continue
@@ -71,17 +72,70 @@ func (m *Manager) Upgrade(ctx context.Context, req UpgradeRequest) ([]Plan, erro
 // from its chart source when it never was) and the policies' input. An error says why
 // no plan could be made.
 func (m *Manager) PlanOne(ctx context.Context, e *v1alpha1.Extension) (Plan, error) {
-	if _, err := m.extensionType(ctx, e.Spec.ExtensionType); err != nil {
-		return Plan{}, err
-	}
-	// The planner asks the policies about each candidate with the input the webhook
-	// will judge the status write with, so its plan needs no second verdict.
-	in, err := m.gatherer.Input(ctx, policy.Request{Operation: policy.OperationUpdate, SubResource: policy.SubResourceStatus,
-		Object: e, OldObject: e, UserInfo: policy.UserInfo{Username: m.holder}})
+	p, err := m.NewPlanner(ctx)
 	if err != nil {
 		return Plan{}, err
 	}
-	return PlanUpgrade(ctx, m.engine, in)
+	return p.Plan(ctx, e)
+}
+
+// Planner plans the upgrades of many extensions from one reading of the cluster: its
+// version and the policies' inventory once, each type (synced from its chart source
+// when it never was) once. Planning N extensions of T types costs O(T) API requests,
+// not O(N).
+type Planner struct {
+	m       *Manager
+	engine  *policy.Engine
+	cluster policy.ClusterInfo
+	types   map[string]plannedType
+}
+
+type plannedType struct {
+	t   *v1alpha1.ExtensionType
+	err error
+}
+
+// NewPlanner reads the cluster's version and loads the policies' inventory.
+func (m *Manager) NewPlanner(ctx context.Context) (*Planner, error) {
+	cluster, err := m.cluster.ClusterInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := m.policies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.judgeMu.Lock()
+	defer m.judgeMu.Unlock()
+	if _, _, err := m.gatherer.Load(ctx, engine); err != nil {
+		return nil, err
+	}
+	return &Planner{m: m, engine: engine, cluster: cluster, types: map[string]plannedType{}}, nil
+}
+
+// Plan plans one stored extension's upgrade (PlanUpgrade). The planner asks the
+// policies about each candidate with the input the webhook will judge the status
+// write with, so its plan needs no second verdict.
+func (p *Planner) Plan(ctx context.Context, e *v1alpha1.Extension) (Plan, error) {
+	name := e.Spec.ExtensionType
+	pt, ok := p.types[name]
+	if !ok {
+		pt.t, pt.err = p.m.extensionType(ctx, name)
+		if pt.err == nil {
+			// A type synced just now is newer than the inventory's copy.
+			pt.err = p.engine.SetExtensionType(pt.t)
+		}
+		p.types[name] = pt
+	}
+	if pt.err != nil {
+		return Plan{}, pt.err
+	}
+	in := policy.Input{
+		Request: policy.Request{Operation: policy.OperationUpdate, SubResource: policy.SubResourceStatus,
+			Object: e, OldObject: e, UserInfo: policy.UserInfo{Username: p.m.holder}},
+		Cluster: p.cluster,
+	}
+	return PlanUpgrade(ctx, p.engine, pt.t, in)
 }
 
 // Catalog is the catalog of extension types the manager reads versions from; the

@@ -86,9 +86,16 @@ func (u *Upgrader) pass(ctx context.Context) time.Duration {
 		u.Log.Error(err, "listing the extensions")
 		return next
 	}
+	// One planner for the pass: the cluster's version, the policies' inventory and
+	// each type are read once, not once per extension.
+	planner, err := u.Lifecycle.NewPlanner(ctx)
+	if err != nil {
+		u.Log.Error(err, "reading the cluster to plan upgrades")
+		return next
+	}
 	for i := range list.Items {
 		e := &list.Items[i]
-		if wait := u.one(ctx, e); wait > 0 && wait < next {
+		if wait := u.one(ctx, planner, e); wait > 0 && wait < next {
 			next = wait
 		}
 	}
@@ -97,7 +104,7 @@ func (u *Upgrader) pass(ctx context.Context) time.Duration {
 
 // one plans and, inside the window, applies one extension's upgrade. It returns how
 // long a backoff still holds the extension (0 for none).
-func (u *Upgrader) one(ctx context.Context, e *v1alpha1.Extension) time.Duration {
+func (u *Upgrader) one(ctx context.Context, planner *lifecycle.Planner, e *v1alpha1.Extension) time.Duration {
 	log := u.Log.WithValues("extension", e.Name)
 	// Failed is ours to retry only when our own upgrade failed (and was rolled back).
 	settled := e.Status.ProvisioningState == v1alpha1.ProvisioningSucceeded ||
@@ -106,7 +113,7 @@ func (u *Upgrader) one(ctx context.Context, e *v1alpha1.Extension) time.Duration
 		!settled || e.Status.ObservedGeneration != e.Generation {
 		return 0 // not installed as its spec asks: the reconciler's business first
 	}
-	p, err := u.Lifecycle.PlanOne(ctx, e)
+	p, err := planner.Plan(ctx, e)
 	if err != nil {
 		log.Error(err, "planning the upgrade")
 		return 0

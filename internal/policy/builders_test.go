@@ -2,7 +2,6 @@ package policy
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -91,26 +90,49 @@ func cluster136() ClusterInfo {
 	return ClusterInfo{KubernetesVersion: "1.36.2", Minor: "1.36"}
 }
 
-func createInput(obj *v1alpha1.Extension) Input {
-	return Input{
-		Request: Request{
-			Operation: OperationCreate,
-			UserInfo:  UserInfo{Username: "alice", Groups: []string{"system:authenticated"}},
-			Object:    obj,
+// scenario is a write and the cluster around it: the type and the other extensions
+// that evaluate loads into the engine's inventory.
+type scenario struct {
+	Input
+	ExtensionType *v1alpha1.ExtensionType
+	Extensions    []v1alpha1.Extension
+}
+
+// evaluate makes s's type and other extensions the inventory of e and judges s's
+// write. Tests running in parallel each use an engine of their own.
+func evaluate(e *Engine, ctx context.Context, s scenario) (Decision, error) {
+	var types []v1alpha1.ExtensionType
+	if s.ExtensionType != nil {
+		types = append(types, *s.ExtensionType)
+	}
+	if err := e.ReplaceInventory(s.Extensions, types); err != nil {
+		return Decision{}, err
+	}
+	return e.Evaluate(ctx, s.Input)
+}
+
+func createInput(obj *v1alpha1.Extension) scenario {
+	return scenario{
+		Input: Input{
+			Request: Request{
+				Operation: OperationCreate,
+				UserInfo:  UserInfo{Username: "alice", Groups: []string{"system:authenticated"}},
+				Object:    obj,
+			},
+			Cluster: cluster136(),
 		},
-		Cluster:       cluster136(),
 		ExtensionType: podinfoType(),
 	}
 }
 
-func updateInput(old, obj *v1alpha1.Extension) Input {
+func updateInput(old, obj *v1alpha1.Extension) scenario {
 	in := createInput(obj)
 	in.Request.Operation = OperationUpdate
 	in.Request.OldObject = old
 	return in
 }
 
-func statusInput(old, obj *v1alpha1.Extension) Input {
+func statusInput(old, obj *v1alpha1.Extension) scenario {
 	in := updateInput(old, obj)
 	in.Request.SubResource = SubResourceStatus
 	return in
@@ -126,18 +148,11 @@ func newEngine(t testing.TB, opts Options) *Engine {
 	return e
 }
 
-// sharedEngine is compiled once for the tests that leave its configuration alone.
-var sharedEngine = sync.OnceValues(func() (*Engine, error) {
-	return New(context.Background(), Options{})
-})
-
+// engine is an engine of the test's own: each evaluate replaces its inventory. The
+// policies are compiled once per process, so this costs a preparation only.
 func engine(t testing.TB) *Engine {
 	t.Helper()
-	e, err := sharedEngine()
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return e
+	return newEngine(t, Options{})
 }
 
 func ids(results []Result) []string {

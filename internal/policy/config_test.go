@@ -109,7 +109,7 @@ func TestProtectedNamespacesFollowTheConfiguration(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEngine(t, Options{OwnNamespace: tt.own, Config: Config{ProtectedNamespaces: tt.protected}})
-			d, err := e.Evaluate(context.Background(), createInput(newExtension(targetNamespace(tt.namespace))))
+			d, err := evaluate(e, context.Background(), createInput(newExtension(targetNamespace(tt.namespace))))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,7 +126,7 @@ func TestVersionConstraintsFollowTheConfiguration(t *testing.T) {
 	}}})
 	tests := []struct {
 		name string
-		ext  *Input
+		ext  *scenario
 		want []string
 	}{
 		{name: "a pinned version matching the constraint is allowed", ext: ptr(createInput(newExtension(version("1.4.1"))))},
@@ -135,7 +135,7 @@ func TestVersionConstraintsFollowTheConfiguration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := e.Evaluate(context.Background(), *tt.ext)
+			d, err := evaluate(e, context.Background(), *tt.ext)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,42 +19,42 @@ import (
 var docExamples = []struct {
 	id     string
 	config Config
-	input  func() Input
+	input  func() scenario
 	// typeInput, set instead of input, is a write of an ExtensionType.
 	typeInput func() TypeInput
 }{
-	{id: "EXT-BASELINE-001", input: func() Input {
+	{id: "EXT-BASELINE-001", input: func() scenario {
 		return statusInput(newExtension(installedAt("1.4.1")), newExtension(installedAt("2.0.0")))
 	}},
-	{id: "EXT-BASELINE-002", input: func() Input {
+	{id: "EXT-BASELINE-002", input: func() scenario {
 		return statusInput(newExtension(installedAt("1.4.1")), newExtension(installedAt("1.4.1"), func(e *v1alpha1.Extension) {
 			e.Status.KubernetesVersion = ""
 		}))
 	}},
-	{id: "EXT-BASELINE-003", input: func() Input {
+	{id: "EXT-BASELINE-003", input: func() scenario {
 		old := newExtension(installedAt("garbage"))
 		return updateInput(old, newExtension(installedAt("garbage"), version("2.0.0")))
 	}},
-	{id: "EXT-BASELINE-004", input: func() Input {
+	{id: "EXT-BASELINE-004", input: func() scenario {
 		old := newExtension(installedAt("1.4.2"))
 		forged := newExtension(installedAt("1.4.2"))
 		forged.Status.Release.Namespace = "cert-manager"
 		return statusInput(old, forged)
 	}},
-	{id: "EXT-DELETE-001", input: func() Input {
+	{id: "EXT-DELETE-001", input: func() scenario {
 		old := newExtension(installedAt("1.4.2"), deleting)
 		return updateInput(old, newExtension(installedAt("1.4.2"), deleting, releaseNamespace("kube-system")))
 	}},
-	{id: "EXT-DELETE-002", input: func() Input {
+	{id: "EXT-DELETE-002", input: func() scenario {
 		old := newExtension(installedAt("1.4.2"), deleting)
 		return statusInput(old, newExtension(installedAt("1.4.2"), deleting, targeting("2.0.0")))
 	}},
-	{id: "EXT-IDENTITY-001", input: func() Input {
+	{id: "EXT-IDENTITY-001", input: func() scenario {
 		in := updateInput(newExtension(installedAt("1.4.2")), newExtension(installedAt("1.4.2")))
 		in.Writer = &Writer{InstallIdentity: "ServiceAccount kubeext-system/kubeext-installer (extension type example.podinfo's spec.install.serviceAccount)"}
 		return in
 	}},
-	{id: "EXT-SETTINGS-001", input: func() Input {
+	{id: "EXT-SETTINGS-001", input: func() scenario {
 		old := newExtension(installedAt("1.4.2"), protectedSecret("podinfo-protected-settings"))
 		return updateInput(old, newExtension(installedAt("1.4.2"), protectedSecret("kubeext-webhook-cert")))
 	}},
@@ -81,56 +81,56 @@ var docExamples = []struct {
 		t.Annotations = map[string]string{"kubeext.dev/allow-insecure-repository": "air-gapped mirror, no TLS inside the site"}
 		return typeCreate(t)
 	}},
-	{id: "EXT-VERSION-001", input: func() Input {
+	{id: "EXT-VERSION-001", input: func() scenario {
 		return createInput(newExtension(func(e *v1alpha1.Extension) { e.Spec.AutoUpgradeMinorVersion = ptr(true) }))
 	}},
-	{id: "EXT-VERSION-002", input: func() Input { return createInput(newExtension(version(""))) }},
-	{id: "EXT-VERSION-003", input: func() Input {
+	{id: "EXT-VERSION-002", input: func() scenario { return createInput(newExtension(version(""))) }},
+	{id: "EXT-VERSION-003", input: func() scenario {
 		return createInput(newExtension(autoUpgrade(true), func(e *v1alpha1.Extension) { e.Spec.ReleaseTrain = "Nightly" }))
 	}},
-	{id: "EXT-VERSION-004", input: func() Input { return createInput(newExtension(version("v1.4.2"))) }},
-	{id: "EXT-VERSION-005", input: func() Input { return createInput(newExtension(version("1.9.9"))) }},
+	{id: "EXT-VERSION-004", input: func() scenario { return createInput(newExtension(version("v1.4.2"))) }},
+	{id: "EXT-VERSION-005", input: func() scenario { return createInput(newExtension(version("1.9.9"))) }},
 	{
 		id:     "EXT-VERSION-006",
 		config: Config{VersionConstraints: map[string]VersionConstraint{"example.podinfo": {RequirePinned: true}}},
-		input:  func() Input { return createInput(newExtension(autoUpgrade(true))) },
+		input:  func() scenario { return createInput(newExtension(autoUpgrade(true))) },
 	},
 	{
 		id:     "EXT-VERSION-007",
 		config: Config{VersionConstraints: map[string]VersionConstraint{"example.podinfo": {Constraint: "~1.4"}}},
-		input:  func() Input { return createInput(newExtension(version("1.5.0"))) },
+		input:  func() scenario { return createInput(newExtension(version("1.5.0"))) },
 	},
-	{id: "EXT-TYPE-001", input: func() Input {
+	{id: "EXT-TYPE-001", input: func() scenario {
 		in := createInput(newExtension(func(e *v1alpha1.Extension) { e.Spec.ExtensionType = "example.podinfp" }))
 		in.ExtensionType = nil
 		return in
 	}},
-	{id: "EXT-NAME-001", input: func() Input { return createInput(newExtension(named("Pod_Info"))) }},
-	{id: "EXT-SCOPE-001", input: func() Input {
+	{id: "EXT-NAME-001", input: func() scenario { return createInput(newExtension(named("Pod_Info"))) }},
+	{id: "EXT-SCOPE-001", input: func() scenario {
 		return createInput(newExtension(func(e *v1alpha1.Extension) { e.Spec.Scope = v1alpha1.Scope{} }))
 	}},
-	{id: "EXT-SCOPE-002", input: func() Input { return createInput(newExtension(releaseNamespace(""))) }},
-	{id: "EXT-SCOPE-003", input: func() Input { return createInput(newExtension(targetNamespace(""))) }},
-	{id: "EXT-SCOPE-004", input: func() Input {
+	{id: "EXT-SCOPE-002", input: func() scenario { return createInput(newExtension(releaseNamespace(""))) }},
+	{id: "EXT-SCOPE-003", input: func() scenario { return createInput(newExtension(targetNamespace(""))) }},
+	{id: "EXT-SCOPE-004", input: func() scenario {
 		in := createInput(newExtension(targetNamespace("team-a")))
 		in.ExtensionType.Spec.Scopes.Namespace = nil
 		return in
 	}},
-	{id: "EXT-SCOPE-005", input: func() Input {
+	{id: "EXT-SCOPE-005", input: func() scenario {
 		old := newExtension(installedAt("1.4.2"))
 		return updateInput(old, newExtension(installedAt("1.4.2"), func(e *v1alpha1.Extension) { e.Spec.ExtensionType = "example.other" }))
 	}},
-	{id: "EXT-SCOPE-006", input: func() Input {
+	{id: "EXT-SCOPE-006", input: func() scenario {
 		old := newExtension(installedAt("1.4.2"))
 		return updateInput(old, newExtension(installedAt("1.4.2"), targetNamespace("team-a")))
 	}},
-	{id: "EXT-SCOPE-007", input: func() Input { return createInput(newExtension(releaseNamespace("kube-system"))) }},
-	{id: "EXT-SCOPE-008", input: func() Input {
+	{id: "EXT-SCOPE-007", input: func() scenario { return createInput(newExtension(releaseNamespace("kube-system"))) }},
+	{id: "EXT-SCOPE-008", input: func() scenario {
 		in := createInput(newExtension(named("podinfo-2"), releaseNamespace("podinfo-2")))
 		in.Extensions = []v1alpha1.Extension{*newExtension(installedAt("1.4.2"))}
 		return in
 	}},
-	{id: "EXT-SCOPE-009", input: func() Input {
+	{id: "EXT-SCOPE-009", input: func() scenario {
 		in := createInput(newExtension())
 		legacy := newExtension(named("legacy"), installedAt("1.4.2"))
 		legacy.Status.Release.Name = "podinfo"
@@ -138,22 +138,22 @@ var docExamples = []struct {
 		in.ExtensionType.Spec.Scopes.Cluster.AllowMultipleInstances = true
 		return in
 	}},
-	{id: "EXT-UPGRADE-001", input: func() Input {
+	{id: "EXT-UPGRADE-001", input: func() scenario {
 		return updateInput(newExtension(version("1.4.1"), installedAt("1.4.1")), newExtension(version("1.5.0"), installedAt("1.4.1")))
 	}},
-	{id: "EXT-UPGRADE-002", input: func() Input {
+	{id: "EXT-UPGRADE-002", input: func() scenario {
 		return updateInput(newExtension(installedAt("1.4.2")), newExtension(version("1.4.1"), installedAt("1.4.2")))
 	}},
-	{id: "EXT-UPGRADE-003", input: func() Input { return createInput(newExtension(version("1.3.0"))) }},
-	{id: "EXT-WARN-001", input: func() Input {
+	{id: "EXT-UPGRADE-003", input: func() scenario { return createInput(newExtension(version("1.3.0"))) }},
+	{id: "EXT-WARN-001", input: func() scenario {
 		return updateInput(newExtension(version("1.4.1"), installedAt("1.4.1")),
 			newExtension(version("1.5.0"), installedAt("1.4.1"), annotated(v1alpha1.AnnotationUpgradeException, "CVE-2026-1234 fixed only in 1.5")))
 	}},
-	{id: "EXT-WARN-002", input: func() Input {
+	{id: "EXT-WARN-002", input: func() scenario {
 		return updateInput(newExtension(installedAt("1.4.2")),
 			newExtension(version("1.4.1"), installedAt("1.4.2"), annotated(v1alpha1.AnnotationAllowDowngrade, "1.4.2 breaks the ingress")))
 	}},
-	{id: "EXT-WARN-003", input: func() Input {
+	{id: "EXT-WARN-003", input: func() scenario {
 		in := updateInput(newExtension(version("1.4.1"), installedAt("1.4.1")), newExtension(version("1.5.0"), installedAt("1.4.1")))
 		in.Cluster = ClusterInfo{KubernetesVersion: "1.36.0-rc.0", Minor: "1.36", Prerelease: true}
 		return in
@@ -177,7 +177,7 @@ func TestDocsShowRealFindings(t *testing.T) {
 			if ex.typeInput != nil {
 				d, err = e.EvaluateType(context.Background(), ex.typeInput())
 			} else {
-				d, err = e.Evaluate(context.Background(), ex.input())
+				d, err = evaluate(e, context.Background(), ex.input())
 			}
 			if err != nil {
 				t.Fatal(err)

@@ -17,11 +17,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 )
@@ -63,6 +65,8 @@ type Engine struct {
 	// alwaysProtected are protected whatever the configuration says.
 	alwaysProtected []string
 	config          atomic.Pointer[configState]
+	// inv is what the policies know of the cluster (data.inventory).
+	inv *inventory
 }
 
 // configState is a configuration and its form as input.config, converted once.
@@ -72,46 +76,95 @@ type configState struct {
 }
 
 // New compiles the embedded policies (and those of opts.ExtraDir) in strict mode,
-// without the built-ins that reach the network, and prepares them for evaluation.
+// without the built-ins that reach the network, and prepares them for evaluation
+// against an empty inventory of its own. The embedded policies are compiled once per
+// process: a second engine (another cluster of a fleet) only prepares its queries.
 func New(ctx context.Context, opts Options) (*Engine, error) {
-	set, err := loadModules(opts.ExtraDir)
+	c, err := compile(ctx, opts.ExtraDir)
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{modules: set, timeout: opts.EvalTimeout, alwaysProtected: AlwaysProtectedNamespaces(opts.OwnNamespace)}
+	e := &Engine{modules: c.set, timeout: opts.EvalTimeout, alwaysProtected: AlwaysProtectedNamespaces(opts.OwnNamespace), inv: newInventory()}
 	if e.timeout <= 0 {
 		e.timeout = DefaultEvalTimeout
 	}
 	if err := e.SetConfig(opts.Config); err != nil {
 		return nil, err
 	}
-
-	if e.query, err = prepare(ctx, set, decisionQuery); err != nil {
+	if e.query, err = prepare(ctx, c, e.inv.store, decisionQuery); err != nil {
 		return nil, err
 	}
-	if e.typeQuery, err = prepare(ctx, set, typeDecisionQuery); err != nil {
+	if e.typeQuery, err = prepare(ctx, c, e.inv.store, typeDecisionQuery); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
-// prepare compiles the modules for one entry point.
-func prepare(ctx context.Context, set *moduleSet, query string) (rego.PreparedEvalQuery, error) {
-	regoOpts := []func(*rego.Rego){
+// compiled is a module set and the compiler that compiled it.
+type compiled struct {
+	set      *moduleSet
+	compiler *ast.Compiler
+}
+
+// embeddedCompiled is the embedded policies, compiled once per process.
+var embeddedCompiled = sync.OnceValues(func() (*compiled, error) {
+	set, err := loadModules("")
+	if err != nil {
+		return nil, err
+	}
+	return compileSet(context.Background(), set)
+})
+
+// compile returns the compiled policies: the embedded ones from the process's cache,
+// with extraDir's compiled afresh (the directory may have changed).
+func compile(ctx context.Context, extraDir string) (*compiled, error) {
+	if extraDir == "" {
+		return embeddedCompiled()
+	}
+	set, err := loadModules(extraDir)
+	if err != nil {
+		return nil, err
+	}
+	return compileSet(ctx, set)
+}
+
+// compileSet compiles set, capturing the compiler Rego builds with the engine's
+// options so that later queries are prepared against it without compiling again.
+func compileSet(ctx context.Context, set *moduleSet) (*compiled, error) {
+	c := &compiled{set: set}
+	opts := append(regoOptions(decisionQuery), rego.CompilerHook(func(ac *ast.Compiler) { c.compiler = ac }))
+	for _, name := range sortedKeys(set.modules) {
+		opts = append(opts, rego.ParsedModule(set.modules[name]))
+	}
+	if _, err := rego.New(opts...).PrepareForEval(ctx); err != nil {
+		return nil, fmt.Errorf("compile policies: %w", err)
+	}
+	if c.compiler == nil {
+		return nil, errors.New("compile policies: no compiler")
+	}
+	return c, nil
+}
+
+// regoOptions are the options every query of the engine is prepared with.
+func regoOptions(query string) []func(*rego.Rego) {
+	opts := []func(*rego.Rego){
 		rego.Query(query),
 		rego.Capabilities(Capabilities()),
 		rego.Strict(true),
 		rego.SetRegoVersion(ast.RegoV1),
 	}
 	for _, b := range CustomBuiltins() {
-		regoOpts = append(regoOpts, b.Func)
+		opts = append(opts, b.Func)
 	}
-	for _, name := range sortedKeys(set.modules) {
-		regoOpts = append(regoOpts, rego.ParsedModule(set.modules[name]))
-	}
-	q, err := rego.New(regoOpts...).PrepareForEval(ctx)
+	return opts
+}
+
+// prepare prepares one entry point of the compiled policies, reading data from store.
+func prepare(ctx context.Context, c *compiled, store storage.Store, query string) (rego.PreparedEvalQuery, error) {
+	opts := append(regoOptions(query), rego.Compiler(c.compiler), rego.Store(store))
+	q, err := rego.New(opts...).PrepareForEval(ctx)
 	if err != nil {
-		return rego.PreparedEvalQuery{}, fmt.Errorf("compile policies: %w", err)
+		return rego.PreparedEvalQuery{}, fmt.Errorf("prepare policies: %w", err)
 	}
 	return q, nil
 }
@@ -203,19 +256,10 @@ func (e *Engine) eval(ctx context.Context, query rego.PreparedEvalQuery, input a
 }
 
 // inputValue converts in to the policies' input, with the configuration in force
-// at input.config. The extension type's trains are spelled out (ResolveTrains), so the
-// policies read the train rule of internal/api/v1alpha1 instead of restating it.
+// at input.config.
 func (e *Engine) inputValue(in Input) (ast.Value, error) {
-	in.ExtensionType = in.ExtensionType.ResolveTrains()
 	in.Request.Object = withoutManagedFields(in.Request.Object)
 	in.Request.OldObject = withoutManagedFields(in.Request.OldObject)
-	others := make([]v1alpha1.Extension, len(in.Extensions))
-	for i := range in.Extensions {
-		others[i] = in.Extensions[i]
-		others[i].ManagedFields = nil
-	}
-	in.Extensions = others
-
 	return e.withConfig(in)
 }
 
@@ -305,3 +349,41 @@ func decodeResults(m map[string]any, key string) ([]Result, error) {
 	out = slices.Compact(out)
 	return out, nil
 }
+
+// SetExtension puts e in the inventory, or replaces the one of its name.
+func (e *Engine) SetExtension(ext *v1alpha1.Extension) error {
+	return e.inv.setExtension(ext.Name, ext)
+}
+
+// DeleteExtension takes the extension called name out of the inventory.
+func (e *Engine) DeleteExtension(name string) error { return e.inv.setExtension(name, nil) }
+
+// SetExtensionType puts t in the inventory, or replaces the one of its name.
+func (e *Engine) SetExtensionType(t *v1alpha1.ExtensionType) error {
+	return e.inv.setType(t.Name, t)
+}
+
+// DeleteExtensionType takes the type called name out of the inventory.
+func (e *Engine) DeleteExtensionType(name string) error { return e.inv.setType(name, nil) }
+
+// ReplaceInventory makes exts and types the whole inventory, in one write.
+func (e *Engine) ReplaceInventory(exts []v1alpha1.Extension, types []v1alpha1.ExtensionType) error {
+	return e.inv.replace(exts, types)
+}
+
+// InputDocument is in as JSON, exactly the input document the policies evaluate
+// (input.config included): what an OPA server is handed to judge the same write.
+func (e *Engine) InputDocument(in Input) ([]byte, error) {
+	v, err := e.inputValue(in)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := ast.JSON(v)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(doc)
+}
+
+// DataDocument is data.inventory as JSON.
+func (e *Engine) DataDocument(ctx context.Context) ([]byte, error) { return e.inv.document(ctx) }

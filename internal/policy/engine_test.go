@@ -21,28 +21,28 @@ import (
 func TestEvaluate(t *testing.T) {
 	tests := []struct {
 		name     string
-		input    func() Input
+		input    func() scenario
 		deny     []string
 		warn     []string
 		denyLine string // when set, the exact "[ID] message" of the only denial
 	}{
 		{
 			name:  "a pinned cluster-scoped create with a version of its train is allowed",
-			input: func() Input { return createInput(newExtension()) },
+			input: func() scenario { return createInput(newExtension()) },
 		},
 		{
 			name:  "an auto-upgrading namespace-scoped create is allowed",
-			input: func() Input { return createInput(newExtension(autoUpgrade(true), targetNamespace("team-a"))) },
+			input: func() scenario { return createInput(newExtension(autoUpgrade(true), targetNamespace("team-a"))) },
 		},
 		{
 			name:     "a create with auto-upgrade off and no version is denied by EXT-VERSION-002 with the versions to pick from",
-			input:    func() Input { return createInput(newExtension(version(""))) },
+			input:    func() scenario { return createInput(newExtension(version(""))) },
 			deny:     []string{"EXT-VERSION-002"},
 			denyLine: "[EXT-VERSION-002] autoUpgradeMinorVersion is false but spec.version is empty: set spec.version to the version to pin (the Stable train offers 2.0.0, 1.5.0, 1.4.2, 1.4.1, 1.3.0), or set autoUpgradeMinorVersion to true",
 		},
 		{
 			name: "a create of an unknown type is denied naming the type",
-			input: func() Input {
+			input: func() scenario {
 				in := createInput(newExtension())
 				in.ExtensionType = nil
 				return in
@@ -52,14 +52,14 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "a create with a leading v, a bad name and a protected namespace collects every denial",
-			input: func() Input {
+			input: func() scenario {
 				return createInput(newExtension(version("v1.4.2"), named("Pod_Info"), releaseNamespace("kube-system")))
 			},
 			deny: []string{"EXT-NAME-001", "EXT-SCOPE-007", "EXT-VERSION-004"},
 		},
 		{
 			name: "a create that clashes with an installed extension of a single-instance type is denied",
-			input: func() Input {
+			input: func() scenario {
 				in := createInput(newExtension(named("podinfo-2"), releaseNamespace("podinfo-2")))
 				in.Extensions = []v1alpha1.Extension{*newExtension(installedAt("1.4.2"))}
 				return in
@@ -68,7 +68,7 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "a minor upgrade of a pinned version inside one Kubernetes minor is denied",
-			input: func() Input {
+			input: func() scenario {
 				old := newExtension(version("1.4.1"), installedAt("1.4.1"))
 				return updateInput(old, newExtension(version("1.5.0"), installedAt("1.4.1")))
 			},
@@ -76,7 +76,7 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "a minor upgrade with the exception annotation is allowed and echoes the reason",
-			input: func() Input {
+			input: func() scenario {
 				old := newExtension(version("1.4.1"), installedAt("1.4.1"))
 				obj := newExtension(version("1.5.0"), installedAt("1.4.1"), annotated(v1alpha1.AnnotationUpgradeException, "CVE-2026-1234"))
 				return updateInput(old, obj)
@@ -85,7 +85,7 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "a minor upgrade is allowed once the cluster moved to the next Kubernetes minor",
-			input: func() Input {
+			input: func() scenario {
 				old := newExtension(version("1.4.1"), installedAt("1.4.1"))
 				in := updateInput(old, newExtension(version("1.5.0"), installedAt("1.4.1")))
 				in.Cluster = ClusterInfo{KubernetesVersion: "1.37.0", Minor: "1.37"}
@@ -94,7 +94,7 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "a status write naming a new major target version is denied by the upgrade and kubeVersion rules",
-			input: func() Input {
+			input: func() scenario {
 				old := newExtension(autoUpgrade(true), installedAt("1.4.2"))
 				return statusInput(old, newExtension(autoUpgrade(true), installedAt("1.4.2"), targeting("2.0.0")))
 			},
@@ -102,7 +102,7 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "a status write recording failure of an extension whose type is gone is allowed",
-			input: func() Input {
+			input: func() scenario {
 				old := newExtension(installedAt("1.4.2"))
 				obj := newExtension(installedAt("1.4.2"))
 				obj.Status.ProvisioningState = v1alpha1.ProvisioningFailed
@@ -113,7 +113,7 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "an update removing the finalizer of an extension being deleted is allowed whatever its spec",
-			input: func() Input {
+			input: func() scenario {
 				old := newExtension(version("garbage"), installedAt("1.4.2"))
 				obj := old.DeepCopy()
 				obj.DeletionTimestamp = &metav1.Time{Time: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
@@ -124,7 +124,7 @@ func TestEvaluate(t *testing.T) {
 	e := engine(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := e.Evaluate(context.Background(), tt.input())
+			d, err := evaluate(e, context.Background(), tt.input())
 			if err != nil {
 				t.Fatalf("Evaluate: %v", err)
 			}
@@ -168,7 +168,7 @@ func TestEnforcementMovesViolations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEngine(t, Options{Config: Config{Enforcement: map[string]Mode{"EXT-VERSION-002": tt.mode}}})
-			d, err := e.Evaluate(context.Background(), in)
+			d, err := evaluate(e, context.Background(), in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +190,7 @@ func TestDecisionIsSortedByIDThenMessage(t *testing.T) {
 	in := createInput(newExtension(named("Bad"), version("v1"), func(e *v1alpha1.Extension) {
 		e.Spec.Scope = v1alpha1.Scope{Cluster: &v1alpha1.ClusterScope{ReleaseNamespace: "kube-system", TargetNamespace: "kube-public"}}
 	}))
-	d, err := engine(t).Evaluate(context.Background(), in)
+	d, err := evaluate(engine(t), context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestDecisionIsSortedByIDThenMessage(t *testing.T) {
 	if len(d.Deny) < 4 {
 		t.Errorf("want several denials, got %v", d.Deny)
 	}
-	again, _ := engine(t).Evaluate(context.Background(), in)
+	again, _ := evaluate(engine(t), context.Background(), in)
 	if !reflect.DeepEqual(d, again) {
 		t.Errorf("two evaluations differ:\n%v\n%v", d, again)
 	}
@@ -213,7 +213,9 @@ func TestEvaluateFromManyGoroutinesWhileTheConfigurationChanges(t *testing.T) {
 	// default 2s cut-off; this test is about concurrent configuration swaps, and
 	// TestEvaluateFailsInsteadOfHanging covers the cut-off.
 	e := newEngine(t, Options{EvalTimeout: time.Minute})
-	inputs := []Input{
+	// Every input has the same inventory (the podinfo type, no other extension), which
+	// the first evaluate loads; the goroutines only evaluate.
+	inputs := []scenario{
 		createInput(newExtension()),
 		createInput(newExtension(version(""))),
 		updateInput(newExtension(version("1.4.1"), installedAt("1.4.1")), newExtension(version("1.5.0"), installedAt("1.4.1"))),
@@ -221,7 +223,7 @@ func TestEvaluateFromManyGoroutinesWhileTheConfigurationChanges(t *testing.T) {
 	}
 	want := make([]Decision, len(inputs))
 	for i, in := range inputs {
-		d, err := e.Evaluate(context.Background(), in)
+		d, err := evaluate(e, context.Background(), in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +237,7 @@ func TestEvaluateFromManyGoroutinesWhileTheConfigurationChanges(t *testing.T) {
 		wg.Go(func() {
 			for r := range rounds {
 				i := (g + r) % len(inputs)
-				d, err := e.Evaluate(context.Background(), inputs[i])
+				d, err := e.Evaluate(context.Background(), inputs[i].Input)
 				if err != nil {
 					errs <- err
 					return
@@ -271,7 +273,7 @@ func TestEvaluateFailsInsteadOfHanging(t *testing.T) {
 	t.Run("a cancelled context is an error, not a decision", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if _, err := engine(t).Evaluate(ctx, createInput(newExtension())); err == nil {
+		if _, err := evaluate(engine(t), ctx, createInput(newExtension())); err == nil {
 			t.Fatal("Evaluate with a cancelled context succeeded")
 		}
 	})
@@ -286,7 +288,7 @@ violation contains {"id": "EXT-SLOW-001", "msg": "slow"} if {
 `)
 		e := newEngine(t, Options{ExtraDir: dir, EvalTimeout: 50 * time.Millisecond})
 		start := time.Now()
-		_, err := e.Evaluate(context.Background(), createInput(newExtension()))
+		_, err := evaluate(e, context.Background(), createInput(newExtension()))
 		if err == nil {
 			t.Fatal("Evaluate of a slow policy succeeded")
 		}
@@ -310,28 +312,28 @@ func TestEvaluateSurvivesOddInput(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		in   Input
+		in   scenario
 	}{
-		{name: "an empty input", in: Input{}},
-		{name: "a create without object", in: Input{Request: Request{Operation: OperationCreate}}},
-		{name: "an unknown operation", in: Input{Request: Request{Operation: "CONNECT", Object: newExtension()}}},
+		{name: "an empty input", in: scenario{}},
+		{name: "a create without object", in: scenario{Input: Input{Request: Request{Operation: OperationCreate}}}},
+		{name: "an unknown operation", in: scenario{Input: Input{Request: Request{Operation: "CONNECT", Object: newExtension()}}}},
 		{name: "an empty name and type", in: createInput(newExtension(named(""), func(e *v1alpha1.Extension) { e.Spec.ExtensionType = "" }))},
 		{name: "non-semver versions everywhere", in: statusInput(
 			newExtension(version("x.y.z"), installedAt("1.4"), func(e *v1alpha1.Extension) { e.Status.KubernetesVersion = "one" }),
 			newExtension(version("x.y.z"), installedAt("1.4"), targeting("99999999999999999999999.0.0")),
 		)},
-		{name: "a cluster without a version", in: func() Input {
+		{name: "a cluster without a version", in: func() scenario {
 			in := updateInput(newExtension(version("1.4.1"), installedAt("1.4.1")), newExtension(version("1.5.0"), installedAt("1.4.1")))
 			in.Cluster = ClusterInfo{}
 			return in
 		}()},
 		{name: "a huge settings map", in: createInput(newExtension(func(e *v1alpha1.Extension) { e.Spec.ConfigurationSettings = huge }))},
-		{name: "thousands of other extensions", in: func() Input {
+		{name: "thousands of other extensions", in: func() scenario {
 			in := createInput(newExtension(targetNamespace("team-a")))
 			in.Extensions = many
 			return in
 		}()},
-		{name: "a type with a garbage catalog", in: func() Input {
+		{name: "a type with a garbage catalog", in: func() scenario {
 			in := createInput(newExtension())
 			in.ExtensionType.Status.Versions = []v1alpha1.TypeVersion{{Version: ""}, {Version: "1.4.2", KubeVersion: ">>>"}, {Version: "1.4.2"}}
 			in.ExtensionType.Spec.ReleaseTrains = []v1alpha1.ReleaseTrain{{}}
@@ -340,7 +342,7 @@ func TestEvaluateSurvivesOddInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := engine(t).Evaluate(context.Background(), tt.in); err != nil {
+			if _, err := evaluate(engine(t), context.Background(), tt.in); err != nil {
 				t.Fatalf("Evaluate: %v", err)
 			}
 		})
@@ -354,7 +356,7 @@ func TestEvaluateLeavesTheCallersObjectsAlone(t *testing.T) {
 	other.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl-ext"}}
 	in := createInput(obj)
 	in.Extensions = []v1alpha1.Extension{other}
-	if _, err := engine(t).Evaluate(context.Background(), in); err != nil {
+	if _, err := evaluate(engine(t), context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
 	if len(obj.ManagedFields) != 1 || len(in.Extensions[0].ManagedFields) != 1 {
@@ -380,7 +382,7 @@ violation contains {"id": "ACME-OWNER-001", "msg": "set the annotation acme.exam
 		if !slices.Contains(e.RuleIDs(), "ACME-OWNER-001") || !slices.Contains(e.RuleIDs(), "EXT-VERSION-001") {
 			t.Errorf("RuleIDs() = %v", e.RuleIDs())
 		}
-		d, err := e.Evaluate(context.Background(), createInput(newExtension()))
+		d, err := evaluate(e, context.Background(), createInput(newExtension()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -403,7 +405,7 @@ violation contains {"id": "ACME-OWNER-001", "msg": "set the annotation acme.exam
 violation contains {"id": "ACME-TRIAL-001", "msg": "on trial"} if input.request.object
 `)
 		e := newEngine(t, Options{ExtraDir: dir})
-		d, err := e.Evaluate(context.Background(), createInput(newExtension()))
+		d, err := evaluate(e, context.Background(), createInput(newExtension()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -413,7 +415,7 @@ violation contains {"id": "ACME-TRIAL-001", "msg": "on trial"} if input.request.
 		if err := e.SetConfig(Config{Enforcement: map[string]Mode{"ACME-TRIAL-001": ModeDeny}}); err != nil {
 			t.Fatal(err)
 		}
-		if d, err = e.Evaluate(context.Background(), createInput(newExtension())); err != nil {
+		if d, err = evaluate(e, context.Background(), createInput(newExtension())); err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(ids(d.Deny), []string{"ACME-TRIAL-001"}) || len(d.DryRun) != 0 {

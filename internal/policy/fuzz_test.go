@@ -20,10 +20,7 @@ import (
 func FuzzEvaluate(f *testing.F) {
 	f.Add("podinfo", "1.5.0", "1.4.1", "", "1.36", "v1.36.2", "", ">=1.30.0-0", "Stable", "", false)
 	f.Add("podinfo", "", "1.4.2", "2.0.0", "1.36", "v1.37.0-alpha.1+abc", "36", ">=1.37.0-0", "Preview", "CVE", true)
-	e, err := sharedEngine()
-	if err != nil {
-		f.Fatal(err)
-	}
+	e := newEngine(f, Options{})
 	f.Fuzz(func(t *testing.T, name, specVersion, current, target, adopted, gitVersion, emuMinor, kubeVersion, train, reason string, statusWrite bool) {
 		cluster, err := ClusterFromVersion(gitVersion, emulationMajor(emuMinor), emuMinor)
 		if err != nil {
@@ -41,7 +38,7 @@ func FuzzEvaluate(f *testing.F) {
 		obj := old.DeepCopy()
 		obj.Spec.ReleaseTrain = train
 		obj.Annotations = map[string]string{v1alpha1.AnnotationUpgradeException: reason, v1alpha1.AnnotationAllowDowngrade: reason}
-		var in Input
+		var in scenario
 		if statusWrite {
 			obj.Status.TargetVersion = target
 			in = statusInput(old, obj)
@@ -53,7 +50,7 @@ func FuzzEvaluate(f *testing.F) {
 		in.ExtensionType = typ
 		in.Extensions = []v1alpha1.Extension{*newExtension(named(reason), releaseNamespace(name))}
 
-		d, err := e.Evaluate(context.Background(), in)
+		d, err := evaluate(e, context.Background(), in)
 		if err != nil {
 			t.Fatalf("Evaluate: %v", err)
 		}
@@ -64,7 +61,7 @@ func FuzzEvaluate(f *testing.F) {
 		}
 
 		// A create of the same object is judged too.
-		if _, err := e.Evaluate(context.Background(), createInput(obj)); err != nil {
+		if _, err := evaluate(e, context.Background(), createInput(obj)); err != nil {
 			t.Fatalf("Evaluate create: %v", err)
 		}
 	})

@@ -11,15 +11,12 @@ import (
 )
 
 // Input is what the plugin and the webhook both hand the engine for one write of an
-// Extension. Its JSON form is the policies' `input`; the engine adds `config`.
+// Extension. Its JSON form is the policies' `input`; the engine adds `config`. The
+// cluster's types and other extensions are not in it: they are the engine's inventory
+// (data.inventory), kept current apart from the reviews.
 type Input struct {
 	Request Request     `json:"request"`
 	Cluster ClusterInfo `json:"cluster"`
-	// ExtensionType is the type named by the object's spec.extensionType; nil when
-	// no such type exists.
-	ExtensionType *v1alpha1.ExtensionType `json:"extensionType"`
-	// Extensions are all other extensions in the cluster (not the object itself).
-	Extensions []v1alpha1.Extension `json:"extensions"`
 	// Writer is what the API server said the writer may do (the webhook asks it); nil
 	// when nobody asked (the plugin's own check before it writes), and the rules that
 	// read it are not judged then.

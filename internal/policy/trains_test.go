@@ -43,7 +43,7 @@ func TestEvaluateReadsTheTrainRuleOfTheAPI(t *testing.T) {
 				f(in.ExtensionType)
 			}
 			before := in.ExtensionType.DeepCopy()
-			d, err := e.Evaluate(context.Background(), in)
+			d, err := evaluate(e, context.Background(), in)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -24,14 +22,26 @@ type ClusterVersioner interface {
 	ClusterInfo(ctx context.Context) (policy.ClusterInfo, error)
 }
 
-// Gatherer builds policy inputs from a client.Reader and a ClusterVersioner.
+// Inventory is the policy engine's store of the cluster's types and extensions
+// (data.inventory); *policy.Engine is one.
+type Inventory interface {
+	SetExtension(*v1alpha1.Extension) error
+	DeleteExtension(name string) error
+	SetExtensionType(*v1alpha1.ExtensionType) error
+	DeleteExtensionType(name string) error
+	ReplaceInventory(exts []v1alpha1.Extension, types []v1alpha1.ExtensionType) error
+}
+
+// Gatherer builds policy inputs, and loads an engine's inventory, from a
+// client.Reader and a ClusterVersioner.
 type Gatherer struct {
 	Reader  client.Reader
 	Cluster ClusterVersioner
 }
 
-// Input completes req (an Extension write) into the policies' input. The object's own
-// record is left out of the other extensions.
+// Input completes req (an Extension write) into the policies' input: the write and the
+// cluster's version. The cluster's types and extensions are the engine's inventory
+// (Load, or Feed in a process that watches them).
 func (g Gatherer) Input(ctx context.Context, req policy.Request) (policy.Input, error) {
 	if req.Object == nil {
 		return policy.Input{}, fmt.Errorf("the request has no object")
@@ -40,30 +50,24 @@ func (g Gatherer) Input(ctx context.Context, req policy.Request) (policy.Input, 
 	if err != nil {
 		return policy.Input{}, err
 	}
-	in := policy.Input{Request: req, Cluster: cluster, Extensions: []v1alpha1.Extension{}}
+	return policy.Input{Request: req, Cluster: cluster}, nil
+}
 
-	if name := req.Object.Spec.ExtensionType; name != "" {
-		t := &v1alpha1.ExtensionType{}
-		switch err := g.Reader.Get(ctx, types.NamespacedName{Name: name}, t); {
-		case err == nil:
-			in.ExtensionType = t
-		case apierrors.IsNotFound(err):
-			// Unknown type: the policies say so (EXT-TYPE-001).
-		default:
-			return policy.Input{}, fmt.Errorf("reading extension type %q: %w", name, err)
-		}
+// Load makes the cluster's ExtensionTypes and Extensions, as Reader lists them now, the
+// whole of inv: two list requests, whatever the cluster holds. It returns them.
+func (g Gatherer) Load(ctx context.Context, inv Inventory) ([]v1alpha1.Extension, []v1alpha1.ExtensionType, error) {
+	types := &v1alpha1.ExtensionTypeList{}
+	if err := g.Reader.List(ctx, types); err != nil {
+		return nil, nil, fmt.Errorf("listing extension types: %w", err)
 	}
-
-	list := &v1alpha1.ExtensionList{}
-	if err := g.Reader.List(ctx, list); err != nil {
-		return policy.Input{}, fmt.Errorf("listing extensions: %w", err)
+	exts := &v1alpha1.ExtensionList{}
+	if err := g.Reader.List(ctx, exts); err != nil {
+		return nil, nil, fmt.Errorf("listing extensions: %w", err)
 	}
-	for i := range list.Items {
-		if list.Items[i].Name != req.Object.Name {
-			in.Extensions = append(in.Extensions, list.Items[i])
-		}
+	if err := inv.ReplaceInventory(exts.Items, types.Items); err != nil {
+		return nil, nil, err
 	}
-	return in, nil
+	return exts.Items, types.Items, nil
 }
 
 // Discovery reads the version from the API server on every call.

@@ -40,87 +40,192 @@ func ext(name, typ string) *v1alpha1.Extension {
 	return &v1alpha1.Extension{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1alpha1.ExtensionSpec{ExtensionType: typ}}
 }
 
+// recorder is an Inventory that records what it is told, in order.
+type recorder struct{ log []string }
+
+func (r *recorder) SetExtension(e *v1alpha1.Extension) error {
+	r.log = append(r.log, "set extension "+e.Name)
+	return nil
+}
+
+func (r *recorder) DeleteExtension(name string) error {
+	r.log = append(r.log, "delete extension "+name)
+	return nil
+}
+
+func (r *recorder) SetExtensionType(t *v1alpha1.ExtensionType) error {
+	r.log = append(r.log, "set type "+t.Name+"@"+t.ResourceVersion)
+	return nil
+}
+
+func (r *recorder) DeleteExtensionType(name string) error {
+	r.log = append(r.log, "delete type "+name)
+	return nil
+}
+
+func (r *recorder) ReplaceInventory(exts []v1alpha1.Extension, types []v1alpha1.ExtensionType) error {
+	var names []string
+	for _, t := range types {
+		names = append(names, "type "+t.Name)
+	}
+	for _, e := range exts {
+		names = append(names, e.Name)
+	}
+	r.log = append(r.log, "replace "+strings.Join(names, ","))
+	return nil
+}
+
+func newScheme(t *testing.T) *runtime.Scheme {
+	t.Helper()
+	s := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestGathererInput(t *testing.T) {
-	typ := &v1alpha1.ExtensionType{ObjectMeta: metav1.ObjectMeta{Name: "example.podinfo"}}
 	tests := []struct {
 		name    string
-		objs    []client.Object
-		funcs   interceptor.Funcs
 		cluster *versioner
 		object  *v1alpha1.Extension
-		// wantType is the type's name in the input, "" for none; wantOthers the other
-		// extensions' names.
-		wantType   string
-		wantOthers string
-		wantErr    string
+		wantErr string
 	}{
-		{
-			name:   "the write's type, the cluster and the other extensions are gathered, the object's own record left out",
-			objs:   []client.Object{typ, ext("podinfo", "example.podinfo"), ext("agent", "example.agent"), ext("web", "example.podinfo")},
-			object: ext("podinfo", "example.podinfo"), wantType: "example.podinfo", wantOthers: "agent,web",
-		},
-		{
-			name: "an unknown type is left out for the policies to report, not an error",
-			objs: []client.Object{ext("agent", "example.agent")}, object: ext("podinfo", "example.nope"), wantOthers: "agent",
-		},
-		{
-			name: "an extension naming no type reads none",
-			objs: []client.Object{typ}, object: ext("podinfo", ""),
-		},
-		{
-			name: "a type that cannot be read is an error",
-			funcs: interceptor.Funcs{Get: func(context.Context, client.WithWatch, client.ObjectKey, client.Object, ...client.GetOption) error {
-				return apierrors.NewForbidden(schema.GroupResource{Group: "kubeext.dev", Resource: "extensiontypes"}, "example.podinfo", errors.New("no"))
-			}},
-			object: ext("podinfo", "example.podinfo"), wantErr: `reading extension type "example.podinfo"`,
-		},
-		{
-			name: "extensions that cannot be listed are an error",
-			funcs: interceptor.Funcs{List: func(context.Context, client.WithWatch, client.ObjectList, ...client.ListOption) error {
-				return errors.New("list refused")
-			}},
-			object: ext("podinfo", ""), wantErr: "listing extensions: list refused",
-		},
-		{
-			name: "the cluster's version failing is an error", cluster: &versioner{err: errors.New("no /version")},
-			object: ext("podinfo", ""), wantErr: "no /version",
-		},
+		{name: "the write and the cluster's version", object: ext("podinfo", "example.podinfo")},
+		{name: "the cluster's version failing is an error", cluster: &versioner{err: errors.New("no /version")}, object: ext("podinfo", ""), wantErr: "no /version"},
 		{name: "a request without an object is an error", wantErr: "the request has no object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := runtime.NewScheme()
-			if err := v1alpha1.AddToScheme(s); err != nil {
-				t.Fatal(err)
-			}
-			c := fake.NewClientBuilder().WithScheme(s).WithObjects(tt.objs...).WithInterceptorFuncs(tt.funcs).Build()
 			cluster := tt.cluster
 			if cluster == nil {
 				cluster = &versioner{info: on137}
 			}
-			in, err := policyinput.Gatherer{Reader: c, Cluster: cluster}.Input(context.Background(), policy.Request{Operation: policy.OperationCreate, Object: tt.object})
+			// The reader is never asked: the input is the write alone.
+			reader := fake.NewClientBuilder().WithScheme(newScheme(t)).WithInterceptorFuncs(interceptor.Funcs{
+				Get: func(context.Context, client.WithWatch, client.ObjectKey, client.Object, ...client.GetOption) error {
+					return errors.New("read")
+				},
+				List: func(context.Context, client.WithWatch, client.ObjectList, ...client.ListOption) error { return errors.New("list") },
+			}).Build()
+			in, err := policyinput.Gatherer{Reader: reader, Cluster: cluster}.Input(context.Background(), policy.Request{Operation: policy.OperationCreate, Object: tt.object})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
 				}
 				return
 			}
+			if err != nil || in.Cluster != on137 || in.Request.Object != tt.object {
+				t.Fatalf("Input = %+v, %v; want the request and %+v", in, err, on137)
+			}
+		})
+	}
+}
+
+func TestGathererLoad(t *testing.T) {
+	typ := &v1alpha1.ExtensionType{ObjectMeta: metav1.ObjectMeta{Name: "example.podinfo"}}
+	tests := []struct {
+		name    string
+		objs    []client.Object
+		funcs   interceptor.Funcs
+		want    string
+		wantErr string
+	}{
+		{
+			name: "every type and extension replaces the inventory",
+			objs: []client.Object{typ, ext("podinfo", "example.podinfo"), ext("agent", "example.agent")},
+			want: "replace type example.podinfo,agent,podinfo",
+		},
+		{name: "an empty cluster empties the inventory", want: "replace "},
+		{
+			name: "types that cannot be listed leave the inventory alone",
+			funcs: interceptor.Funcs{List: func(_ context.Context, _ client.WithWatch, l client.ObjectList, _ ...client.ListOption) error {
+				if _, ok := l.(*v1alpha1.ExtensionTypeList); ok {
+					return apierrors.NewForbidden(schema.GroupResource{Group: "kubeext.dev", Resource: "extensiontypes"}, "", errors.New("no"))
+				}
+				return nil
+			}},
+			wantErr: "listing extension types",
+		},
+		{
+			name: "extensions that cannot be listed leave the inventory alone",
+			funcs: interceptor.Funcs{List: func(_ context.Context, _ client.WithWatch, l client.ObjectList, _ ...client.ListOption) error {
+				if _, ok := l.(*v1alpha1.ExtensionList); ok {
+					return errors.New("list refused")
+				}
+				return nil
+			}},
+			wantErr: "listing extensions: list refused",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := fake.NewClientBuilder().WithScheme(newScheme(t)).WithObjects(tt.objs...).WithInterceptorFuncs(tt.funcs).Build()
+			inv := &recorder{}
+			_, _, err := policyinput.Gatherer{Reader: c, Cluster: &versioner{info: on137}}.Load(context.Background(), inv)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || len(inv.log) != 0 {
+					t.Fatalf("Load = %v, inventory told %v; want an error containing %q and nothing told", err, inv.log, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || strings.Join(inv.log, ";") != tt.want {
+				t.Fatalf("Load = %v, inventory told %q; want %q", err, inv.log, tt.want)
+			}
+		})
+	}
+}
+
+func TestTypesRefresh(t *testing.T) {
+	typed := func(rv string) *v1alpha1.ExtensionType {
+		return &v1alpha1.ExtensionType{ObjectMeta: metav1.ObjectMeta{Name: "example.podinfo", ResourceVersion: rv}}
+	}
+	tests := []struct {
+		name string
+		// api is the type the API server has (nil: none); seen the one judged with.
+		api, seen   *v1alpha1.ExtensionType
+		wantChanged bool
+		want        string
+	}{
+		{name: "a type the inventory lacks is added", api: typed("7"), wantChanged: true, want: "set type example.podinfo@7"},
+		{name: "a newer type replaces the one judged with", api: typed("8"), seen: typed("7"), wantChanged: true, want: "set type example.podinfo@8"},
+		{name: "the same type changes nothing", api: typed("7"), seen: typed("7")},
+		{name: "a type deleted meanwhile is taken out", seen: typed("7"), wantChanged: true, want: "delete type example.podinfo"},
+		{name: "no type anywhere changes nothing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := fake.NewClientBuilder().WithScheme(newScheme(t))
+			if tt.api != nil {
+				b = b.WithObjects(tt.api.DeepCopy())
+			}
+			api := b.Build()
+			inv := &recorder{}
+			_, changed, err := policyinput.Types{API: api, Inventory: inv}.Refresh(context.Background(), "example.podinfo", tt.seen)
 			if err != nil {
 				t.Fatal(err)
 			}
-			gotType := ""
-			if in.ExtensionType != nil {
-				gotType = in.ExtensionType.Name
+			// The fake client sets its own resourceVersion: compare by what it stored.
+			want := tt.want
+			if tt.api != nil && want != "" {
+				stored := &v1alpha1.ExtensionType{}
+				if err := api.Get(context.Background(), client.ObjectKey{Name: "example.podinfo"}, stored); err != nil {
+					t.Fatal(err)
+				}
+				want = "set type example.podinfo@" + stored.ResourceVersion
 			}
-			var others []string
-			for _, e := range in.Extensions {
-				others = append(others, e.Name)
+			if tt.api != nil && tt.seen != nil && !tt.wantChanged {
+				stored := &v1alpha1.ExtensionType{}
+				_ = api.Get(context.Background(), client.ObjectKey{Name: "example.podinfo"}, stored)
+				tt.seen.ResourceVersion = stored.ResourceVersion
+				inv.log = nil
+				_, changed, err = policyinput.Types{API: api, Inventory: inv}.Refresh(context.Background(), "example.podinfo", tt.seen)
+				if err != nil {
+					t.Fatal(err)
+				}
 			}
-			if gotType != tt.wantType || strings.Join(others, ",") != tt.wantOthers || in.Cluster != on137 || in.Request.Object != tt.object {
-				t.Errorf("input has type %q, others %v, cluster %+v; want %q, %s, %+v and the request", gotType, others, in.Cluster, tt.wantType, tt.wantOthers, on137)
-			}
-			if in.Extensions == nil {
-				t.Error("no other extensions must be an empty list, not null, for the policies")
+			if changed != tt.wantChanged || strings.Join(inv.log, ";") != want {
+				t.Fatalf("Refresh changed=%v, inventory told %q; want %v, %q", changed, inv.log, tt.wantChanged, want)
 			}
 		})
 	}

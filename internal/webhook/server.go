@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -162,7 +163,8 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 	}
 
 	var handler ctrladmission.Handler = admission.NewHandler(
-		&admission.Validator{Engine: engine, Inputs: policyinput.Gatherer{Reader: typesFromAPI{Reader: mgr.GetClient(), api: mgr.GetAPIReader()}, Cluster: version},
+		&admission.Validator{Engine: engine, Inputs: policyinput.Gatherer{Reader: mgr.GetClient(), Cluster: version},
+			Types:  policyinput.Types{Cache: mgr.GetClient(), API: mgr.GetAPIReader(), Inventory: engine},
 			Rights: admission.NewSubjectAccess(kc.AuthorizationV1().SubjectAccessReviews(), rightsTTL)},
 		admission.NewMetrics(metrics.Registry),
 		log.WithName("admission"),
@@ -192,11 +194,22 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 			return
 		case <-certsReady:
 		}
-		// Reviews read ExtensionTypes and Extensions from the cache: start those
-		// informers before serving, so that no review waits for a first list, and none
-		// arriving during shutdown (after the caches stop) finds an informer that can
-		// no longer start.
+		// Reviews read ExtensionTypes and Extensions from the engine's inventory, which
+		// the informers feed: start them before serving, so that no review waits for a
+		// first list or is judged against an incomplete inventory, and none arriving
+		// during shutdown (after the caches stop) finds an informer that can no longer
+		// start.
 		if err := warmCache(ctx, mgr.GetCache(), log); err != nil {
+			return
+		}
+		synced, err := policyinput.Feed(ctx, mgr.GetCache(), engine, func(err error) {
+			log.Error(err, "updating the policy inventory")
+		})
+		if err != nil {
+			log.Error(err, "feeding the policy inventory")
+			return
+		}
+		if !toolscache.WaitForCacheSync(ctx.Done(), synced) {
 			return
 		}
 		srv := mgr.GetWebhookServer()
@@ -269,21 +282,4 @@ func newCertRotator(o *Options, ready chan struct{}) *rotator.CertRotator {
 		IsReady:        ready,
 		Webhooks:       []rotator.WebhookInfo{{Name: o.WebhookConfigName, Type: rotator.Validating}},
 	}
-}
-
-// typesFromAPI reads ExtensionTypes from the API server and everything else from the
-// cache: a type created a moment ago, or while the informer re-lists after an API
-// server restart, is not in the cache yet, and judging from it would refuse an
-// Extension of that type as unknown (EXT-TYPE-001) or its just-synced version as not
-// in the catalog.
-type typesFromAPI struct {
-	client.Reader
-	api client.Reader
-}
-
-func (r typesFromAPI) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	if _, ok := obj.(*v1alpha1.ExtensionType); ok {
-		return r.api.Get(ctx, key, obj, opts...)
-	}
-	return r.Reader.Get(ctx, key, obj, opts...)
 }

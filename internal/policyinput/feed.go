@@ -1,0 +1,126 @@
+package policyinput
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+)
+
+// Feed keeps inv in step with the informers of ExtensionTypes and Extensions, the way
+// Gatekeeper replicates cluster data into OPA: every add, update and delete the
+// informers see is written to the inventory, so a review reads it instead of listing.
+// The returned function reports whether both handlers have seen their informer's
+// initial list; until then the inventory is incomplete and reviews must wait. onError
+// is told about a write the inventory refused (the previous content stays).
+func Feed(ctx context.Context, informers cache.Informers, inv Inventory, onError func(error)) (synced func() bool, err error) {
+	if onError == nil {
+		onError = func(error) {}
+	}
+	report := func(err error) {
+		if err != nil {
+			onError(err)
+		}
+	}
+	typeInformer, err := informers.GetInformer(ctx, &v1alpha1.ExtensionType{})
+	if err != nil {
+		return nil, fmt.Errorf("watching extension types: %w", err)
+	}
+	typeReg, err := typeInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { withType(obj, func(t *v1alpha1.ExtensionType) { report(inv.SetExtensionType(t)) }) },
+		UpdateFunc: func(_, obj any) { withType(obj, func(t *v1alpha1.ExtensionType) { report(inv.SetExtensionType(t)) }) },
+		DeleteFunc: func(obj any) { report(inv.DeleteExtensionType(nameOf(obj))) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("watching extension types: %w", err)
+	}
+	extInformer, err := informers.GetInformer(ctx, &v1alpha1.Extension{})
+	if err != nil {
+		return nil, fmt.Errorf("watching extensions: %w", err)
+	}
+	extReg, err := extInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { withExtension(obj, func(e *v1alpha1.Extension) { report(inv.SetExtension(e)) }) },
+		UpdateFunc: func(_, obj any) { withExtension(obj, func(e *v1alpha1.Extension) { report(inv.SetExtension(e)) }) },
+		DeleteFunc: func(obj any) { report(inv.DeleteExtension(nameOf(obj))) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("watching extensions: %w", err)
+	}
+	return func() bool { return typeReg.HasSynced() && extReg.HasSynced() }, nil
+}
+
+func withType(obj any, fn func(*v1alpha1.ExtensionType)) {
+	if t, ok := obj.(*v1alpha1.ExtensionType); ok {
+		fn(t)
+	}
+}
+
+func withExtension(obj any, fn func(*v1alpha1.Extension)) {
+	if e, ok := obj.(*v1alpha1.Extension); ok {
+		fn(e)
+	}
+}
+
+// nameOf names a deleted object, also when the informer missed the deletion and hands
+// over its last known state.
+func nameOf(obj any) string {
+	if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	if o, ok := obj.(client.Object); ok {
+		return o.GetName()
+	}
+	return ""
+}
+
+// Types reads the ExtensionType a review names: from Cache (the informers that feed
+// the inventory), and from API to confirm a refusal, since a type created or synced a
+// moment ago may not have reached the informers yet.
+type Types struct {
+	Cache, API client.Reader
+	Inventory  Inventory
+}
+
+// Get returns the type called name from the cache; nil when there is none.
+func (t Types) Get(ctx context.Context, name string) (*v1alpha1.ExtensionType, error) {
+	return getType(ctx, t.Cache, name)
+}
+
+// Refresh reads the type called name from the API server. When it differs from seen
+// (what the review was judged with: nil for none), it is written to the inventory and
+// returned with true, and the review should be judged again.
+func (t Types) Refresh(ctx context.Context, name string, seen *v1alpha1.ExtensionType) (*v1alpha1.ExtensionType, bool, error) {
+	fresh, err := getType(ctx, t.API, name)
+	if err != nil {
+		return nil, false, err
+	}
+	switch {
+	case fresh == nil && seen == nil:
+		return nil, false, nil
+	case fresh == nil:
+		return nil, true, t.Inventory.DeleteExtensionType(name)
+	case seen != nil && seen.ResourceVersion == fresh.ResourceVersion:
+		return fresh, false, nil
+	}
+	return fresh, true, t.Inventory.SetExtensionType(fresh)
+}
+
+func getType(ctx context.Context, r client.Reader, name string) (*v1alpha1.ExtensionType, error) {
+	if name == "" {
+		return nil, nil
+	}
+	t := &v1alpha1.ExtensionType{}
+	switch err := r.Get(ctx, client.ObjectKey{Name: name}, t); {
+	case err == nil:
+		return t, nil
+	case apierrors.IsNotFound(err):
+		return nil, nil // the policies say so (EXT-TYPE-001)
+	default:
+		return nil, fmt.Errorf("reading extension type %q: %w", name, err)
+	}
+}

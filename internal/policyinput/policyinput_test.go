@@ -106,7 +106,9 @@ func TestGathererInput(t *testing.T) {
 				Get: func(context.Context, client.WithWatch, client.ObjectKey, client.Object, ...client.GetOption) error {
 					return errors.New("read")
 				},
-				List: func(context.Context, client.WithWatch, client.ObjectList, ...client.ListOption) error { return errors.New("list") },
+				List: func(context.Context, client.WithWatch, client.ObjectList, ...client.ListOption) error {
+					return errors.New("list")
+				},
 			}).Build()
 			in, err := policyinput.Gatherer{Reader: reader, Cluster: cluster}.Input(context.Background(), policy.Request{Operation: policy.OperationCreate, Object: tt.object})
 			if tt.wantErr != "" {

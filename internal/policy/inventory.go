@@ -157,15 +157,97 @@ func (inv *inventory) setExtension(name string, e *v1alpha1.Extension) error {
 	}
 	return inv.write(context.Background(), func(ctx context.Context, txn storage.Transaction) error {
 		for _, key := range dedupe(old, had, k, e != nil) {
-			if err := inv.put(ctx, txn, storage.Path{"inventory", "releases", key.releaseNamespace}, inv.releasesValue(key.releaseNamespace)); err != nil {
-				return err
-			}
-			if err := inv.put(ctx, txn, storage.Path{"inventory", "instances", key.typ}, inv.instancesValue(key.typ)); err != nil {
-				return err
+			for _, path := range key.paths() {
+				if err := inv.sync(ctx, txn, path); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
+}
+
+// paths are the smallest documents of data.inventory that hold k's entries.
+func (k extKey) paths() [][]string {
+	var out [][]string
+	if k.releaseNamespace != "" {
+		out = append(out, []string{"releases", k.releaseNamespace, k.releaseName})
+	}
+	switch k.scope {
+	case "cluster":
+		out = append(out, []string{"instances", k.typ, "cluster"})
+	case "namespace":
+		out = append(out, []string{"instances", k.typ, "namespaces", k.scopeNamespace})
+	}
+	return out
+}
+
+// sync writes the document at path (under data.inventory) from the indexes, so that
+// one update rewrites a list, not every list of a namespace or a type: a document
+// that became empty is removed with its emptied parent, and a new one whose parent
+// does not exist yet is written with its parent.
+func (inv *inventory) sync(ctx context.Context, txn storage.Transaction, path []string) error {
+	full := append(storage.Path{"inventory"}, path...)
+	parent := parentOf(path)
+	if inv.emptyAt(path) {
+		if err := inv.put(ctx, txn, full, nil); err != nil {
+			return err
+		}
+		if parent != nil && inv.emptyAt(parent) {
+			return inv.sync(ctx, txn, parent)
+		}
+		return nil
+	}
+	err := inv.store.Write(ctx, txn, storage.AddOp, full, inv.valueAt(path))
+	if storage.IsNotFound(err) && parent != nil {
+		return inv.sync(ctx, txn, parent)
+	}
+	return err
+}
+
+// parentOf is the document that holds the one at path, nil for a namespace's
+// releases or a type's instances, which sit under the fixed roots.
+func parentOf(path []string) []string {
+	switch {
+	case len(path) == 3 && path[0] == "releases":
+		return path[:2]
+	case len(path) >= 3 && path[0] == "instances":
+		return path[:2]
+	}
+	return nil
+}
+
+// emptyAt reports whether the document at path is absent, from the indexes alone.
+func (inv *inventory) emptyAt(path []string) bool {
+	switch {
+	case len(path) == 2 && path[0] == "releases":
+		return len(inv.releases[path[1]]) == 0
+	case len(path) == 3 && path[0] == "releases":
+		return len(inv.releases[path[1]][path[2]]) == 0
+	case len(path) == 4 && path[0] == "instances":
+		return len(inv.namespaced[path[1]][path[3]]) == 0
+	case path[0] == "instances": // a type's document, and its cluster list
+		return len(inv.cluster[path[1]]) == 0 && len(inv.namespaced[path[1]]) == 0
+	}
+	panic(fmt.Sprintf("policy inventory: no document at %v", path))
+}
+
+// valueAt is the document at path (under data.inventory) as the indexes have it; it
+// is only asked for documents that are not empty.
+func (inv *inventory) valueAt(path []string) ast.Value {
+	switch {
+	case len(path) == 2 && path[0] == "releases":
+		return inv.releasesValue(path[1])
+	case len(path) == 3 && path[0] == "releases":
+		return namesArray(inv.releases[path[1]][path[2]])
+	case len(path) == 2 && path[0] == "instances":
+		return inv.instancesValue(path[1])
+	case len(path) == 3 && path[0] == "instances":
+		return namesArray(inv.cluster[path[1]])
+	case len(path) == 4 && path[0] == "instances":
+		return namesArray(inv.namespaced[path[1]][path[3]])
+	}
+	panic(fmt.Sprintf("policy inventory: no document at %v", path))
 }
 
 // dedupe lists the keys whose documents a change touched.

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -109,13 +110,18 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 			CertDir: o.CertDir,
 		}),
 		Cache: cache.Options{
+			// The cache holds every Extension of the cluster: no managedFields, which
+			// nothing here reads and which can outweigh the object.
+			DefaultTransform: cache.TransformStripManagedFields(),
 			// Only the certificate Secret is read from a namespace; the kubeext.dev
-			// kinds are cluster-scoped.
+			// kinds are cluster-scoped. A review only reads the type it names (the
+			// install identity), so it is handed the cache's copy, not a deep copy.
 			ByObject: map[client.Object]cache.ByObject{
 				&corev1.Secret{}: {
 					Namespaces: map[string]cache.Config{o.ServiceNamespace: {}},
 					Field:      fields.OneTermEqualSelector("metadata.name", o.SecretName),
 				},
+				&v1alpha1.ExtensionType{}: {UnsafeDisableDeepCopy: ptr.To(true)},
 			},
 		},
 	})

@@ -1,0 +1,197 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+)
+
+// inventoryOf reads data.inventory back, without the types' bodies.
+func inventoryOf(t *testing.T, e *Engine) map[string]any {
+	t.Helper()
+	data, err := e.DataDocument(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]any{}
+	for name := range doc["types"].(map[string]any) {
+		types[name] = true
+	}
+	doc["types"] = types
+	return doc
+}
+
+func TestInventoryIndexes(t *testing.T) {
+	released := func(name, ns string) extOption {
+		return func(e *v1alpha1.Extension) { e.Status.Release = v1alpha1.ReleaseRef{Name: name, Namespace: ns} }
+	}
+	// Each step is applied to the same engine, in order; want is the whole inventory after it.
+	steps := []struct {
+		name string
+		do   func(e *Engine) error
+		want string
+	}{
+		{
+			name: "a new engine knows nothing",
+			do:   func(*Engine) error { return nil },
+			want: `{"instances":{},"releases":{},"types":{}}`,
+		},
+		{
+			name: "a cluster-scoped extension: its release where its scope puts it, one instance of its type",
+			do:   func(e *Engine) error { return e.SetExtension(newExtension(named("a"), releaseNamespace("ns-a"))) },
+			want: `{"instances":{"example.podinfo":{"cluster":["a"],"namespaces":{}}},"releases":{"ns-a":{"a":["a"]}},"types":{}}`,
+		},
+		{
+			name: "a namespace-scoped one of the same type, and a type",
+			do: func(e *Engine) error {
+				if err := e.SetExtensionType(podinfoType()); err != nil {
+					return err
+				}
+				return e.SetExtension(newExtension(named("b"), targetNamespace("team")))
+			},
+			want: `{"instances":{"example.podinfo":{"cluster":["a"],"namespaces":{"team":["b"]}}},"releases":{"ns-a":{"a":["a"]},"team":{"b":["b"]}},"types":{"example.podinfo":true}}`,
+		},
+		{
+			name: "a recorded release wins over the name and the scope",
+			do:   func(e *Engine) error { return e.SetExtension(newExtension(named("b"), targetNamespace("team"), released("legacy", "old"))) },
+			want: `{"instances":{"example.podinfo":{"cluster":["a"],"namespaces":{"team":["b"]}}},"releases":{"ns-a":{"a":["a"]},"old":{"legacy":["b"]}},"types":{"example.podinfo":true}}`,
+		},
+		{
+			name: "two extensions claiming one release are both listed",
+			do:   func(e *Engine) error { return e.SetExtension(newExtension(named("c"), releaseNamespace("old"), released("legacy", ""))) },
+			want: `{"instances":{"example.podinfo":{"cluster":["a","c"],"namespaces":{"team":["b"]}}},"releases":{"ns-a":{"a":["a"]},"old":{"legacy":["b","c"]}},"types":{"example.podinfo":true}}`,
+		},
+		{
+			name: "an extension that moves leaves nothing behind",
+			do:   func(e *Engine) error { return e.SetExtension(newExtension(named("a"), targetNamespace("team-2"))) },
+			want: `{"instances":{"example.podinfo":{"cluster":["c"],"namespaces":{"team":["b"],"team-2":["a"]}}},"releases":{"old":{"legacy":["b","c"]},"team-2":{"a":["a"]}},"types":{"example.podinfo":true}}`,
+		},
+		{
+			name: "deletes empty what they leave empty; deleting twice is no error",
+			do: func(e *Engine) error {
+				for _, n := range []string{"a", "b", "b", "c", "nobody"} {
+					if err := e.DeleteExtension(n); err != nil {
+						return err
+					}
+				}
+				if err := e.DeleteExtensionType("example.podinfo"); err != nil {
+					return err
+				}
+				return e.DeleteExtensionType("example.podinfo")
+			},
+			want: `{"instances":{},"releases":{},"types":{}}`,
+		},
+		{
+			name: "a replace is the whole inventory",
+			do: func(e *Engine) error {
+				return e.ReplaceInventory([]v1alpha1.Extension{*newExtension(named("x"), targetNamespace("t"))}, []v1alpha1.ExtensionType{*podinfoType()})
+			},
+			want: `{"instances":{"example.podinfo":{"cluster":[],"namespaces":{"t":["x"]}}},"releases":{"t":{"x":["x"]}},"types":{"example.podinfo":true}}`,
+		},
+	}
+	e := newEngine(t, Options{})
+	for _, st := range steps {
+		if err := st.do(e); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		got, _ := json.Marshal(inventoryOf(t, e))
+		if string(got) != st.want {
+			t.Fatalf("%s:\n got %s\nwant %s", st.name, got, st.want)
+		}
+	}
+}
+
+// TestReviewCostIsFlatInTheCluster: with 1,000 other extensions the review's input is
+// the same document, byte for byte, as with 10, and the rules that look the others up
+// still find the one that matters.
+func TestReviewCostIsFlatInTheCluster(t *testing.T) {
+	var inputs []string
+	for _, n := range []int{10, 1000} {
+		s := typicalUpdate(n)
+		e := newEngine(t, Options{})
+		if d, err := evaluate(e, context.Background(), s); err != nil || !d.Allowed() {
+			t.Fatalf("%d extensions: %+v, %v", n, d, err)
+		}
+		in, err := e.InputDocument(s.Input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, string(in))
+
+		// A new namespace-scoped instance where the last of the n already is.
+		clash := createInput(newExtension(named("newcomer"), targetNamespace(fmt.Sprintf("team-%d", n-1))))
+		d, err := e.Evaluate(context.Background(), clash.Input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids := resultIDs(d.Deny); ids != "EXT-SCOPE-008" {
+			t.Errorf("%d extensions: a second instance in team-%d is denied by %q, want EXT-SCOPE-008", n, n-1, ids)
+		}
+	}
+	if inputs[0] != inputs[1] {
+		t.Errorf("the input grows with the cluster:\n%d bytes with 10 extensions\n%d bytes with 1,000", len(inputs[0]), len(inputs[1]))
+	}
+}
+
+// TestInventoryMemoryIsBounded: 1,000 extensions cost the engine little memory, and
+// a stream of updates and reviews leaves none behind.
+func TestInventoryMemoryIsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures the heap: run without -short")
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	s := typicalUpdate(1000)
+	base := heap()
+	e := newEngine(t, Options{})
+	if _, err := evaluate(e, context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	loaded := heap()
+	ctx := context.Background()
+	for i := range 2000 {
+		moved := s.Extensions[i%1000].DeepCopy()
+		moved.Spec.Scope.Namespace.TargetNamespace = fmt.Sprintf("moved-%d", i%1000)
+		if err := e.SetExtension(moved); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Evaluate(ctx, s.Input); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := heap()
+	const mib = 1 << 20
+	t.Logf("engine with 1,000 extensions: %.1f MiB; after 2,000 updates and reviews: %.1f MiB",
+		float64(loaded-base)/mib, float64(int64(after)-int64(base))/mib)
+	if loaded-base > 16*mib {
+		t.Errorf("an engine with 1,000 extensions holds %.1f MiB, want under 16", float64(loaded-base)/mib)
+	}
+	if int64(after)-int64(loaded) > 4*mib {
+		t.Errorf("2,000 updates and reviews left %.1f MiB behind, want under 4", float64(int64(after)-int64(loaded))/mib)
+	}
+	runtime.KeepAlive(e)
+}
+
+func resultIDs(rs []Result) string {
+	var out string
+	for i, r := range rs {
+		if i > 0 {
+			out += ","
+		}
+		out += r.ID
+	}
+	return out
+}

@@ -11,7 +11,6 @@
 package policy
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -282,13 +281,9 @@ func (e *Engine) typeInputValue(in TypeInput) (ast.Value, error) {
 // withConfig encodes in as the policies' input, with the configuration in force at
 // input.config.
 func (e *Engine) withConfig(in any) (ast.Value, error) {
-	data, err := json.Marshal(in)
+	v, err := toValue(in)
 	if err != nil {
-		return nil, fmt.Errorf("encode policy input: %w", err)
-	}
-	v, err := ast.ValueFromReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("encode policy input: %w", err)
+		return nil, err
 	}
 	obj, ok := v.(ast.Object)
 	if !ok {

@@ -61,12 +61,16 @@ func TestInventoryIndexes(t *testing.T) {
 		},
 		{
 			name: "a recorded release wins over the name and the scope",
-			do:   func(e *Engine) error { return e.SetExtension(newExtension(named("b"), targetNamespace("team"), released("legacy", "old"))) },
+			do: func(e *Engine) error {
+				return e.SetExtension(newExtension(named("b"), targetNamespace("team"), released("legacy", "old")))
+			},
 			want: `{"instances":{"example.podinfo":{"cluster":["a"],"namespaces":{"team":["b"]}}},"releases":{"ns-a":{"a":["a"]},"old":{"legacy":["b"]}},"types":{"example.podinfo":true}}`,
 		},
 		{
 			name: "two extensions claiming one release are both listed",
-			do:   func(e *Engine) error { return e.SetExtension(newExtension(named("c"), releaseNamespace("old"), released("legacy", ""))) },
+			do: func(e *Engine) error {
+				return e.SetExtension(newExtension(named("c"), releaseNamespace("old"), released("legacy", "")))
+			},
 			want: `{"instances":{"example.podinfo":{"cluster":["a","c"],"namespaces":{"team":["b"]}}},"releases":{"ns-a":{"a":["a"]},"old":{"legacy":["b","c"]}},"types":{"example.podinfo":true}}`,
 		},
 		{

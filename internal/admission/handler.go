@@ -52,6 +52,11 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	defer func() {
 		d := time.Since(start)
 		h.Metrics.observe(string(req.Operation), req.SubResource, outcome, d, decision)
+		// An allowed or denied review is logged at V(1) only: build no logger for it
+		// when that level is off (most reviews, every one of a busy cluster).
+		if outcome != "error" && len(decision.DryRun) == 0 && !h.Log.V(1).Enabled() {
+			return
+		}
 		log := h.Log.WithValues(logKeyUID, req.UID, logKeyName, req.Name, logKeyOperation, req.Operation,
 			logKeySubResource, req.SubResource, logKeyUser, req.UserInfo.Username,
 			logKeyDecision, outcome, logKeyDuration, d.Seconds())

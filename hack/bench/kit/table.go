@@ -101,7 +101,8 @@ func (g goal) met(v float64) bool {
 	return v >= g.bound
 }
 
-// trim prints a number with up to three significant decimals and no trailing zeros.
+// trim prints a number with up to three decimals (two significant digits below
+// 0.01) and no trailing zeros.
 func trim(v float64) string {
 	var s string
 	switch a := math.Abs(v); {
@@ -111,8 +112,10 @@ func trim(v float64) string {
 		s = strconv.FormatFloat(v, 'f', 1, 64)
 	case a >= 1:
 		s = strconv.FormatFloat(v, 'f', 2, 64)
-	default:
+	case a >= 0.01:
 		s = strconv.FormatFloat(v, 'f', 3, 64)
+	default: // a ratio of a broken target to its floor: two significant digits
+		s = strconv.FormatFloat(v, 'g', 2, 64)
 	}
 	if strings.Contains(s, ".") {
 		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRender(t *testing.T) {
@@ -40,6 +41,11 @@ func TestRender(t *testing.T) {
 			name: "no number is not met",
 			line: "upgrade --all --dry-run\ttimed out after 60 s\tms\t\t\t<=2000",
 			want: "| upgrade --all --dry-run | timed out after 60 s | — | — | ≤ 2000 ms | **no** |",
+		},
+		{
+			name: "a tiny ratio keeps two significant digits",
+			line: "webhook 8 workers\t2\trps\tno-op\t4678\t>=0.5x",
+			want: "| webhook 8 workers | 2 rps | 4678 rps (no-op) | ×0.00043 | ≥ 0.5× | **no** |",
 		},
 		{
 			name: "no goal, a note",
@@ -108,5 +114,30 @@ func TestSplice(t *testing.T) {
 	}
 	if _, err := splice(endMarker+beginMarker, "x"); err == nil {
 		t.Error("markers in the wrong order: no error")
+	}
+}
+
+func TestNumbered(t *testing.T) {
+	got := numbered([]string{"helm", "install", "h-{i}", "-n", "ns-{i}", "chart"}, 3)
+	want := []string{"helm", "install", "h-3", "-n", "ns-3", "chart"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func TestMedianDuration(t *testing.T) {
+	tests := []struct {
+		in   []time.Duration
+		want time.Duration
+	}{
+		{nil, 0},
+		{[]time.Duration{5, 1, 3}, 3},
+		{[]time.Duration{4, 1, 3, 2}, 2}, // (2+3)/2 in integer nanoseconds
+		{[]time.Duration{10, 20}, 15},
+	}
+	for _, tt := range tests {
+		if got := medianDuration(tt.in); got != tt.want {
+			t.Errorf("median of %v = %v, want %v", tt.in, got, tt.want)
+		}
 	}
 }

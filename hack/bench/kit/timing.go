@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -16,7 +17,9 @@ import (
 // interleaved (A B A B ...) after one unmeasured run of each (which fills kubectl's
 // discovery cache and the page cache), and prints the median wall time of each in
 // milliseconds, tab-separated. A command that fails fails the measurement; one that
-// outlasts -timeout prints "timed out after D" instead of its median.
+// outlasts -timeout prints "timed out after D" instead of its median. "{i}" in an
+// argument becomes the run's number (0 for the unmeasured run), for commands that
+// need a fresh name each time, such as installs.
 func timeCommands(args []string) error {
 	fs := flag.NewFlagSet("time", flag.ContinueOnError)
 	n := fs.Int("n", 5, "measured runs of each command")
@@ -51,7 +54,7 @@ func timeCommands(args []string) error {
 			if timedOut[j] {
 				continue
 			}
-			d, err := runOnce(c, *timeout)
+			d, err := runOnce(numbered(c, i+1), *timeout)
 			if errors.Is(err, context.DeadlineExceeded) {
 				timedOut[j] = true
 				continue
@@ -74,6 +77,14 @@ func timeCommands(args []string) error {
 	}
 	fmt.Println(strings.Join(out, "\t"))
 	return nil
+}
+
+func numbered(argv []string, i int) []string {
+	out := make([]string, len(argv))
+	for k, a := range argv {
+		out[k] = strings.ReplaceAll(a, "{i}", strconv.Itoa(i))
+	}
+	return out
 }
 
 func runOnce(argv []string, timeout time.Duration) (time.Duration, error) {

@@ -18,10 +18,9 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/policy"
 )
 
-// TestUpgradePlanningReadsTheClusterOnce: `upgrade --all --dry-run` makes the same
-// number of API requests for 10 extensions as for 500 (O(types), not O(extensions)),
-// and plans each of them.
-func TestUpgradePlanningReadsTheClusterOnce(t *testing.T) {
+// plannedCluster is a fake cluster of n installed auto-upgrading extensions of one
+// type, every Get and List counted, and a manager for it.
+func plannedCluster(t testing.TB, n int) (*lifecycle.Manager, *atomic.Int64) {
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {
 		t.Fatal(err)
@@ -33,33 +32,57 @@ func TestUpgradePlanningReadsTheClusterOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	objs := []client.Object{podinfoType(false)}
+	for i := range n {
+		e := installed(fmt.Sprintf("ext-%d", i), "1.4.0", v1alpha1.ProvisioningSucceeded, false)
+		e.Spec.Scope.Cluster.ReleaseNamespace = fmt.Sprintf("ns-%d", i)
+		e.Status.Release.Namespace = e.Spec.Scope.Cluster.ReleaseNamespace
+		objs = append(objs, e)
+	}
+	count := &atomic.Int64{}
+	c := fake.NewClientBuilder().WithScheme(s).WithObjects(objs...).WithInterceptorFuncs(interceptor.Funcs{
+		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			count.Add(1)
+			return c.Get(ctx, key, obj, opts...)
+		},
+		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			count.Add(1)
+			return c.List(ctx, list, opts...)
+		},
+	}).Build()
+	e, err := policy.New(context.Background(), policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := lifecycle.New(lifecycle.Config{
+		Client:  c,
+		Policy:  e,
+		Cluster: cluster{info},
+		Charts:  func(v1alpha1.ChartSource) (chartsource.Source, error) { return source{podinfoVersions}, nil },
+		Holder:  "test@lifecycle/0-test",
+	})
+	return m, count
+}
+
+// BenchmarkUpgradeDryRun is `upgrade --all --dry-run` over 100 extensions, against a
+// fake client (no network: the planning's own cost and its reads).
+func BenchmarkUpgradeDryRun(b *testing.B) {
+	m, _ := plannedCluster(b, 100)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Upgrade(context.Background(), lifecycle.UpgradeRequest{DryRun: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestUpgradePlanningReadsTheClusterOnce: `upgrade --all --dry-run` makes the same
+// number of API requests for 10 extensions as for 500 (O(types), not O(extensions)),
+// and plans each of them.
+func TestUpgradePlanningReadsTheClusterOnce(t *testing.T) {
 	requests := map[int]int64{}
 	for _, n := range []int{10, 500} {
-		objs := []client.Object{podinfoType(false)}
-		for i := range n {
-			e := installed(fmt.Sprintf("ext-%d", i), "1.4.0", v1alpha1.ProvisioningSucceeded, false)
-			e.Spec.Scope.Cluster.ReleaseNamespace = fmt.Sprintf("ns-%d", i)
-			e.Status.Release.Namespace = e.Spec.Scope.Cluster.ReleaseNamespace
-			objs = append(objs, e)
-		}
-		var count atomic.Int64
-		c := fake.NewClientBuilder().WithScheme(s).WithObjects(objs...).WithInterceptorFuncs(interceptor.Funcs{
-			Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-				count.Add(1)
-				return c.Get(ctx, key, obj, opts...)
-			},
-			List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
-				count.Add(1)
-				return c.List(ctx, list, opts...)
-			},
-		}).Build()
-		m := lifecycle.New(lifecycle.Config{
-			Client:  c,
-			Policy:  policies(t),
-			Cluster: cluster{info},
-			Charts:  func(v1alpha1.ChartSource) (chartsource.Source, error) { return source{podinfoVersions}, nil },
-			Holder:  "test@lifecycle/0-test",
-		})
+		m, count := plannedCluster(t, n)
 		plans, err := m.Upgrade(context.Background(), lifecycle.UpgradeRequest{DryRun: true})
 		if err != nil {
 			t.Fatal(err)

@@ -2,7 +2,11 @@ package lifecycle
 
 import (
 	"context"
+	"runtime"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/catalog"
@@ -43,27 +47,41 @@ func (m *Manager) Upgrade(ctx context.Context, req UpgradeRequest) ([]Plan, erro
 	if err != nil {
 		return nil, err
 	}
-	var plans []Plan
+	// Plan every extension first, on every core (the policies' evaluation is the cost
+	// and the engine is safe for concurrent use), then apply the moves in order.
+	plans := make([]Plan, len(exts))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i := range exts {
 		e := &exts[i]
-		if err := beingDeleted(e); err != nil {
-			plans = append(plans, Plan{Name: e.Name, Current: e.Status.CurrentVersion, Action: ActionBlocked, Reason: err.Error()})
-			continue
-		}
-		p, err := planner.Plan(ctx, e)
-		if err != nil {
-			plans = append(plans, Plan{Name: e.Name, Current: e.Status.CurrentVersion, Action: ActionBlocked, Reason: err.Error()})
-			continue
-		}
-		if p.Action == ActionUpgrade && !req.DryRun {
-			m.progress("Upgrading extension %s from %s to %s", e.Name, p.Current, p.Target)
-			if _, err := m.Update(ctx, UpdateRequest{Name: e.Name, TargetVersion: p.Target, Wait: req.Wait, Timeout: req.Timeout}); err != nil {
-				p.Action, p.Reason = ActionFailed, err.Error()
-			} else {
-				p.Action = ActionUpgraded
+		g.Go(func() error {
+			if err := beingDeleted(e); err != nil {
+				plans[i] = Plan{Name: e.Name, Current: e.Status.CurrentVersion, Action: ActionBlocked, Reason: err.Error()}
+				return nil
 			}
+			p, err := planner.Plan(ctx, e)
+			if err != nil {
+				p = Plan{Name: e.Name, Current: e.Status.CurrentVersion, Action: ActionBlocked, Reason: err.Error()}
+			}
+			plans[i] = p
+			return nil
+		})
+	}
+	_ = g.Wait() // every error is in its plan
+	if req.DryRun {
+		return plans, nil
+	}
+	for i := range plans {
+		p := &plans[i]
+		if p.Action != ActionUpgrade {
+			continue
 		}
-		plans = append(plans, p)
+		m.progress("Upgrading extension %s from %s to %s", p.Name, p.Current, p.Target)
+		if _, err := m.Update(ctx, UpdateRequest{Name: p.Name, TargetVersion: p.Target, Wait: req.Wait, Timeout: req.Timeout}); err != nil {
+			p.Action, p.Reason = ActionFailed, err.Error()
+		} else {
+			p.Action = ActionUpgraded
+		}
 	}
 	return plans, nil
 }
@@ -87,7 +105,9 @@ type Planner struct {
 	m       *Manager
 	engine  *policy.Engine
 	cluster policy.ClusterInfo
-	types   map[string]plannedType
+
+	mu    sync.Mutex // guards types: Plan may be called from many goroutines
+	types map[string]plannedType
 }
 
 type plannedType struct {
@@ -117,16 +137,7 @@ func (m *Manager) NewPlanner(ctx context.Context) (*Planner, error) {
 // policies about each candidate with the input the webhook will judge the status
 // write with, so its plan needs no second verdict.
 func (p *Planner) Plan(ctx context.Context, e *v1alpha1.Extension) (Plan, error) {
-	name := e.Spec.ExtensionType
-	pt, ok := p.types[name]
-	if !ok {
-		pt.t, pt.err = p.m.extensionType(ctx, name)
-		if pt.err == nil {
-			// A type synced just now is newer than the inventory's copy.
-			pt.err = p.engine.SetExtensionType(pt.t)
-		}
-		p.types[name] = pt
-	}
+	pt := p.typeOf(ctx, e.Spec.ExtensionType)
 	if pt.err != nil {
 		return Plan{}, pt.err
 	}
@@ -136,6 +147,22 @@ func (p *Planner) Plan(ctx context.Context, e *v1alpha1.Extension) (Plan, error)
 		Cluster: p.cluster,
 	}
 	return PlanUpgrade(ctx, p.engine, pt.t, in)
+}
+
+// typeOf reads a type (synced when it never was) the first time it is asked for.
+func (p *Planner) typeOf(ctx context.Context, name string) plannedType {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pt, ok := p.types[name]
+	if !ok {
+		pt.t, pt.err = p.m.extensionType(ctx, name)
+		if pt.err == nil {
+			// A type synced just now is newer than the inventory's copy.
+			pt.err = p.engine.SetExtensionType(pt.t)
+		}
+		p.types[name] = pt
+	}
+	return pt
 }
 
 // Catalog is the catalog of extension types the manager reads versions from; the

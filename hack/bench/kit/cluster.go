@@ -73,7 +73,7 @@ func clients(kubeconfig string) (client.Client, *kubernetes.Clientset, error) {
 // settings are n configuration settings of a typical size.
 func settings(n int) map[string]string {
 	s := make(map[string]string, n)
-	for i := range n {
+	for i := range n - 1 {
 		s[fmt.Sprintf("podinfo.values.setting%02d", i)] = fmt.Sprintf("value-%02d-%s", i, strings.Repeat("x", 24))
 	}
 	s["replicaCount"] = "2"

@@ -11,7 +11,7 @@
 #   10   kubectl ext create against helm install of the same chart
 #
 # Knobs: BENCH_COUNT (Go benchmark runs, 5), LOAD_DURATION (3s per target and round),
-# LOAD_ROUNDS (3), RUNS (command timings, 5), DOC (docs/benchmarks.md; empty: stdout only).
+# LOAD_ROUNDS (3), RUNS (command timings, 7), DOC (docs/benchmarks.md; empty: stdout only).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -20,7 +20,7 @@ GO="${GO:-go}"
 BENCH_COUNT="${BENCH_COUNT:-5}"
 LOAD_DURATION="${LOAD_DURATION:-3s}"
 LOAD_ROUNDS="${LOAD_ROUNDS:-3}"
-RUNS="${RUNS:-5}"
+RUNS="${RUNS:-7}"
 DOC="${DOC-docs/benchmarks.md}"
 N_SMALL=25
 N_LARGE=1000
@@ -150,6 +150,9 @@ say "the review: bench-pinned 1.4.1 -> 1.4.2 among $N_LARGE extensions"
 "$work/kit" review -name bench-pinned -to 1.4.2 -config "$work/policy.yaml" -out "$work"
 curl -fsSk -X PUT -H 'Content-Type: application/json' --data-binary "@$work/opa-data.json" \
   "https://$WEBHOOK_HOST:$opa_port/v1/data/inventory" >/dev/null
+# ---- 3: the webhook's memory with 1,000 extensions in its informers, at rest ----
+rss_mib() { awk '/^VmRSS/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"; }
+row 31 "webhook RSS, $N_LARGE extensions, before the load" "$(rss_mib "$webhook_pid")" MiB "no-op webhook" "$(rss_mib "$noop_pid")" "<=64"
 targets=(
   -target "noop=https://$WEBHOOK_HOST:$noop_port$path=$work/review.json"
   -target "ours=https://$WEBHOOK_HOST:$WEBHOOK_PORT$path=$work/review.json"
@@ -169,10 +172,9 @@ row 22 "webhook p99, 8 workers" "$(f 8 ours 4)" ms "no-op webhook" "$(f 8 noop 4
 row 51 "webhook p50, 1 worker, against OPA" "$(f 1 ours 3)" ms "opa run --server" "$(f 1 opa 3)" "" "peer, no goal"
 row 52 "webhook throughput, 8 workers, against OPA" "$(f 8 ours 2)" rps "opa run --server" "$(f 8 opa 2)" "" "peer, no goal"
 
-# ---- 3: the webhook's memory, with 1,000 extensions in its informers, after the load ----
+# ---- 3, again after the load: what the reviews left ----
 sleep 2
-rss_mib() { awk '/^VmRSS/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"; }
-row 31 "webhook RSS, $N_LARGE extensions, after the load" "$(rss_mib "$webhook_pid")" MiB "no-op webhook" "$(rss_mib "$noop_pid")" "<=64"
+row 32 "webhook RSS, $N_LARGE extensions, after the load" "$(rss_mib "$webhook_pid")" MiB "no-op webhook" "$(rss_mib "$noop_pid")" "<=64"
 
 # ---- 10: install, against helm install of the same chart ----
 say "install: kubectl ext create against helm install, $RUNS each"

@@ -354,7 +354,7 @@ func review(args []string) error {
 		return err
 	}
 	if !d.Allowed() {
-		return fmt.Errorf("the engine denies the benchmark's review: %v", d.Err())
+		return fmt.Errorf("the engine denies the benchmark's review: %w", d.Err())
 	}
 	input, err := engine.InputDocument(in)
 	if err != nil {

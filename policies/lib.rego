@@ -39,17 +39,35 @@ old := o if {
 
 has_old if is_object(input.request.oldObject)
 
-spec := object_or_empty(obj, "spec")
+# spec, status, old_spec and old_status are rules, not calls of a function on the
+# object: a function's arguments are hashed on every call, and the object is large.
+default spec := {}
 
-status := object_or_empty(obj, "status")
+spec := s if {
+	s := obj.spec
+	is_object(s)
+}
 
-old_spec := object_or_empty(old, "spec")
+default status := {}
 
-old_status := object_or_empty(old, "status")
+status := s if {
+	s := obj.status
+	is_object(s)
+}
 
-object_or_empty(x, key) := x[key] if {
-	is_object(x[key])
-} else := {}
+default old_spec := {}
+
+old_spec := s if {
+	s := old.spec
+	is_object(s)
+}
+
+default old_status := {}
+
+old_status := s if {
+	s := old.status
+	is_object(s)
+}
 
 # The status before this write: an UPDATE is judged against what was stored, so a
 # status write cannot move its own baseline.

@@ -158,6 +158,13 @@ targets=(
   -target "ours=https://$WEBHOOK_HOST:$WEBHOOK_PORT$path=$work/review.json"
   -target "opa=https://$WEBHOOK_HOST:$opa_port/v1/data/kubeext/decision=$work/opa-input.json"
 )
+# The OPA server and the webhook judge alike: both allow the review (the load
+# generator checks each target before its load) and both deny its major-version twin.
+mkdir "$work/major"
+"$work/kit" review -name bench-pinned -to 2.0.0 -want denied -config "$work/policy.yaml" -out "$work/major" 2>/dev/null
+"$work/load" -expect-allowed=false -workers 1 -warmup 0s -duration 100ms -rounds 1 \
+  -target "ours=https://$WEBHOOK_HOST:$WEBHOOK_PORT$path=$work/major/review.json" \
+  -target "opa=https://$WEBHOOK_HOST:$opa_port/v1/data/kubeext/decision=$work/major/opa-input.json" >/dev/null
 # load_figure FILE TARGET COLUMN: 2 rps, 3 p50 ms, 4 p99 ms
 load_figure() { awk -v t="$2" -v c="$3" '$1 == t { print $c }' "$1"; }
 for w in 1 8; do

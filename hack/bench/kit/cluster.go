@@ -254,8 +254,9 @@ func waitJudged(ctx context.Context, c client.Client) error {
 // the API server would send for the UPDATE of -name from its stored version to -to;
 // opa-input.json, {"input": ...} as the policy engine builds it for that review; and
 // opa-data.json, the engine's data.inventory for the cluster as it is. It evaluates
-// the input with the engine too and fails unless the write is allowed, as the issue's
-// typical review is.
+// the input with the engine too and fails unless its verdict is -want (the issue's
+// typical review is allowed; bench.sh also checks a denied one, so that the OPA
+// server is seen to judge as the webhook does both ways).
 func review(args []string) error {
 	fs := flag.NewFlagSet("review", flag.ContinueOnError)
 	kubeconfig := fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the cluster")
@@ -263,6 +264,7 @@ func review(args []string) error {
 	to := fs.String("to", "1.4.2", "the version it is updated to")
 	config := fs.String("config", "", "the webhook's policy configuration file")
 	out := fs.String("out", ".", "directory of the three files")
+	want := fs.String("want", "allowed", "the engine's verdict the review must get: allowed or denied")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -353,8 +355,8 @@ func review(args []string) error {
 	if err != nil {
 		return err
 	}
-	if !d.Allowed() {
-		return fmt.Errorf("the engine denies the benchmark's review: %w", d.Err())
+	if got := map[bool]string{true: "allowed", false: "denied"}[d.Allowed()]; got != *want {
+		return fmt.Errorf("the engine's verdict on the review is %s, want %s: %v", got, *want, d.Err())
 	}
 	input, err := engine.InputDocument(in)
 	if err != nil {

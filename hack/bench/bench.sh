@@ -198,6 +198,7 @@ row 101 "kubectl ext create --no-wait to Succeeded" "$(cut -f1 <<<"$out")" ms "h
 # ---- the table ----
 sort -n -s -k1,1 "$rows" | cut -f2- >"$work/sorted.tsv"
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-machine="Run of $(date -u '+%Y-%m-%d %H:%M UTC') at commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- || echo ' (with uncommitted changes)'): ${cpu:-unknown CPU}, $(nproc) cores, $($GO env GOVERSION) $($GO env GOOS)/$($GO env GOARCH), $((SECONDS - started)) s."
+kubectl_version=$(kubectl version --client -o json | awk -F'"' '/"gitVersion"/ { print $4; exit }')
+machine="Run of $(date -u '+%Y-%m-%d %H:%M UTC') at commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- || echo ' (with uncommitted changes)'): ${cpu:-unknown CPU}, $(nproc) cores, $($GO env GOVERSION) $($GO env GOOS)/$($GO env GOARCH), kubectl ${kubectl_version:-unknown}; hack/bench/bench.sh took $((SECONDS - started)) s."
 "$work/kit" table ${DOC:+-doc "$DOC"} -machine "$machine" <"$work/sorted.tsv"
 say "done in $((SECONDS - started)) s"

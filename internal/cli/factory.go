@@ -2,17 +2,21 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sync"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/catalog"
@@ -78,6 +82,9 @@ type factory struct {
 	flags  *genericclioptions.ConfigFlags
 	charts chartFlags
 
+	mapperOnce sync.Once
+	mapper     meta.RESTMapper
+
 	discoveryOnce sync.Once
 	dc            discovery.DiscoveryInterface
 	dcErr         error
@@ -86,12 +93,75 @@ type factory struct {
 	chartOpts chartsource.Options
 }
 
-func (f *factory) client() (client.Client, error) { return lifecycle.NewClient(f.flags, nil) }
+// The client-side rate limit of every client the plugin makes: kubectl's for
+// discovery (ConfigFlags' WithDiscoveryQPS and WithDiscoveryBurst in kubectl's
+// defaultConfigFlags). client-go's default, 5 requests a second after a burst of 10,
+// would make a command that reads an object per extension wait on itself; the API
+// server's priority and fairness still protects it.
+const (
+	clientQPS   = 50
+	clientBurst = 300
+)
 
-// discovery returns the factory's discovery client, built once.
+// newConfigFlags returns kubectl's global flags, whose REST configs carry the plugin's
+// rate limit: Helm, discovery and the clients all build theirs from these flags.
+func newConfigFlags() *genericclioptions.ConfigFlags {
+	flags := genericclioptions.NewConfigFlags(true).WithDiscoveryQPS(clientQPS).WithDiscoveryBurst(clientBurst)
+	flags.WrapConfigFn = func(c *rest.Config) *rest.Config {
+		c.QPS, c.Burst = clientQPS, clientBurst
+		return c
+	}
+	return flags
+}
+
+// client returns a client for the flags' cluster whose API warnings are logged.
+func (f *factory) client() (client.Client, error) { return f.newClient(nil) }
+
+// newClient returns a controller-runtime client for the flags' cluster, as
+// lifecycle.NewClient makes one, with the scheme made once per process and the
+// factory's mapper, which maps the kinds every command uses without discovery. The API
+// server's warnings go to warnings as kubectl prints them, once each; with nil
+// warnings, to controller-runtime's logger.
+func (f *factory) newClient(warnings io.Writer) (client.Client, error) {
+	cfg, err := f.flags.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("no cluster to talk to (check --kubeconfig and --context): %w", err)
+	}
+	if warnings != nil {
+		cfg.WarningHandler = rest.NewWarningWriter(warnings, rest.WarningWriterOptions{Deduplicate: true})
+	}
+	f.mapperOnce.Do(func() { f.mapper = newRESTMapper(f.flags.ToRESTMapper) })
+	return client.New(cfg, client.Options{Scheme: scheme(), Mapper: f.mapper})
+}
+
+// discovery returns the factory's discovery client, built once, which reads the
+// cluster's version once.
 func (f *factory) discovery() (discovery.DiscoveryInterface, error) {
-	f.discoveryOnce.Do(func() { f.dc, f.dcErr = lifecycle.NewDiscovery(f.flags) })
+	f.discoveryOnce.Do(func() {
+		dc, err := lifecycle.NewDiscovery(f.flags)
+		if err != nil {
+			f.dcErr = err
+			return
+		}
+		f.dc = &versionOnce{DiscoveryInterface: dc}
+	})
 	return f.dc, f.dcErr
+}
+
+// versionOnce is a discovery client that asks the API server for its version once: a
+// command runs for seconds, while the cluster's version changes with an upgrade of
+// it, and several of a command's steps ask for it (resolving the version to install,
+// and judging the write).
+type versionOnce struct {
+	discovery.DiscoveryInterface
+	once sync.Once
+	info *version.Info
+	err  error
+}
+
+func (d *versionOnce) ServerVersion() (*version.Info, error) {
+	d.once.Do(func() { d.info, d.err = d.DiscoveryInterface.ServerVersion() })
+	return d.info, d.err
 }
 
 // clusterInfo reads the cluster's effective Kubernetes version from /version.
@@ -124,7 +194,7 @@ func (f *factory) chartOptions(progress io.Writer) chartsource.Options {
 
 // catalog returns the catalog of the cluster, with progress lines going to progress.
 func (f *factory) catalog(progress io.Writer) (*catalog.Catalog, error) {
-	c, err := lifecycle.NewClient(f.flags, progress)
+	c, err := f.newClient(progress)
 	if err != nil {
 		return nil, err
 	}
@@ -132,13 +202,17 @@ func (f *factory) catalog(progress io.Writer) (*catalog.Catalog, error) {
 }
 
 // manager returns a lifecycle manager whose progress lines go to progress, built
-// with the factory's discovery client and chart options.
+// with the factory's client, discovery client and chart options.
 func (f *factory) manager(ctx context.Context, progress io.Writer) (*lifecycle.Manager, error) {
+	c, err := f.newClient(progress)
+	if err != nil {
+		return nil, err
+	}
 	dc, err := f.discovery()
 	if err != nil {
 		return nil, err
 	}
 	return lifecycle.Connect(ctx, lifecycle.ConnectOptions{
-		Getter: f.flags, Charts: f.chartOptions(progress), Progress: progress, Discovery: dc,
+		Getter: f.flags, Charts: f.chartOptions(progress), Progress: progress, Client: c, Discovery: dc,
 	})
 }

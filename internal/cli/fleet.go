@@ -81,7 +81,7 @@ func credentialFlags(b *genericclioptions.ConfigFlags) []string {
 // forContext returns a factory for one context, with the user's other kubectl flags.
 func (f *factory) forContext(name string) *factory {
 	b := f.flags
-	n := genericclioptions.NewConfigFlags(true)
+	n := newConfigFlags()
 	n.KubeConfig, n.CacheDir = b.KubeConfig, b.CacheDir
 	n.Context = &name
 	n.Impersonate, n.ImpersonateUID, n.ImpersonateGroup = b.Impersonate, b.ImpersonateUID, b.ImpersonateGroup

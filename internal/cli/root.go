@@ -4,7 +4,6 @@ package cli
 
 import (
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 )
@@ -29,7 +28,7 @@ var rootExample = templates.Examples(`
 
 // NewRootCommand returns `kubectl ext` with every subcommand and every kubectl global flag.
 func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	flags := genericclioptions.NewConfigFlags(true)
+	flags := newConfigFlags()
 	cmd := &cobra.Command{
 		Use:     "kubectl-ext",
 		Short:   "Manage AKS-style cluster extensions on any Kubernetes cluster",

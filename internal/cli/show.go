@@ -3,15 +3,19 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/describe"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
@@ -56,17 +60,15 @@ func NewShowCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Comma
 	return cmd
 }
 
-// Run shows the extension.
+// Run shows the extension. The Events are listed while the extension is read (by its
+// name, then kept by its UID), so show waits on two round trips, not three.
 func (o *ShowOptions) Run(cmd *cobra.Command) error {
 	p, err := outputPrinter(o.print)
 	if err != nil {
 		return err
 	}
-	m, err := o.f.manager(cmd.Context(), o.ErrOut)
-	if err != nil {
-		return err
-	}
-	e, err := m.Get(cmd.Context(), o.Name)
+	ctx := cmd.Context()
+	m, err := o.f.manager(ctx, o.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -74,9 +76,18 @@ func (o *ShowOptions) Run(cmd *cobra.Command) error {
 	// show: a user who may not list them is told so in their place.
 	events, evErr := []corev1.Event(nil), error(nil)
 	withEvents := o.ShowEvents && ptr.Deref(o.print.OutputFormat, "") != "name"
+	var wg sync.WaitGroup
 	if withEvents {
-		events, evErr = m.Events(cmd.Context(), e)
+		wg.Go(func() {
+			events, evErr = m.Events(ctx, &v1alpha1.Extension{ObjectMeta: metav1.ObjectMeta{Name: o.Name}})
+		})
 	}
+	e, err := m.Get(ctx, o.Name)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	events = ofExtension(events, e)
 	if p != nil {
 		if evErr != nil {
 			// Left out rather than an empty list, which would say there are none.
@@ -91,7 +102,7 @@ func (o *ShowOptions) Run(cmd *cobra.Command) error {
 		}
 		return p.PrintObj(obj, o.Out)
 	}
-	keys, err := m.ProtectedKeys(cmd.Context(), e)
+	keys, err := m.ProtectedKeys(ctx, e)
 	if errors.Is(err, lifecycle.ErrNotOwned) || errors.Is(err, lifecycle.ErrProtectedChanged) {
 		// The extension is still worth showing; the Secret it names is not its own.
 		fmt.Fprintf(o.ErrOut, "Warning: %v\n", err)
@@ -105,4 +116,12 @@ func (o *ShowOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	return describe.Events(o.Out, events, evErr, now)
+}
+
+// ofExtension keeps the Events about e itself: listed by name before e was read, they
+// may include those of an earlier Extension of that name, which had another UID.
+func ofExtension(events []corev1.Event, e *v1alpha1.Extension) []corev1.Event {
+	return slices.DeleteFunc(events, func(ev corev1.Event) bool {
+		return e.UID != "" && ev.InvolvedObject.UID != "" && ev.InvolvedObject.UID != e.UID
+	})
 }

@@ -356,7 +356,7 @@ func review(args []string) error {
 		return err
 	}
 	if got := map[bool]string{true: "allowed", false: "denied"}[d.Allowed()]; got != *want {
-		return fmt.Errorf("the engine's verdict on the review is %s, want %s: %v", got, *want, d.Err())
+		return fmt.Errorf("the engine's verdict on the review is %s, want %s (deny: %s)", got, *want, strings.Join(policy.Lines(d.Deny), "; "))
 	}
 	input, err := engine.InputDocument(in)
 	if err != nil {

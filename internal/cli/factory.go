@@ -148,10 +148,10 @@ func (f *factory) discovery() (discovery.DiscoveryInterface, error) {
 	return f.dc, f.dcErr
 }
 
-// versionOnce is a discovery client that asks the API server for its version once: a
-// command runs for seconds, while the cluster's version changes with an upgrade of
-// it, and several of a command's steps ask for it (resolving the version to install,
-// and judging the write).
+// versionOnce is a discovery client that asks the API server for its version once.
+// Several steps of a command ask for it (resolving the version to install, judging the
+// write), and it only changes with an upgrade of the cluster, which no command of a
+// few seconds waits for.
 type versionOnce struct {
 	discovery.DiscoveryInterface
 	once sync.Once

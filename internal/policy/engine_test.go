@@ -473,6 +473,23 @@ violation contains {"id": "ACME-TRIAL-001", "msg": "on trial"} if input.request.
 			wantErr: "under kubeext.rules",
 		},
 		{
+			name:    "a policy in a package deeper than kubeext.rules.NAME, which the decision would never collect, is refused",
+			src:     "package kubeext.rules.acme.owner\n\n" + metadata("DEEP-001", "deny") + "violation contains {\"id\": \"DEEP-001\", \"msg\": \"x\"} if input.x\n",
+			wantErr: "directly under kubeext.rules",
+		},
+		{
+			name: "a policy reading input.extensionType, which the input no longer carries (it would never fire), is refused",
+			src: "package kubeext.rules.quota\n\n" + metadata("QUOTA-001", "deny") +
+				"violation contains {\"id\": \"QUOTA-001\", \"msg\": \"x\"} if input.extensionType.metadata.labels.deprecated == \"true\"\n",
+			wantErr: "input.extensionType is not in the input any more: read data.kubeext.lib.ext_type",
+		},
+		{
+			name: "a policy reading input.extensions is refused",
+			src: "package kubeext.rules.count\n\n" + metadata("COUNT-001", "deny") +
+				"violation contains {\"id\": \"COUNT-001\", \"msg\": \"x\"} if count(input.extensions) > 100\n",
+			wantErr: "input.extensions is not in the input any more",
+		},
+		{
 			name:    "a policy failing strict compilation is refused",
 			src:     "package kubeext.rules.strict\n\nimport data.kubeext.lib\n\n" + metadata("STRICT-001", "deny") + "violation contains {\"id\": \"STRICT-001\", \"msg\": \"x\"} if input.x\n",
 			wantErr: "unused",

@@ -133,7 +133,7 @@ func (inv *inventory) put(ctx context.Context, txn storage.Transaction, path sto
 
 // setExtension indexes e (nil: forgets the extension called name) and writes the
 // documents whose content changed.
-func (inv *inventory) setExtension(name string, e *v1alpha1.Extension) error {
+func (inv *inventory) setExtension(name string, e *v1alpha1.Extension) (err error) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	old, had := inv.exts[name]
@@ -155,6 +155,21 @@ func (inv *inventory) setExtension(name string, e *v1alpha1.Extension) error {
 	} else {
 		delete(inv.exts, name)
 	}
+	// A refused write leaves the indexes as the store is, so the next event of the
+	// extension is applied afresh instead of matching the indexes and being skipped.
+	defer func() {
+		if err == nil {
+			return
+		}
+		if e != nil {
+			inv.unindex(name, k)
+			delete(inv.exts, name)
+		}
+		if had {
+			inv.exts[name] = old
+			inv.index(name, old)
+		}
+	}()
 	return inv.write(context.Background(), func(ctx context.Context, txn storage.Transaction) error {
 		for _, key := range dedupe(old, had, k, e != nil) {
 			for _, path := range key.paths() {
@@ -256,7 +271,7 @@ func dedupe(old extKey, had bool, k extKey, has bool) []extKey {
 	if had {
 		out = append(out, old)
 	}
-	if has && (!had || old.releaseNamespace != k.releaseNamespace || old.typ != k.typ) {
+	if has && (!had || old != k) {
 		out = append(out, k)
 	}
 	return out
@@ -437,9 +452,15 @@ func namesObject2(m map[string]map[string][]string) ast.Object {
 	return obj
 }
 
-// document reads data.inventory as JSON.
+// document reads data.inventory as JSON, converted inside the read transaction: a
+// commit changes the store's objects in place.
 func (inv *inventory) document(ctx context.Context) ([]byte, error) {
-	v, err := storage.ReadOne(ctx, inv.store, inventoryPath)
+	txn, err := inv.store.NewTransaction(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer inv.store.Abort(ctx, txn)
+	v, err := inv.store.Read(ctx, txn, inventoryPath)
 	if err != nil {
 		return nil, err
 	}

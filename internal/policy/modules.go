@@ -134,8 +134,13 @@ func loadModules(extraDir string) (*moduleSet, error) {
 		if _, ok := embedded.modules[name]; ok {
 			continue
 		}
-		if !m.Package.Path.HasPrefix(rulesPackage) || len(m.Package.Path) <= len(rulesPackage) {
-			return nil, fmt.Errorf("%s: package %s: extra policies must live in a package under kubeext.rules", name, m.Package.Path)
+		// Exactly one level under kubeext.rules: the decision collects
+		// data.kubeext.rules[_].violation, and a deeper package would never be judged.
+		if !m.Package.Path.HasPrefix(rulesPackage) || len(m.Package.Path) != len(rulesPackage)+1 {
+			return nil, fmt.Errorf("%s: package %s: extra policies must live in a package directly under kubeext.rules (kubeext.rules.NAME)", name, m.Package.Path)
+		}
+		if err := noRemovedInput(name, m); err != nil {
+			return nil, err
 		}
 	}
 	if err := set.index(); err != nil {
@@ -281,4 +286,31 @@ func findingID(r *ast.Rule) (string, error) {
 		return "", fmt.Errorf("%s %s has no \"msg\"", name, id)
 	}
 	return string(id), nil
+}
+
+// removedInput are the input documents the engine no longer hands the policies: the
+// cluster's types and extensions are data.inventory. A rule that reads them would
+// never fire (or, negated, always), so a module that does is refused.
+var removedInput = map[string]string{
+	"extensions":    "data.inventory.instances and data.inventory.releases",
+	"extensionType": "data.kubeext.lib.ext_type (data.inventory.types)",
+}
+
+func noRemovedInput(name string, m *ast.Module) error {
+	var err error
+	ast.WalkRefs(m, func(r ast.Ref) bool {
+		if err != nil || len(r) < 2 || !r[0].Equal(ast.InputRootDocument) {
+			return false
+		}
+		key, ok := r[1].Value.(ast.String)
+		if !ok {
+			return false
+		}
+		if instead, removed := removedInput[string(key)]; removed {
+			err = fmt.Errorf("%s:%d: input.%s is not in the input any more: read %s (docs/policies.md, The input document)",
+				name, r[0].Location.Row, string(key), instead)
+		}
+		return false
+	})
+	return err
 }

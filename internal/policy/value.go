@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -68,7 +69,7 @@ func valueOf(v reflect.Value) (ast.Value, error) {
 	case reflect.Bool:
 		return ast.Boolean(v.Bool()), nil
 	case reflect.String:
-		return ast.String(v.String()), nil
+		return ast.String(validUTF8(v.String())), nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return ast.Number(strconv.FormatInt(v.Int(), 10)), nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
@@ -104,7 +105,7 @@ func valueOf(v reflect.Value) (ast.Value, error) {
 			if err != nil {
 				return nil, err
 			}
-			items = append(items, [2]*ast.Term{ast.StringTerm(it.Key().String()), ast.NewTerm(e)})
+			items = append(items, [2]*ast.Term{ast.StringTerm(validUTF8(it.Key().String())), ast.NewTerm(e)})
 		}
 		return ast.NewObject(items...), nil
 	case reflect.Struct:
@@ -240,8 +241,25 @@ func isZero(v reflect.Value) bool {
 		}
 		return v.Interface().(interface{ IsZero() bool }).IsZero()
 	}
-	if v.CanAddr() && reflect.PointerTo(v.Type()).Implements(zeroer) {
+	if reflect.PointerTo(v.Type()).Implements(zeroer) {
+		if !v.CanAddr() { // encoding/json calls it on a copy
+			c := reflect.New(v.Type()).Elem()
+			c.Set(v)
+			v = c
+		}
 		return v.Addr().Interface().(interface{ IsZero() bool }).IsZero()
 	}
 	return v.IsZero()
+}
+
+// validUTF8 is s as encoding/json writes it: each invalid byte becomes U+FFFD.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s { // an invalid byte ranges as utf8.RuneError, one byte wide
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -3,6 +3,7 @@ package policy
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -54,3 +55,35 @@ func viaJSONValue(x any) (ast.Value, error) {
 }
 
 func reflectValue(x any) reflect.Value { return reflect.ValueOf(x) }
+
+// TestToValueEdges: what random filling rarely produces.
+func TestToValueEdges(t *testing.T) {
+	zeroInZone := metav1.NewTime(time.Time{}.In(time.FixedZone("x", 3600)))
+	withZone := v1alpha1.Extension{}
+	withZone.CreationTimestamp = zeroInZone
+	badUTF8 := &v1alpha1.Extension{}
+	badUTF8.Labels = map[string]string{"k": "a\xffb"}
+	cases := []struct {
+		name string
+		x    any
+	}{
+		{"an Extension by value whose zero creationTimestamp has a location", withZone},
+		{"the same through a pointer", &withZone},
+		{"a label with invalid UTF-8", Input{Request: Request{Object: badUTF8}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := toValue(c.x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := viaJSONValue(c.x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Compare(want) != 0 {
+				t.Errorf("toValue differs from JSON:\n got %v\nwant %v", got, want)
+			}
+		})
+	}
+}

@@ -44,9 +44,8 @@ func (s staticTypes) Get(_ context.Context, name string) (*v1alpha1.ExtensionTyp
 	return nil, nil
 }
 
-func (s staticTypes) Refresh(ctx context.Context, name string, _ *v1alpha1.ExtensionType) (*v1alpha1.ExtensionType, bool, error) {
-	t, err := s.Get(ctx, name)
-	return t, false, err
+func (s staticTypes) Fresh(ctx context.Context, name string) (*v1alpha1.ExtensionType, error) {
+	return s.Get(ctx, name)
 }
 
 var (
@@ -379,7 +378,8 @@ func TestHandleRoutesExtensionTypes(t *testing.T) {
 
 // TestValidatorJudgesARefusalAgainstTheAPIServersType: a refusal judged with the
 // inventory's copy of the type (missing, or stale) is judged again with the API
-// server's, which the inventory then keeps; an allowed write reads nothing more.
+// server's; an allowed write reads nothing more. The inventory keeps what its feeder
+// (the informers) gave it: a copy read for one review never replaces it.
 func TestValidatorJudgesARefusalAgainstTheAPIServersType(t *testing.T) {
 	typ := func() *v1alpha1.ExtensionType {
 		return &v1alpha1.ExtensionType{
@@ -445,7 +445,11 @@ func TestValidatorJudgesARefusalAgainstTheAPIServersType(t *testing.T) {
 					return c.Get(ctx, key, obj, opts...)
 				},
 			})
-			v := &Validator{Engine: e, Inputs: staticInputs{}, Types: policyinput.Types{Cache: cache, API: api, Inventory: e}}
+			v := &Validator{Engine: e, Inputs: staticInputs{}, Types: policyinput.Types{Cache: cache, API: api}}
+			before, err := e.DataDocument(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
 			obj := ext("podinfo", func(x *v1alpha1.Extension) {
 				x.Spec.AutoUpgradeMinorVersion = ptr.To(false)
 				x.Spec.Version = tt.version
@@ -460,6 +464,9 @@ func TestValidatorJudgesARefusalAgainstTheAPIServersType(t *testing.T) {
 			}
 			if got := strings.Join(denied, ","); got != tt.wantDeny || reads != tt.wantReads {
 				t.Fatalf("denied by %q after %d API reads, want %q after %d (%v)", got, reads, tt.wantDeny, tt.wantReads, d.Deny)
+			}
+			if after, err := e.DataDocument(context.Background()); err != nil || string(after) != string(before) {
+				t.Errorf("the review changed the inventory (%v):\nbefore %s\nafter  %s", err, before, after)
 			}
 		})
 	}

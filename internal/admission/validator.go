@@ -21,6 +21,9 @@ import (
 // *policy.Engine is one.
 type Evaluator interface {
 	Evaluate(ctx context.Context, in policy.Input) (policy.Decision, error)
+	// EvaluateWithType judges in with t as the type called name, whatever the
+	// engine's inventory holds.
+	EvaluateWithType(ctx context.Context, in policy.Input, name string, t *v1alpha1.ExtensionType) (policy.Decision, error)
 	EvaluateType(ctx context.Context, in policy.TypeInput) (policy.Decision, error)
 }
 
@@ -31,11 +34,10 @@ type InputSource interface {
 
 // TypeSource reads the ExtensionType a write names; policyinput.Types is one.
 type TypeSource interface {
-	// Get returns the type as the engine's inventory has it (nil when there is none).
+	// Get returns the type from the informers' cache (nil when there is none).
 	Get(ctx context.Context, name string) (*v1alpha1.ExtensionType, error)
-	// Refresh reads the type from the API server and, when it differs from seen,
-	// puts it in the engine's inventory and reports true.
-	Refresh(ctx context.Context, name string, seen *v1alpha1.ExtensionType) (*v1alpha1.ExtensionType, bool, error)
+	// Fresh reads the type from the API server (nil when there is none).
+	Fresh(ctx context.Context, name string) (*v1alpha1.ExtensionType, error)
 }
 
 // Validator makes the admission decision.
@@ -198,29 +200,38 @@ func (v *Validator) Validate(ctx context.Context, req admissionv1.AdmissionReque
 	if err != nil {
 		return policy.Decision{}, err
 	}
-	d, err := v.judge(ctx, req, in, t)
+	id := v1alpha1.InstallIdentityOf(t, preq.Object)
+	if in.Writer, err = v.writer(ctx, req, id); err != nil {
+		return policy.Decision{}, err
+	}
+	d, err := v.Engine.Evaluate(ctx, in)
 	if err != nil || d.Allowed() || name == "" {
 		return d, err
 	}
-	// A refusal may come from a stale inventory: judge again if the API server's type
-	// differs from the one judged with.
-	fresh, changed, err := v.Types.Refresh(ctx, name, t)
-	if err != nil || !changed {
+	// A refusal may come from an inventory behind the API server (a type created or
+	// synced a moment ago): judge again with the API server's copy of the type, which
+	// only this judgement sees.
+	fresh, err := v.Types.Fresh(ctx, name)
+	if err != nil {
 		return d, err
 	}
-	return v.judge(ctx, req, in, fresh)
-}
-
-// judge evaluates in, with what the writer may do as the install identity that t and
-// the object give.
-func (v *Validator) judge(ctx context.Context, req admissionv1.AdmissionRequest, in policy.Input, t *v1alpha1.ExtensionType) (policy.Decision, error) {
-	if v.Rights != nil {
-		id := v1alpha1.InstallIdentityOf(t, in.Request.Object)
-		may, err := v.Rights.MayActAs(ctx, req.UserInfo, id)
-		if err != nil {
+	if freshID := v1alpha1.InstallIdentityOf(fresh, preq.Object); freshID != id {
+		if in.Writer, err = v.writer(ctx, req, freshID); err != nil {
 			return policy.Decision{}, err
 		}
-		in.Writer = &policy.Writer{InstallIdentity: id.String(), MayActAsInstallIdentity: may}
 	}
-	return v.Engine.Evaluate(ctx, in)
+	return v.Engine.EvaluateWithType(ctx, in, name, fresh)
+}
+
+// writer is what the writer may do as install identity id; nil when nobody asks
+// (no Rights).
+func (v *Validator) writer(ctx context.Context, req admissionv1.AdmissionRequest, id v1alpha1.InstallIdentity) (*policy.Writer, error) {
+	if v.Rights == nil {
+		return nil, nil
+	}
+	may, err := v.Rights.MayActAs(ctx, req.UserInfo, id)
+	if err != nil {
+		return nil, err
+	}
+	return &policy.Writer{InstallIdentity: id.String(), MayActAsInstallIdentity: may}, nil
 }

@@ -100,37 +100,43 @@ func (m *Manager) PlanOne(ctx context.Context, e *v1alpha1.Extension) (Plan, err
 // Planner plans the upgrades of many extensions from one reading of the cluster: its
 // version and the policies' inventory once, each type (synced from its chart source
 // when it never was) once. Planning N extensions of T types costs O(T) API requests,
-// not O(N).
+// not O(N). It has an engine of its own (the policies are compiled once per process),
+// so it neither sees nor disturbs the Manager's judgements meanwhile, and its Plan may
+// be called from many goroutines.
 type Planner struct {
 	m       *Manager
 	engine  *policy.Engine
 	cluster policy.ClusterInfo
 
-	mu    sync.Mutex // guards types: Plan may be called from many goroutines
-	types map[string]plannedType
+	mu    sync.Mutex // guards types
+	types map[string]*plannedType
 }
 
 type plannedType struct {
-	t   *v1alpha1.ExtensionType
-	err error
+	once sync.Once
+	t    *v1alpha1.ExtensionType
+	err  error
 }
 
-// NewPlanner reads the cluster's version and loads the policies' inventory.
+// NewPlanner reads the cluster's version and loads the inventory of an engine with
+// the Manager's policy configuration.
 func (m *Manager) NewPlanner(ctx context.Context) (*Planner, error) {
 	cluster, err := m.cluster.ClusterInfo(ctx)
 	if err != nil {
 		return nil, err
 	}
-	engine, err := m.policies(ctx)
+	judge, err := m.policies(ctx)
 	if err != nil {
 		return nil, err
 	}
-	m.judgeMu.Lock()
-	defer m.judgeMu.Unlock()
+	engine, err := policy.New(ctx, policy.Options{Config: judge.Config()})
+	if err != nil {
+		return nil, err
+	}
 	if _, _, err := m.gatherer.Load(ctx, engine); err != nil {
 		return nil, err
 	}
-	return &Planner{m: m, engine: engine, cluster: cluster, types: map[string]plannedType{}}, nil
+	return &Planner{m: m, engine: engine, cluster: cluster, types: map[string]*plannedType{}}, nil
 }
 
 // Plan plans one stored extension's upgrade (PlanUpgrade). The planner asks the
@@ -149,19 +155,23 @@ func (p *Planner) Plan(ctx context.Context, e *v1alpha1.Extension) (Plan, error)
 	return PlanUpgrade(ctx, p.engine, pt.t, in)
 }
 
-// typeOf reads a type (synced when it never was) the first time it is asked for.
-func (p *Planner) typeOf(ctx context.Context, name string) plannedType {
+// typeOf reads a type (synced when it never was) the first time it is asked for;
+// planning of other types goes on meanwhile.
+func (p *Planner) typeOf(ctx context.Context, name string) *plannedType {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	pt, ok := p.types[name]
 	if !ok {
+		pt = &plannedType{}
+		p.types[name] = pt
+	}
+	p.mu.Unlock()
+	pt.once.Do(func() {
 		pt.t, pt.err = p.m.extensionType(ctx, name)
 		if pt.err == nil {
 			// A type synced just now is newer than the inventory's copy.
 			pt.err = p.engine.SetExtensionType(pt.t)
 		}
-		p.types[name] = pt
-	}
+	})
 	return pt
 }
 

@@ -225,6 +225,36 @@ func (e *Engine) Evaluate(ctx context.Context, in Input) (Decision, error) {
 	return e.eval(ctx, e.query, input)
 }
 
+// EvaluateWithType judges in as Evaluate does, with t (nil: none) as the type called
+// name instead of the inventory's copy, in a transaction that is never committed: the
+// inventory is left as its feeder keeps it. The webhook uses it to judge a refusal
+// again against the API server's copy of the type.
+func (e *Engine) EvaluateWithType(ctx context.Context, in Input, name string, t *v1alpha1.ExtensionType) (Decision, error) {
+	if err := ctx.Err(); err != nil {
+		return Decision{}, fmt.Errorf("evaluate policies: %w", err)
+	}
+	input, err := e.inputValue(in)
+	if err != nil {
+		return Decision{}, err
+	}
+	var v ast.Value
+	if t != nil {
+		if v, err = typeValue(t); err != nil {
+			return Decision{}, err
+		}
+	}
+	store := e.inv.store
+	txn, err := store.NewTransaction(ctx, storage.WriteParams)
+	if err != nil {
+		return Decision{}, fmt.Errorf("evaluate policies: %w", err)
+	}
+	defer store.Abort(ctx, txn)
+	if err := e.inv.put(ctx, txn, storage.Path{"inventory", "types", name}, v); err != nil {
+		return Decision{}, fmt.Errorf("evaluate policies: %w", err)
+	}
+	return e.eval(ctx, e.query, input, rego.EvalTransaction(txn))
+}
+
 // EvaluateType judges one write of an ExtensionType (or its status), as Evaluate
 // judges one of an Extension.
 func (e *Engine) EvaluateType(ctx context.Context, in TypeInput) (Decision, error) {
@@ -238,10 +268,10 @@ func (e *Engine) EvaluateType(ctx context.Context, in TypeInput) (Decision, erro
 	return e.eval(ctx, e.typeQuery, input)
 }
 
-func (e *Engine) eval(ctx context.Context, query rego.PreparedEvalQuery, input ast.Value) (Decision, error) {
+func (e *Engine) eval(ctx context.Context, query rego.PreparedEvalQuery, input ast.Value, opts ...rego.EvalOption) (Decision, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	rs, err := query.Eval(ctx, rego.EvalParsedInput(input))
+	rs, err := query.Eval(ctx, append([]rego.EvalOption{rego.EvalParsedInput(input)}, opts...)...)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return Decision{}, fmt.Errorf("evaluate policies: %w (%w)", ctxErr, err)

@@ -79,11 +79,12 @@ func nameOf(obj any) string {
 }
 
 // Types reads the ExtensionType a review names: from Cache (the informers that feed
-// the inventory), and from API to confirm a refusal, since a type created or synced a
-// moment ago may not have reached the informers yet.
+// the inventory), and from API to judge a refusal again, since a type created or
+// synced a moment ago may not have reached the informers yet. Types never writes the
+// inventory: the informers are its only writer, so an older copy read here can never
+// replace a newer one they delivered meanwhile.
 type Types struct {
 	Cache, API client.Reader
-	Inventory  Inventory
 }
 
 // Get returns the type called name from the cache; nil when there is none.
@@ -91,23 +92,9 @@ func (t Types) Get(ctx context.Context, name string) (*v1alpha1.ExtensionType, e
 	return getType(ctx, t.Cache, name)
 }
 
-// Refresh reads the type called name from the API server. When it differs from seen
-// (what the review was judged with: nil for none), it is written to the inventory and
-// returned with true, and the review should be judged again.
-func (t Types) Refresh(ctx context.Context, name string, seen *v1alpha1.ExtensionType) (*v1alpha1.ExtensionType, bool, error) {
-	fresh, err := getType(ctx, t.API, name)
-	if err != nil {
-		return nil, false, err
-	}
-	switch {
-	case fresh == nil && seen == nil:
-		return nil, false, nil
-	case fresh == nil:
-		return nil, true, t.Inventory.DeleteExtensionType(name)
-	case seen != nil && seen.ResourceVersion == fresh.ResourceVersion:
-		return fresh, false, nil
-	}
-	return fresh, true, t.Inventory.SetExtensionType(fresh)
+// Fresh reads the type called name from the API server; nil when there is none.
+func (t Types) Fresh(ctx context.Context, name string) (*v1alpha1.ExtensionType, error) {
+	return getType(ctx, t.API, name)
 }
 
 func getType(ctx context.Context, r client.Reader, name string) (*v1alpha1.ExtensionType, error) {

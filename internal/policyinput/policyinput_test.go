@@ -178,58 +178,28 @@ func TestGathererLoad(t *testing.T) {
 	}
 }
 
-func TestTypesRefresh(t *testing.T) {
-	typed := func(rv string) *v1alpha1.ExtensionType {
-		return &v1alpha1.ExtensionType{ObjectMeta: metav1.ObjectMeta{Name: "example.podinfo", ResourceVersion: rv}}
+func TestTypes(t *testing.T) {
+	typ := &v1alpha1.ExtensionType{ObjectMeta: metav1.ObjectMeta{Name: "example.podinfo"}}
+	cache := fake.NewClientBuilder().WithScheme(newScheme(t)).Build() // the informers have not seen it
+	api := fake.NewClientBuilder().WithScheme(newScheme(t)).WithObjects(typ).Build()
+	broken := fake.NewClientBuilder().WithScheme(newScheme(t)).WithInterceptorFuncs(interceptor.Funcs{
+		Get: func(context.Context, client.WithWatch, client.ObjectKey, client.Object, ...client.GetOption) error {
+			return errors.New("connection refused")
+		},
+	}).Build()
+	ctx := context.Background()
+	types := policyinput.Types{Cache: cache, API: api}
+	if got, err := types.Get(ctx, typ.Name); got != nil || err != nil {
+		t.Errorf("Get = %v, %v; want the cache's answer: none", got, err)
 	}
-	tests := []struct {
-		name string
-		// api is the type the API server has (nil: none); seen the one judged with.
-		api, seen   *v1alpha1.ExtensionType
-		wantChanged bool
-		want        string
-	}{
-		{name: "a type the inventory lacks is added", api: typed("7"), wantChanged: true, want: "set type example.podinfo@7"},
-		{name: "a newer type replaces the one judged with", api: typed("8"), seen: typed("7"), wantChanged: true, want: "set type example.podinfo@8"},
-		{name: "the same type changes nothing", api: typed("7"), seen: typed("7")},
-		{name: "a type deleted meanwhile is taken out", seen: typed("7"), wantChanged: true, want: "delete type example.podinfo"},
-		{name: "no type anywhere changes nothing"},
+	if got, err := types.Fresh(ctx, typ.Name); got == nil || got.Name != typ.Name || err != nil {
+		t.Errorf("Fresh = %v, %v; want the API server's type", got, err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b := fake.NewClientBuilder().WithScheme(newScheme(t))
-			if tt.api != nil {
-				b = b.WithObjects(tt.api.DeepCopy())
-			}
-			api := b.Build()
-			inv := &recorder{}
-			_, changed, err := policyinput.Types{API: api, Inventory: inv}.Refresh(context.Background(), "example.podinfo", tt.seen)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// The fake client sets its own resourceVersion: compare by what it stored.
-			want := tt.want
-			if tt.api != nil && want != "" {
-				stored := &v1alpha1.ExtensionType{}
-				if err := api.Get(context.Background(), client.ObjectKey{Name: "example.podinfo"}, stored); err != nil {
-					t.Fatal(err)
-				}
-				want = "set type example.podinfo@" + stored.ResourceVersion
-			}
-			if tt.api != nil && tt.seen != nil && !tt.wantChanged {
-				stored := &v1alpha1.ExtensionType{}
-				_ = api.Get(context.Background(), client.ObjectKey{Name: "example.podinfo"}, stored)
-				tt.seen.ResourceVersion = stored.ResourceVersion
-				inv.log = nil
-				_, changed, err = policyinput.Types{API: api, Inventory: inv}.Refresh(context.Background(), "example.podinfo", tt.seen)
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			if changed != tt.wantChanged || strings.Join(inv.log, ";") != want {
-				t.Fatalf("Refresh changed=%v, inventory told %q; want %v, %q", changed, inv.log, tt.wantChanged, want)
-			}
-		})
+	if got, err := types.Fresh(ctx, ""); got != nil || err != nil {
+		t.Errorf("Fresh of no name = %v, %v; want none", got, err)
+	}
+	if _, err := (policyinput.Types{Cache: broken, API: broken}).Fresh(ctx, typ.Name); err == nil || !strings.Contains(err.Error(), `reading extension type "example.podinfo"`) {
+		t.Errorf("Fresh from a failing API server = %v, want the error", err)
 	}
 }
 

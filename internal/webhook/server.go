@@ -170,7 +170,7 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 
 	var handler ctrladmission.Handler = admission.NewHandler(
 		&admission.Validator{Engine: engine, Inputs: policyinput.Gatherer{Reader: mgr.GetClient(), Cluster: version},
-			Types:  policyinput.Types{Cache: mgr.GetClient(), API: mgr.GetAPIReader(), Inventory: engine},
+			Types:  policyinput.Types{Cache: mgr.GetClient(), API: mgr.GetAPIReader()},
 			Rights: admission.NewSubjectAccess(kc.AuthorizationV1().SubjectAccessReviews(), rightsTTL)},
 		admission.NewMetrics(metrics.Registry),
 		log.WithName("admission"),
@@ -194,7 +194,12 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 	}); err != nil {
 		return err
 	}
+	// A webhook that cannot feed its inventory never becomes ready: it exits with the
+	// reason instead of running unready for ever.
+	runCtx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
 	go func() {
+		ctx := runCtx
 		select {
 		case <-ctx.Done():
 			return
@@ -212,7 +217,7 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 			log.Error(err, "updating the policy inventory")
 		})
 		if err != nil {
-			log.Error(err, "feeding the policy inventory")
+			fail(fmt.Errorf("feeding the policy inventory: %w", err))
 			return
 		}
 		if !toolscache.WaitForCacheSync(ctx.Done(), synced) {
@@ -225,7 +230,13 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 	}()
 
 	log.Info("starting the kubectl-ext webhook", "selfManagedCerts", o.SelfManagedCerts, "certDir", o.CertDir)
-	return mgr.Start(ctx)
+	if err := mgr.Start(runCtx); err != nil {
+		return err
+	}
+	if cause := context.Cause(runCtx); ctx.Err() == nil && cause != nil {
+		return cause
+	}
+	return nil
 }
 
 // metricsOptions serves metrics over HTTPS (controller-runtime's self-signed

@@ -62,3 +62,18 @@ func TestGarbageCollectorOffDuringInit(t *testing.T) {
 		t.Errorf("a collection ran during init:\n%s", stderr.String())
 	}
 }
+
+// BenchmarkStartup is a whole run of `kubectl-ext version` as a process: the runtime's
+// start, every package's init, the command tree and the command.
+func BenchmarkStartup(b *testing.B) {
+	dir := b.TempDir()
+	if err := testenv.BuildCommands(dir, "kubectl-ext"); err != nil {
+		b.Fatal(err)
+	}
+	bin := filepath.Join(dir, "kubectl-ext")
+	for b.Loop() {
+		if out, err := exec.Command(bin, "version").CombinedOutput(); err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+	}
+}

@@ -54,6 +54,23 @@ func Feed(ctx context.Context, informers cache.Informers, inv Inventory, onError
 	return func() bool { return typeReg.HasSynced() && extReg.HasSynced() }, nil
 }
 
+// IndexedFieldsOnly is an informer transform for Extensions whose only reader is
+// Feed: it keeps what the inventory indexes (the name, the type, the scope and the
+// recorded release) and drops the rest (settings, status history, managedFields), so
+// a process that holds every Extension of a large cluster holds little of each.
+// Anything else passes unchanged.
+func IndexedFieldsOnly(obj any) (any, error) {
+	e, ok := obj.(*v1alpha1.Extension)
+	if !ok {
+		return obj, nil
+	}
+	kept := &v1alpha1.Extension{TypeMeta: e.TypeMeta}
+	kept.Name, kept.Namespace, kept.UID, kept.ResourceVersion = e.Name, e.Namespace, e.UID, e.ResourceVersion
+	kept.Spec.ExtensionType, kept.Spec.Scope = e.Spec.ExtensionType, e.Spec.Scope
+	kept.Status.Release = e.Status.Release
+	return kept, nil
+}
+
 func withType(obj any, fn func(*v1alpha1.ExtensionType)) {
 	if t, ok := obj.(*v1alpha1.ExtensionType); ok {
 		fn(t)

@@ -3,6 +3,7 @@ package policyinput_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/randfill"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/policy"
@@ -278,4 +280,52 @@ func (s *sequence) ClusterInfo(context.Context) (policy.ClusterInfo, error) {
 		return policy.ClusterInfo{}, s.errs[s.calls-1]
 	}
 	return on137, nil
+}
+
+// TestIndexedFieldsOnlyKeepsWhatTheInventoryIndexes: an inventory fed the transformed
+// Extensions is the inventory fed the whole ones, for randomly filled Extensions, and
+// the transform drops the rest.
+func TestIndexedFieldsOnlyKeepsWhatTheInventoryIndexes(t *testing.T) {
+	f := randfill.NewWithSeed(13).NilChance(0.3).NumElements(0, 2)
+	whole, err := policy.New(context.Background(), policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slim, err := policy.New(context.Background(), policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		e := &v1alpha1.Extension{}
+		f.Fill(e)
+		e.Name = fmt.Sprintf("ext-%d", i%40) // updates of the same extensions too
+		kept, err := policyinput.IndexedFieldsOnly(e.DeepCopy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := kept.(*v1alpha1.Extension)
+		if k.Spec.ConfigurationSettings != nil || k.Status.Statuses != nil || k.Annotations != nil || k.ManagedFields != nil {
+			t.Fatalf("the transform kept more than the inventory reads: %+v", k)
+		}
+		if err := whole.SetExtension(e); err != nil {
+			t.Fatal(err)
+		}
+		if err := slim.SetExtension(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := whole.DataDocument(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := slim.DataDocument(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(a) != string(b) {
+		t.Errorf("the inventories differ:\nwhole %s\nslim  %s", a, b)
+	}
+	if other, _ := policyinput.IndexedFieldsOnly("not an extension"); other != "not an extension" {
+		t.Error("the transform changed an object that is not an Extension")
+	}
 }

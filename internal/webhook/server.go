@@ -122,6 +122,9 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 					Field:      fields.OneTermEqualSelector("metadata.name", o.SecretName),
 				},
 				&v1alpha1.ExtensionType{}: {UnsafeDisableDeepCopy: ptr.To(true)},
+				// Reviews read Extensions from the engine's inventory only; the
+				// informer keeps of each what the inventory indexes.
+				&v1alpha1.Extension{}: {Transform: policyinput.IndexedFieldsOnly},
 			},
 		},
 	})

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Fails when go.mod or go.sum would change under `go mod tidy`: the product's module,
-# and the lint tools' module in hack/tools.
+# the lint tools' module in hack/tools, and the OPA peer of make bench in hack/bench/opa.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 status=0
-for mod in . hack/tools; do
+for mod in . hack/tools hack/bench/opa; do
   cd "$root/$mod"
   tmp="$(mktemp -d)"
   cp go.mod go.sum "$tmp/"

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -226,6 +227,9 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 		if !toolscache.WaitForCacheSync(ctx.Done(), synced) {
 			return
 		}
+		// The first list of every Extension was decoded whole and is garbage now; the
+		// runtime would hand that peak back to the system only slowly. Once, here.
+		debug.FreeOSMemory()
 		srv := mgr.GetWebhookServer()
 		srv.Register(ValidatePath, drainable(ctx, &crwebhook.Admission{Handler: handler}))
 		serving.Store(&srv)

@@ -133,10 +133,13 @@ well_formed(results) if {
 # the type in "extensionType" and the other extensions in "extensions": what
 # internal/policy/inventory.go indexes of them.
 inventory(inp) := {
-	"types": {t.metadata.name: t | t := inp.extensionType; is_object(t)},
-	"releases": {ns: {rn: names |
+	"types": {inp.extensionType.metadata.name: inp.extensionType | is_object(inp.extensionType)},
+	"releases": {ns: {rn: sort([e.metadata.name |
+		some e in _extensions(inp)
+		_release_namespace(e) == ns
+		_release_name(e) == rn
+	]) |
 		some rn in {_release_name(e) | some e in _extensions(inp); _release_namespace(e) == ns}
-		names := sort([e.metadata.name | some e in _extensions(inp); _release_namespace(e) == ns; _release_name(e) == rn])
 	} |
 		some ns in {_release_namespace(e) | some e in _extensions(inp)}
 		ns != ""
@@ -149,14 +152,14 @@ inventory(inp) := {
 			_scope_kind(e) == "namespace"
 			e.spec.scope.namespace.targetNamespace == ns
 		]) |
-			some e in _extensions(inp)
-			e.spec.extensionType == typ
-			_scope_kind(e) == "namespace"
-			ns := e.spec.scope.namespace.targetNamespace
+			some ns in {e.spec.scope.namespace.targetNamespace |
+				some e in _extensions(inp)
+				e.spec.extensionType == typ
+				_scope_kind(e) == "namespace"
+			}
 		},
 	} |
-		some e in _extensions(inp)
-		typ := e.spec.extensionType
+		some typ in {e.spec.extensionType | some e in _extensions(inp)}
 	},
 }
 

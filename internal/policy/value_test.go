@@ -18,7 +18,7 @@ import (
 func TestToValueMatchesJSON(t *testing.T) {
 	f := randfill.NewWithSeed(20261130).NilChance(0.2).NumElements(0, 3).Funcs(
 		// managedFields hold JSON; random bytes are not (the engine drops them anyway).
-		func(x *metav1.FieldsV1, c randfill.Continue) { x.Raw = []byte(`{"f:metadata":{}}`) },
+		func(x *metav1.FieldsV1, c randfill.Continue) { x.SetRawString(`{"f:metadata":{}}`) },
 	)
 	check := func(t *testing.T, x any) {
 		t.Helper()

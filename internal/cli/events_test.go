@@ -3,6 +3,7 @@ package cli_test
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,34 @@ func TestEvents(t *testing.T) {
 		res = mustKext(t, "show", name, "-o", "yaml", "--show-events=false")
 		if strings.Contains(res.Stdout, "events:") || !strings.Contains(res.Stdout, "kind: Extension") {
 			t.Errorf("show -o yaml --show-events=false:\n%s", res.Stdout)
+		}
+	})
+
+	t.Run("kubectl ext show takes kubectl get's output formats for one object", func(t *testing.T) {
+		// -o wide is the wide row kubectl get ext NAME -o wide prints, without Events.
+		wide := mustKext(t, "show", name, "-o", "wide").Stdout
+		get, err := env.Kubectl(testCtx(t), binDir, "ext", "list", "-o", "wide")
+		if err != nil || get.ExitCode != 0 {
+			t.Fatalf("kubectl ext list -o wide: %v, exit %d: %s", err, get.ExitCode, get.Stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(wide), "\n")
+		listHeader := strings.Fields(strings.SplitN(get.Stdout, "\n", 2)[0])
+		if len(lines) != 2 || !slices.Equal(strings.Fields(lines[0]), listHeader) || strings.Fields(lines[1])[0] != name ||
+			strings.Contains(wide, "Events") {
+			t.Errorf("show -o wide:\n%s\nwant the list's wide header and one row for %s", wide, name)
+		}
+		if got := mustKext(t, "show", name, "-o", "name").Stdout; got != "extension.kubeext.dev/"+name+"\n" {
+			t.Errorf("show -o name = %q", got)
+		}
+		e := &v1alpha1.Extension{}
+		if err := env.Client.Get(testCtx(t), client.ObjectKey{Name: name}, e); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustKext(t, "show", name, "-o", "jsonpath={.status.currentVersion}").Stdout; got != e.Status.CurrentVersion || got == "" {
+			t.Errorf("show -o jsonpath = %q, want %q", got, e.Status.CurrentVersion)
+		}
+		if got := mustKext(t, "show", name, "-o", "go-template={{.metadata.name}}").Stdout; got != name {
+			t.Errorf("show -o go-template = %q, want %q", got, name)
 		}
 	})
 

@@ -29,7 +29,11 @@ var showExample = templates.Examples(`
 	kubectl ext show podinfo -o yaml
 
 	# The Extension alone, e.g. to keep its manifest
-	kubectl ext show podinfo -o yaml --show-events=false`)
+	kubectl ext show podinfo -o yaml --show-events=false
+
+	# One row, as kubectl get ext podinfo -o wide prints it; or one field
+	kubectl ext show podinfo -o wide
+	kubectl ext show podinfo -o jsonpath='{.status.currentVersion}'`)
 
 // ShowOptions is `kubectl ext show`.
 type ShowOptions struct {
@@ -55,6 +59,7 @@ func NewShowCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Comma
 		},
 	}
 	o.print.AddFlags(cmd)
+	cmd.Flags().Lookup("output").Usage = "Output format. One of: (wide, json, yaml, name, jsonpath, jsonpath-as-json, jsonpath-file, go-template, go-template-file, template, templatefile)."
 	cmd.Flags().BoolVar(&o.ShowEvents, "show-events", true, "List the extension's recent Events (in -o json|yaml under the key \""+describe.EventsKey+"\").")
 	cmd.ValidArgsFunction = completeExtensions(f, 1)
 	return cmd
@@ -63,7 +68,9 @@ func NewShowCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Comma
 // Run shows the extension. The Events are listed while the extension is read (by its
 // name, then kept by its UID), so show waits on two round trips, not three.
 func (o *ShowOptions) Run(cmd *cobra.Command) error {
-	p, err := outputPrinter(o.print)
+	// -o wide is the listing's wide row, as kubectl get prints one object.
+	wide := ptr.Deref(o.print.OutputFormat, "") == "wide"
+	p, err := outputPrinter(o.print, "wide")
 	if err != nil {
 		return err
 	}
@@ -75,7 +82,7 @@ func (o *ShowOptions) Run(cmd *cobra.Command) error {
 	// Events are read only when something shows them; reading them never fails
 	// show: a user who may not list them is told so in their place.
 	events, evErr := []corev1.Event(nil), error(nil)
-	withEvents := o.ShowEvents && ptr.Deref(o.print.OutputFormat, "") != "name"
+	withEvents := o.ShowEvents && !wide && ptr.Deref(o.print.OutputFormat, "") != "name"
 	var wg sync.WaitGroup
 	if withEvents {
 		wg.Go(func() {
@@ -88,6 +95,9 @@ func (o *ShowOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	events = ofExtension(events, e)
+	if wide {
+		return describe.ExtensionTable(o.Out, []v1alpha1.Extension{*e}, nil, true, time.Now())
+	}
 	if p != nil {
 		if evErr != nil {
 			// Left out rather than an empty list, which would say there are none.

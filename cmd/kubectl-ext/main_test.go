@@ -17,7 +17,7 @@ import (
 // every package is initialised (see package initgc).
 func TestGarbageCollectorOffDuringInit(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the plugin")
+		t.Skip("-short: this test builds the plugin binary and runs it (seconds on a warm build cache, minutes on a cold one); `make test` runs it")
 	}
 	dir := t.TempDir()
 	if err := testenv.BuildCommands(dir, "kubectl-ext"); err != nil {

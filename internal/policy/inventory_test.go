@@ -151,9 +151,6 @@ func TestReviewCostIsFlatInTheCluster(t *testing.T) {
 // TestInventoryMemoryIsBounded: 1,000 extensions cost the engine little memory, and
 // a stream of updates and reviews leaves none behind.
 func TestInventoryMemoryIsBounded(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures the heap: run without -short")
-	}
 	heap := func() uint64 {
 		runtime.GC()
 		runtime.GC()

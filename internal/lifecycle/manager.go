@@ -176,7 +176,7 @@ func (m *Manager) verdict(ctx context.Context, req policy.Request) ([]policy.Res
 	}
 	m.judgeMu.Lock()
 	defer m.judgeMu.Unlock()
-	if _, _, err := m.gatherer.Load(ctx, engine); err != nil {
+	if err := m.gatherer.Load(ctx, engine); err != nil {
 		return nil, err
 	}
 	d, err := engine.Evaluate(ctx, in)

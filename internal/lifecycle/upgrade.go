@@ -86,17 +86,6 @@ func (m *Manager) Upgrade(ctx context.Context, req UpgradeRequest) ([]Plan, erro
 	return plans, nil
 }
 
-// PlanOne plans one stored extension's upgrade (PlanUpgrade), reading its type (synced
-// from its chart source when it never was) and the policies' input. An error says why
-// no plan could be made.
-func (m *Manager) PlanOne(ctx context.Context, e *v1alpha1.Extension) (Plan, error) {
-	p, err := m.NewPlanner(ctx)
-	if err != nil {
-		return Plan{}, err
-	}
-	return p.Plan(ctx, e)
-}
-
 // Planner plans the upgrades of many extensions from one reading of the cluster: its
 // version and the policies' inventory once, each type (synced from its chart source
 // when it never was) once. Planning N extensions of T types costs O(T) API requests,
@@ -133,7 +122,7 @@ func (m *Manager) NewPlanner(ctx context.Context) (*Planner, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, _, err := m.gatherer.Load(ctx, engine); err != nil {
+	if err := m.gatherer.Load(ctx, engine); err != nil {
 		return nil, err
 	}
 	return &Planner{m: m, engine: engine, cluster: cluster, types: map[string]*plannedType{}}, nil

@@ -84,7 +84,7 @@ func newInventory() *inventory {
 	inv.reset()
 	// A fresh store takes the empty document at once.
 	if err := inv.write(context.Background(), func(ctx context.Context, txn storage.Transaction) error {
-		return inv.store.Write(ctx, txn, storage.AddOp, inventoryPath, inv.emptyDocument())
+		return inv.store.Write(ctx, txn, storage.AddOp, inventoryPath, emptyDocument())
 	}); err != nil {
 		panic(fmt.Sprintf("policy inventory: %v", err)) // an empty in-memory store refuses nothing
 	}
@@ -99,7 +99,7 @@ func (inv *inventory) reset() {
 	inv.namespaced = map[string]map[string][]string{}
 }
 
-func (inv *inventory) emptyDocument() ast.Object {
+func emptyDocument() ast.Object {
 	return ast.NewObject(
 		ast.Item(ast.StringTerm("types"), ast.NewTerm(ast.NewObject())),
 		ast.Item(ast.StringTerm("releases"), ast.NewTerm(ast.NewObject())),
@@ -171,7 +171,7 @@ func (inv *inventory) setExtension(name string, e *v1alpha1.Extension) (err erro
 		}
 	}()
 	return inv.write(context.Background(), func(ctx context.Context, txn storage.Transaction) error {
-		for _, key := range dedupe(old, had, k, e != nil) {
+		for _, key := range touched(old, had, k, e != nil) {
 			for _, path := range key.paths() {
 				if err := inv.sync(ctx, txn, path); err != nil {
 					return err
@@ -265,8 +265,9 @@ func (inv *inventory) valueAt(path []string) ast.Value {
 	panic(fmt.Sprintf("policy inventory: no document at %v", path))
 }
 
-// dedupe lists the keys whose documents a change touched.
-func dedupe(old extKey, had bool, k extKey, has bool) []extKey {
+// touched lists the keys whose documents a change touched: the old one, and the new
+// one when it differs.
+func touched(old extKey, had bool, k extKey, has bool) []extKey {
 	var out []extKey
 	if had {
 		out = append(out, old)
@@ -420,13 +421,13 @@ func (inv *inventory) replace(exts []v1alpha1.Extension, types []v1alpha1.Extens
 		inv.exts[exts[i].Name] = k
 		inv.index(exts[i].Name, k)
 	}
-	doc := inv.emptyDocument()
+	doc := emptyDocument()
 	typesObj := doc.Get(ast.StringTerm("types")).Value.(ast.Object)
 	for _, name := range sortedKeys(typeValues) {
 		inv.types[name] = true
 		typesObj.Insert(ast.StringTerm(name), ast.NewTerm(typeValues[name]))
 	}
-	doc.Insert(ast.StringTerm("releases"), ast.NewTerm(namesObject2(inv.releases)))
+	doc.Insert(ast.StringTerm("releases"), ast.NewTerm(releasesObject(inv.releases)))
 	instances := ast.NewObject()
 	typs := map[string]bool{}
 	for t := range inv.cluster {
@@ -444,7 +445,7 @@ func (inv *inventory) replace(exts []v1alpha1.Extension, types []v1alpha1.Extens
 	})
 }
 
-func namesObject2(m map[string]map[string][]string) ast.Object {
+func releasesObject(m map[string]map[string][]string) ast.Object {
 	obj := ast.NewObject()
 	for _, k := range sortedKeys(m) {
 		obj.Insert(ast.StringTerm(k), ast.NewTerm(namesObject(m[k])))

@@ -116,8 +116,8 @@ func valueOf(v reflect.Value) (ast.Value, error) {
 		items := make([][2]*ast.Term, 0, len(plan))
 		for i := range plan {
 			f := &plan[i]
-			fv, present := fieldByIndex(v, f.index)
-			if !present || (f.omitEmpty && isEmpty(fv)) || (f.omitZero && isZero(fv)) {
+			fv := v.FieldByIndex(f.index)
+			if (f.omitEmpty && isEmpty(fv)) || (f.omitZero && isZero(fv)) {
 				continue
 			}
 			e, err := valueOf(fv)
@@ -211,13 +211,6 @@ func buildPlan(t reflect.Type, prefix []int, seen map[string]bool) ([]field, boo
 		})
 	}
 	return out, true
-}
-
-func fieldByIndex(v reflect.Value, index []int) (reflect.Value, bool) {
-	for _, i := range index {
-		v = v.Field(i)
-	}
-	return v, true
 }
 
 // isEmpty is encoding/json's omitempty test.

@@ -27,31 +27,39 @@ func Feed(ctx context.Context, informers cache.Informers, inv Inventory, onError
 			onError(err)
 		}
 	}
-	typeInformer, err := informers.GetInformer(ctx, &v1alpha1.ExtensionType{})
+	types, err := feed(ctx, informers, &v1alpha1.ExtensionType{}, "extension types", inv.SetExtensionType, inv.DeleteExtensionType, report)
 	if err != nil {
-		return nil, fmt.Errorf("watching extension types: %w", err)
+		return nil, err
 	}
-	typeReg, err := typeInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { withType(obj, func(t *v1alpha1.ExtensionType) { report(inv.SetExtensionType(t)) }) },
-		UpdateFunc: func(_, obj any) { withType(obj, func(t *v1alpha1.ExtensionType) { report(inv.SetExtensionType(t)) }) },
-		DeleteFunc: func(obj any) { report(inv.DeleteExtensionType(nameOf(obj))) },
+	exts, err := feed(ctx, informers, &v1alpha1.Extension{}, "extensions", inv.SetExtension, inv.DeleteExtension, report)
+	if err != nil {
+		return nil, err
+	}
+	return func() bool { return types.HasSynced() && exts.HasSynced() }, nil
+}
+
+// feed writes every add, update and delete of kind's objects that the informers see
+// with set and del.
+func feed[T client.Object](ctx context.Context, informers cache.Informers, kind T, what string,
+	set func(T) error, del func(string) error, report func(error)) (toolscache.ResourceEventHandlerRegistration, error) {
+	informer, err := informers.GetInformer(ctx, kind)
+	if err != nil {
+		return nil, fmt.Errorf("watching %s: %w", what, err)
+	}
+	apply := func(obj any) {
+		if o, ok := obj.(T); ok {
+			report(set(o))
+		}
+	}
+	reg, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    apply,
+		UpdateFunc: func(_, obj any) { apply(obj) },
+		DeleteFunc: func(obj any) { report(del(nameOf(obj))) },
 	})
 	if err != nil {
-		return nil, fmt.Errorf("watching extension types: %w", err)
+		return nil, fmt.Errorf("watching %s: %w", what, err)
 	}
-	extInformer, err := informers.GetInformer(ctx, &v1alpha1.Extension{})
-	if err != nil {
-		return nil, fmt.Errorf("watching extensions: %w", err)
-	}
-	extReg, err := extInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { withExtension(obj, func(e *v1alpha1.Extension) { report(inv.SetExtension(e)) }) },
-		UpdateFunc: func(_, obj any) { withExtension(obj, func(e *v1alpha1.Extension) { report(inv.SetExtension(e)) }) },
-		DeleteFunc: func(obj any) { report(inv.DeleteExtension(nameOf(obj))) },
-	})
-	if err != nil {
-		return nil, fmt.Errorf("watching extensions: %w", err)
-	}
-	return func() bool { return typeReg.HasSynced() && extReg.HasSynced() }, nil
+	return reg, nil
 }
 
 // IndexedFieldsOnly is an informer transform for Extensions whose only reader is
@@ -69,18 +77,6 @@ func IndexedFieldsOnly(obj any) (any, error) {
 	kept.Spec.ExtensionType, kept.Spec.Scope = e.Spec.ExtensionType, e.Spec.Scope
 	kept.Status.Release = e.Status.Release
 	return kept, nil
-}
-
-func withType(obj any, fn func(*v1alpha1.ExtensionType)) {
-	if t, ok := obj.(*v1alpha1.ExtensionType); ok {
-		fn(t)
-	}
-}
-
-func withExtension(obj any, fn func(*v1alpha1.Extension)) {
-	if e, ok := obj.(*v1alpha1.Extension); ok {
-		fn(e)
-	}
 }
 
 // nameOf names a deleted object, also when the informer missed the deletion and hands

@@ -54,20 +54,17 @@ func (g Gatherer) Input(ctx context.Context, req policy.Request) (policy.Input, 
 }
 
 // Load makes the cluster's ExtensionTypes and Extensions, as Reader lists them now, the
-// whole of inv: two list requests, whatever the cluster holds. It returns them.
-func (g Gatherer) Load(ctx context.Context, inv Inventory) ([]v1alpha1.Extension, []v1alpha1.ExtensionType, error) {
+// whole of inv: two list requests, whatever the cluster holds.
+func (g Gatherer) Load(ctx context.Context, inv Inventory) error {
 	types := &v1alpha1.ExtensionTypeList{}
 	if err := g.Reader.List(ctx, types); err != nil {
-		return nil, nil, fmt.Errorf("listing extension types: %w", err)
+		return fmt.Errorf("listing extension types: %w", err)
 	}
 	exts := &v1alpha1.ExtensionList{}
 	if err := g.Reader.List(ctx, exts); err != nil {
-		return nil, nil, fmt.Errorf("listing extensions: %w", err)
+		return fmt.Errorf("listing extensions: %w", err)
 	}
-	if err := inv.ReplaceInventory(exts.Items, types.Items); err != nil {
-		return nil, nil, err
-	}
-	return exts.Items, types.Items, nil
+	return inv.ReplaceInventory(exts.Items, types.Items)
 }
 
 // Discovery reads the version from the API server on every call.

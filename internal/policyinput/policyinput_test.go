@@ -166,7 +166,7 @@ func TestGathererLoad(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := fake.NewClientBuilder().WithScheme(newScheme(t)).WithObjects(tt.objs...).WithInterceptorFuncs(tt.funcs).Build()
 			inv := &recorder{}
-			_, _, err := policyinput.Gatherer{Reader: c, Cluster: &versioner{info: on137}}.Load(context.Background(), inv)
+			err := policyinput.Gatherer{Reader: c, Cluster: &versioner{info: on137}}.Load(context.Background(), inv)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || len(inv.log) != 0 {
 					t.Fatalf("Load = %v, inventory told %v; want an error containing %q and nothing told", err, inv.log, tt.wantErr)

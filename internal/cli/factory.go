@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -117,21 +116,13 @@ func newConfigFlags() *genericclioptions.ConfigFlags {
 // client returns a client for the flags' cluster whose API warnings are logged.
 func (f *factory) client() (client.Client, error) { return f.newClient(nil) }
 
-// newClient returns a controller-runtime client for the flags' cluster, as
-// lifecycle.NewClient makes one, with the scheme made once per process and the
-// factory's mapper, which maps the kinds every command uses without discovery. The API
-// server's warnings go to warnings as kubectl prints them, once each; with nil
-// warnings, to controller-runtime's logger.
+// newClient returns lifecycle's client for the flags' cluster, with the scheme made
+// once per process and the factory's mapper, which maps the kinds every command uses
+// without discovery. The API server's warnings go to warnings as kubectl prints them,
+// once each; with nil warnings, to controller-runtime's logger.
 func (f *factory) newClient(warnings io.Writer) (client.Client, error) {
-	cfg, err := f.flags.ToRESTConfig()
-	if err != nil {
-		return nil, fmt.Errorf("no cluster to talk to (check --kubeconfig and --context): %w", err)
-	}
-	if warnings != nil {
-		cfg.WarningHandler = rest.NewWarningWriter(warnings, rest.WarningWriterOptions{Deduplicate: true})
-	}
 	f.mapperOnce.Do(func() { f.mapper = newRESTMapper(f.flags.ToRESTMapper) })
-	return client.New(cfg, client.Options{Scheme: scheme(), Mapper: f.mapper})
+	return lifecycle.NewClient(f.flags, warnings, client.Options{Scheme: scheme(), Mapper: f.mapper})
 }
 
 // discovery returns the factory's discovery client, built once, which reads the

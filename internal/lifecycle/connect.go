@@ -57,11 +57,13 @@ func noCluster(err error) error {
 	return fmt.Errorf("no cluster to talk to (check --kubeconfig and --context): %w", err)
 }
 
-// NewClient builds a controller-runtime client with Scheme for the getter's cluster.
+// NewClient builds a controller-runtime client for the getter's cluster with opts:
+// Scheme when opts names no scheme, and a discovery-backed mapper when it names no
+// mapper.
 // The API server's warnings (among them the admission webhook's findings of rules set
 // to warn) are written to warnings as kubectl writes them ("Warning: ..."), once
 // each; with nil warnings they go to controller-runtime's logger.
-func NewClient(g genericclioptions.RESTClientGetter, warnings io.Writer) (client.Client, error) {
+func NewClient(g genericclioptions.RESTClientGetter, warnings io.Writer, opts client.Options) (client.Client, error) {
 	cfg, err := g.ToRESTConfig()
 	if err != nil {
 		return nil, noCluster(err)
@@ -70,7 +72,10 @@ func NewClient(g genericclioptions.RESTClientGetter, warnings io.Writer) (client
 		cfg = rest.CopyConfig(cfg)
 		cfg.WarningHandler = rest.NewWarningWriter(warnings, rest.WarningWriterOptions{Deduplicate: true})
 	}
-	return client.New(cfg, client.Options{Scheme: Scheme()})
+	if opts.Scheme == nil {
+		opts.Scheme = Scheme()
+	}
+	return client.New(cfg, opts)
 }
 
 // NewDiscovery builds a discovery client for the getter's cluster.
@@ -128,7 +133,7 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Manager, error) {
 	c := opts.Client
 	if c == nil {
 		var err error
-		if c, err = NewClient(opts.Getter, opts.Progress); err != nil {
+		if c, err = NewClient(opts.Getter, opts.Progress, client.Options{}); err != nil {
 			return nil, err
 		}
 	}

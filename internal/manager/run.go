@@ -126,7 +126,7 @@ func runCluster(ctx context.Context, o Options, flags *genericclioptions.ConfigF
 	// The lifecycle reads and writes uncached: its reads are the fresh ones the lock
 	// and the policies need, and drift reads objects of any kind, which a cache would
 	// watch forever.
-	direct, err := lifecycle.NewClient(flags, logWriter{log.WithName("api-warnings")})
+	direct, err := lifecycle.NewClient(flags, logWriter{log.WithName("api-warnings")}, client.Options{})
 	if err != nil {
 		return err
 	}

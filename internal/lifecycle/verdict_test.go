@@ -34,7 +34,7 @@ func TestVerdict(t *testing.T) {
 			ext: installed("podinfo", "1.3.0", v1alpha1.ProvisioningSucceeded, true), typ: podinfoType(false),
 			wantDeny: []string{"EXT-VERSION-005"}},
 		{name: "an extension whose type is gone is denied",
-			ext: installed("podinfo", "1.4.0", v1alpha1.ProvisioningSucceeded, true),
+			ext:      installed("podinfo", "1.4.0", v1alpha1.ProvisioningSucceeded, true),
 			wantDeny: []string{"EXT-TYPE-001"}},
 		{name: "an exception annotation is echoed as a warning",
 			ext: func() *v1alpha1.Extension {

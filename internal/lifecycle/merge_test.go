@@ -85,6 +85,31 @@ func TestMergeSpec(t *testing.T) {
 			}),
 		},
 		{
+			name: "the extension's own type, in another case, and scope change nothing",
+			spec: auto(), req: lifecycle.UpdateRequest{ExtensionType: "Example.Podinfo", Scope: v1alpha1.ScopeCluster},
+			want: auto(),
+		},
+		{
+			name: "another type is refused: it is immutable",
+			spec: auto(), req: lifecycle.UpdateRequest{Name: "podinfo", ExtensionType: "other.type", Settings: map[string]string{"a": "2"}},
+			wantErr: "the extension type is immutable: podinfo is of type example.podinfo, not other.type (to change it, delete the extension and create it again)",
+		},
+		{
+			name: "another scope is refused: it is immutable",
+			spec: auto(), req: lifecycle.UpdateRequest{Name: "podinfo", Scope: v1alpha1.ScopeNamespace},
+			wantErr: "the scope is immutable: podinfo has cluster scope, not namespace (to change it, delete the extension and create it again)",
+		},
+		{
+			name: "a train alone on a pinned extension is refused: a train is only for auto-upgrade",
+			spec: pinned(), req: lifecycle.UpdateRequest{Name: "podinfo", ReleaseTrain: ptr.To("Preview")},
+			wantErr: "--release-train can only be set if auto-upgrade is true: podinfo is pinned to 1.4.0; give --auto-upgrade-minor-version true with it",
+		},
+		{
+			name: "a train with auto-upgrade turned on unpins a pinned extension",
+			spec: pinned(), req: lifecycle.UpdateRequest{AutoUpgrade: ptr.To(true), ReleaseTrain: ptr.To("Preview")},
+			want: with(auto(), func(s *v1alpha1.ExtensionSpec) { s.ReleaseTrain = "Preview" }),
+		},
+		{
 			name: "a version alone on an auto-upgrading extension is refused: it would pin it silently",
 			spec: auto(), req: lifecycle.UpdateRequest{Name: "podinfo", Version: ptr.To("1.4.1")},
 			wantErr: "--version pins the extension, so it needs --auto-upgrade-minor-version false: podinfo upgrades its minor version automatically",

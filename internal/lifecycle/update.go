@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"k8s.io/utils/ptr"
@@ -38,6 +39,10 @@ type UpdateRequest struct {
 	// installed afresh with the Extension's own values. Without it such a release is
 	// refused with release.ErrDrift.
 	AdoptRelease bool
+	// ExtensionType and Scope, when set, must equal the extension's own: both are
+	// immutable, and az's update command lines give them.
+	ExtensionType string
+	Scope         v1alpha1.ScopeName
 }
 
 // Update changes an extension's settings, protected settings, version or train: it
@@ -195,10 +200,21 @@ func updateTarget(e *v1alpha1.Extension, upgradeTo string) string {
 // MergeSpec applies an update request to a spec and returns the new spec; spec is not
 // changed. Settings merge key by key; turning auto-upgrade on without a version drops
 // the pin; protected settings, when given, get the extension's Secret. A version
-// alone is refused for an auto-upgrading extension: it would pin it silently.
+// alone is refused for an auto-upgrading extension: it would pin it silently; so is a
+// train alone for a pinned one (az: a train only with auto-upgrade), and a type or
+// scope other than the extension's (both immutable).
 func MergeSpec(spec v1alpha1.ExtensionSpec, req UpdateRequest) (v1alpha1.ExtensionSpec, error) {
+	if req.ExtensionType != "" && !strings.EqualFold(req.ExtensionType, spec.ExtensionType) {
+		return spec, fmt.Errorf("the extension type is immutable: %s is of type %s, not %s (to change it, delete the extension and create it again)", req.Name, spec.ExtensionType, req.ExtensionType)
+	}
+	if scope := (&v1alpha1.Extension{Spec: spec}).ScopeName(); req.Scope != "" && req.Scope != scope {
+		return spec, fmt.Errorf("the scope is immutable: %s has %s scope, not %s (to change it, delete the extension and create it again)", req.Name, scope, req.Scope)
+	}
 	if req.Version != nil && req.AutoUpgrade == nil && ptr.Deref(spec.AutoUpgradeMinorVersion, true) {
 		return spec, fmt.Errorf("--version pins the extension, so it needs --auto-upgrade-minor-version false: %s upgrades its minor version automatically", req.Name)
+	}
+	if req.ReleaseTrain != nil && req.AutoUpgrade == nil && !ptr.Deref(spec.AutoUpgradeMinorVersion, true) {
+		return spec, fmt.Errorf("--release-train can only be set if auto-upgrade is true: %s is pinned to %s; give --auto-upgrade-minor-version true with it", req.Name, spec.Version)
 	}
 	out := *spec.DeepCopy()
 	if req.AutoUpgrade != nil {

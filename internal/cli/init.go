@@ -26,7 +26,10 @@ var initLong = templates.LongDesc(`
 	Established, then the namespace, then the rest, the ValidatingWebhookConfiguration
 	last. Running init again changes nothing that is current, and says "unchanged". The
 	webhook's policy ConfigMap (kubeext-system/kubeext-policy) is created once and never
-	overwritten, so your edits to it survive a re-run.
+	overwritten, so your edits to it survive a re-run. A webhook registration made
+	another way (called by URL, say, or with selectors that let writes pass unreviewed)
+	is taken over: init removes what the embedded manifest does not set, keeps the
+	caBundle, and says what it removed; if the API server refuses, init says what to run.
 
 	--print writes the same objects as one YAML stream and contacts no cluster, for a
 	GitOps repository. --check applies nothing: it reports whether the CRDs are

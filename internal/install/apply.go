@@ -133,11 +133,23 @@ func (a *applyRun) apply(ctx context.Context, o *unstructured.Unstructured) (str
 	if live != nil && keepsExisting(o) {
 		return "unchanged (it exists; init never overwrites the policy configuration)", nil
 	}
+	adopted := ""
+	if live != nil && webhookConfigKinds[o.GroupVersionKind().GroupKind()] {
+		if adopted, err = a.adoptWebhooks(ctx, ri, o, live); err != nil {
+			return "", err
+		}
+		if adopted != "" && a.dryRun {
+			return "serverside-applied, " + adopted, nil // the server would judge an apply against the unadopted object
+		}
+	}
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 	if a.dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
 	got, err := ri.Apply(ctx, o.GetName(), o, opts)
+	if adopted != "" && err == nil {
+		return "serverside-applied, " + adopted, nil
+	}
 	if err != nil {
 		return "", fmt.Errorf("applying %s: %w", name, apiError(err))
 	}

@@ -50,5 +50,15 @@
 //
 // No error of this package contains a setting's value: errors name keys,
 // arguments by position and file lines, so protected settings can be parsed
-// with the same code and the errors shown as they are.
+// with the same code and the errors shown as they are. The one exception is
+// Validate, whose complaints are the schema validator's and may quote a value
+// the schema refuses: it redacts the protected values it is given.
+//
+// # Charts (schema.go)
+//
+// Before anything is installed, settings are checked against the chart they are
+// for: Validate judges their values with the chart's values.schema.json through
+// Helm's own validator, Unknown finds the keys the chart knows of neither in
+// its values.yaml nor in its schema (with the nearest key it does know), and
+// Describe lists the settings a chart takes.
 package settings

@@ -26,12 +26,16 @@ const (
 )
 
 // Handler adapts Validator to controller-runtime's admission.Handler: it caps how
-// many reviews are evaluated at once, records metrics and logs each decision.
+// many reviews are evaluated at once, records metrics, logs each decision and hands
+// each denial to Denials.
 type Handler struct {
 	Validator *Validator
 	Metrics   *Metrics
 	Log       logr.Logger
-	sem       chan struct{}
+	// Denials, when set, records every denied review (EventDenials: as an Event about
+	// the refused object, where `kubectl ext troubleshoot` finds it).
+	Denials Denials
+	sem     chan struct{}
 }
 
 // NewHandler returns a Handler that evaluates at most maxConcurrent reviews at once.
@@ -89,6 +93,9 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	warnings := policy.Lines(decision.Warn)
 	if !decision.Allowed() {
 		outcome = "denied"
+		if h.Denials != nil {
+			h.Denials.Denied(req.AdmissionRequest, decision)
+		}
 		return admission.Denied(strings.Join(policy.Lines(decision.Deny), "\n")).WithWarnings(warnings...)
 	}
 	outcome = "allowed"

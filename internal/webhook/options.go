@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/kubeext/kubectl-ext/internal/admission"
 )
 
 // Options are the webhook's flags.
@@ -32,6 +34,7 @@ type Options struct {
 	ConfigReload        time.Duration
 	VersionRefresh      time.Duration
 	MaxConcurrent       int
+	DenialEvents        bool
 	ShutdownGracePeriod time.Duration
 	Zap                 zap.Options
 }
@@ -55,6 +58,7 @@ func NewOptions() *Options {
 		// inside the Deployment's 256Mi, and 8 slots still evaluate hundreds of
 		// typical reviews a second.
 		MaxConcurrent:       8,
+		DenialEvents:        true,
 		ShutdownGracePeriod: 15 * time.Second,
 	}
 }
@@ -78,6 +82,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ConfigReload, "config-reload-interval", o.ConfigReload, "How often the policy configuration file is checked for changes.")
 	fs.DurationVar(&o.VersionRefresh, "version-refresh-interval", o.VersionRefresh, "How often the cluster's Kubernetes version is read from discovery.")
 	fs.IntVar(&o.MaxConcurrent, "max-concurrent-reviews", o.MaxConcurrent, "Reviews evaluated at once; more wait for a slot until the API server's timeout, then get 503. Each slot may hold about 25 MiB for the largest Extension: keep it under the memory limit.")
+	fs.BoolVar(&o.DenialEvents, "denial-events", o.DenialEvents, "Record every denied write as a Warning Event (reason "+admission.DenialReason+") about the refused object, where `kubectl ext troubleshoot` and `kubectl describe` find it. Dry runs are never recorded.")
 	logFlags := goflag.NewFlagSet("log", goflag.ContinueOnError)
 	o.Zap.BindFlags(logFlags)
 	fs.AddGoFlagSet(logFlags)

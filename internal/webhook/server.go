@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -20,9 +21,11 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -172,7 +175,7 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 		close(certsReady)
 	}
 
-	var handler ctrladmission.Handler = admission.NewHandler(
+	h := admission.NewHandler(
 		&admission.Validator{Engine: engine, Inputs: policyinput.Gatherer{Reader: mgr.GetClient(), Cluster: version},
 			Types:  policyinput.Types{Cache: mgr.GetClient(), API: mgr.GetAPIReader()},
 			Rights: admission.NewSubjectAccess(kc.AuthorizationV1().SubjectAccessReviews(), rightsTTL)},
@@ -180,6 +183,11 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 		log.WithName("admission"),
 		o.MaxConcurrent,
 	)
+	if o.DenialEvents {
+		stop := recordDenials(ctx, h, kc, scheme)
+		defer stop()
+	}
+	var handler ctrladmission.Handler = h
 	if hook := testHookReview; hook != nil {
 		handler = hookedHandler{Handler: handler, hook: hook}
 	}
@@ -244,6 +252,20 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 		return cause
 	}
 	return nil
+}
+
+// recordDenials has h record every denial as an Event about the refused object
+// (admission.EventDenials), with a broadcaster of the webhook's own: client-go's
+// correlator counts repeats and rate-limits each object's Events, so a write refused
+// in a loop cannot flood the API server. The Events of a cluster-scoped object go to
+// the "default" namespace, where kubectl and kubectl ext look for them. The returned
+// stop shuts the broadcaster down (Events still queued are dropped).
+func recordDenials(ctx context.Context, h *admission.Handler, kc kubernetes.Interface, scheme *runtime.Scheme) (stop func()) {
+	b := record.NewBroadcaster(record.WithContext(ctx))
+	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kc.CoreV1().Events("")})
+	host, _ := os.Hostname()
+	h.Denials = admission.EventDenials{Recorder: b.NewRecorder(scheme, corev1.EventSource{Component: admission.DenialComponent, Host: host})}
+	return b.Shutdown
 }
 
 // metricsOptions serves metrics over HTTPS (controller-runtime's self-signed

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"helm.sh/helm/v3/pkg/chart"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -55,7 +56,10 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (*v1alpha1.Exte
 	if err != nil {
 		return nil, err
 	}
-	if _, err := values(req.Settings, req.Protected); err != nil {
+	// The chart is pulled, and the settings checked against it, before anything is
+	// written; the install below uses this chart.
+	pc, err := m.checkSettings(ctx, t, version, req.Settings, req.Protected, settingKeys(req.Settings, req.Protected), nil)
+	if err != nil {
 		return nil, err
 	}
 	if req.DryRun == DryRunClient {
@@ -70,7 +74,7 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (*v1alpha1.Exte
 	err = m.client.Get(ctx, types.NamespacedName{Name: req.Name}, existing)
 	switch {
 	case err == nil:
-		return m.recreate(ctx, req, t, e, existing, version)
+		return m.recreate(ctx, req, t, e, existing, version, pc.chart)
 	case !apierrors.IsNotFound(err):
 		return nil, explain(err, "get", "extensions.kubeext.dev")
 	}
@@ -78,10 +82,6 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (*v1alpha1.Exte
 	if req.DryRun == DryRunServer {
 		if err := m.client.Create(ctx, e.DeepCopy(), client.DryRunAll); err != nil {
 			return nil, explain(err, "create", "extensions.kubeext.dev")
-		}
-		// Pulling the chart checks that the version can be installed.
-		if _, err := m.loadChart(ctx, t, version); err != nil {
-			return nil, err
 		}
 		e.Status.TargetVersion = version
 		return e, nil
@@ -108,7 +108,7 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (*v1alpha1.Exte
 		}
 		return nil, explain(err, "create", "extensions.kubeext.dev")
 	}
-	return m.apply(ctx, applyStep{Type: t, Extension: e, State: v1alpha1.ProvisioningCreating, Version: version,
+	return m.apply(ctx, applyStep{Type: t, Extension: e, State: v1alpha1.ProvisioningCreating, Version: version, Chart: pc.chart,
 		Protected: req.Protected, WriteProtected: req.Protected != nil, Wait: req.Wait, Timeout: req.Timeout})
 }
 
@@ -166,7 +166,8 @@ func newExtension(req CreateRequest, t *v1alpha1.ExtensionType) *v1alpha1.Extens
 // recreate handles create of a name that exists: a Failed (or interrupted) extension
 // of the same type and scope is recovered and installed again; anything else is an
 // error.
-func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.ExtensionType, want, existing *v1alpha1.Extension, version string) (*v1alpha1.Extension, error) {
+func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.ExtensionType, want, existing *v1alpha1.Extension,
+	version string, ch *chart.Chart) (*v1alpha1.Extension, error) {
 	l, err := m.acquire(ctx, ReleaseNamespace(existing), existing.Name, req.Timeout)
 	if err != nil {
 		return nil, err
@@ -198,7 +199,7 @@ func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.E
 	if err := m.client.Update(ctx, updated); err != nil {
 		return nil, conflictOr(err, existing.Name)
 	}
-	return m.apply(ctx, applyStep{Type: t, Extension: updated, State: v1alpha1.ProvisioningCreating, Version: version,
+	return m.apply(ctx, applyStep{Type: t, Extension: updated, State: v1alpha1.ProvisioningCreating, Version: version, Chart: ch,
 		Protected: req.Protected, WriteProtected: req.Protected != nil, Wait: req.Wait, Timeout: req.Timeout})
 }
 

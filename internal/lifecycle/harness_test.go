@@ -163,6 +163,8 @@ type helmSetup struct {
 	tamperedRecorded                     *helmrelease.Release
 	installErr, upgradeErr, uninstallErr error
 	rolledBack                           bool
+	// charts is the chart source; nil serves podinfoVersions as bare charts (source).
+	charts chartsource.Source
 }
 
 // source serves the podinfo versions and builds a minimal chart for each.
@@ -297,12 +299,16 @@ func newHarness(t *testing.T, setup helmSetup, objs ...client.Object) *harness {
 		t.Fatal(err)
 	}
 	var progress bytes.Buffer
+	var charts chartsource.Source = source{podinfoVersions}
+	if setup.charts != nil {
+		charts = setup.charts
+	}
 	m := lifecycle.New(lifecycle.Config{
 		Client:   c,
 		Helm:     h,
 		Policy:   policies(t),
 		Cluster:  cluster{info},
-		Charts:   func(v1alpha1.ChartSource) (chartsource.Source, error) { return source{podinfoVersions}, nil },
+		Charts:   func(v1alpha1.ChartSource) (chartsource.Source, error) { return charts, nil },
 		Progress: &progress,
 		Holder:   "test@lifecycle/0-test",
 		Now:      func() time.Time { return clock },

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"sort"
 	"time"
 
 	"helm.sh/helm/v3/pkg/chart"
@@ -72,6 +75,9 @@ type applyStep struct {
 	// State is Creating or Updating.
 	State   v1alpha1.ProvisioningState
 	Version string
+	// Chart is the chart of Version, pulled and checked against the settings before
+	// the Extension was written (checkSettings).
+	Chart *chart.Chart
 	// Protected are the protected settings the release's values use; with
 	// WriteProtected they replace the Secret's first.
 	Protected      map[string]string
@@ -102,7 +108,7 @@ func (m *Manager) apply(ctx context.Context, s applyStep) (*v1alpha1.Extension, 
 	if s.State == v1alpha1.ProvisioningCreating {
 		command = "install"
 	}
-	rec, err := m.helmApply(ctx, helmStep{Type: s.Type, Extension: e, Version: s.Version,
+	rec, err := m.helmApply(ctx, helmStep{Type: s.Type, Extension: e, Version: s.Version, Chart: s.Chart,
 		Settings: e.Spec.ConfigurationSettings, Protected: s.Protected, Adopt: s.Adopt, Wait: s.Wait, Timeout: s.Timeout, Command: command})
 	if err != nil {
 		return e, err
@@ -119,6 +125,8 @@ type helmStep struct {
 	Type      *v1alpha1.ExtensionType
 	Extension *v1alpha1.Extension
 	Version   string
+	// Chart is the chart of Version.
+	Chart *chart.Chart
 	// Settings and Protected become the release's values (protected win).
 	Settings, Protected map[string]string
 	Adopt               bool
@@ -128,22 +136,18 @@ type helmStep struct {
 	Command string
 }
 
-// helmApply pulls the chart and installs the release when nothing is recorded, or
-// upgrades the recorded one (or adopts whatever is stored, when asked), returning the
-// record of the new revision. On failure the status is Failed with Helm's error,
+// helmApply installs the chart's release when nothing is recorded, or upgrades the
+// recorded one (or adopts whatever is stored, when asked), returning the record of the
+// new revision. On failure the status is Failed with Helm's error,
 // redacted (release.Client has already uninstalled or rolled back, and a rollback's
 // revision is recorded).
 func (m *Manager) helmApply(ctx context.Context, s helmStep) (release.Record, error) {
 	e := s.Extension
-	ch, err := m.loadChart(ctx, s.Type, s.Version)
-	if err != nil {
-		return release.Record{}, m.fail(ctx, e, "ChartUnavailable", err)
-	}
 	vals, err := values(s.Settings, s.Protected)
 	if err != nil {
 		return release.Record{}, m.fail(ctx, e, "InvalidSettings", err)
 	}
-	req := release.Request{Name: e.Name, Namespace: ReleaseNamespace(e), Chart: ch, Values: vals, Wait: s.Wait, Timeout: s.Timeout,
+	req := release.Request{Name: e.Name, Namespace: ReleaseNamespace(e), Chart: s.Chart, Values: vals, Wait: s.Wait, Timeout: s.Timeout,
 		Description: fmt.Sprintf("kubectl ext %s: version %s", s.Command, s.Version), Expect: recordOf(e),
 		// A lock lost while Helm waited stops the rollback or uninstall that would follow.
 		Proceed: func() error { return stillHeld(ctx) }}
@@ -191,6 +195,68 @@ func (m *Manager) loadChart(ctx context.Context, t *v1alpha1.ExtensionType, vers
 		return nil, err
 	}
 	return src.Load(ctx, version)
+}
+
+// pulledChart is the chart of one version, pulled once per command.
+type pulledChart struct {
+	version string
+	chart   *chart.Chart
+}
+
+// checkSettings pulls the chart of version, unless prev holds it, and checks the
+// settings against it, so that create and update refuse what Helm would refuse only
+// after the Extension was recorded (a failed release), and say what it would take
+// without a word (a key the chart never reads). Nothing is written before it:
+//   - the values the settings and protected settings make, coalesced with the chart's
+//     defaults, must meet the chart's values.schema.json (and its subcharts'), judged
+//     by Helm's own validator; a refusal is ErrInvalid naming each key and the
+//     schema's complaint, with protected values redacted;
+//   - each key of warn that the chart knows in neither its values.yaml nor its schema
+//     is a warning on the progress writer, with the nearest key it does know.
+//
+// A chart that cannot be pulled is an error here too, before anything is written.
+func (m *Manager) checkSettings(ctx context.Context, t *v1alpha1.ExtensionType, version string, s, protected map[string]string,
+	warn []string, prev *pulledChart) (*pulledChart, error) {
+	vals, err := values(s, protected)
+	if err != nil {
+		return nil, err
+	}
+	pc := prev
+	if pc == nil || pc.version != version {
+		ch, err := m.loadChart(ctx, t, version)
+		if err != nil {
+			return nil, err
+		}
+		pc = &pulledChart{version: version, chart: ch}
+	}
+	if err := settings.Validate(pc.chart, vals, slices.Collect(maps.Values(protected))); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	sort.Strings(warn)
+	unknown, err := settings.Unknown(pc.chart, warn)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	for _, u := range unknown {
+		hint := ""
+		if u.Suggestion != "" {
+			hint = fmt.Sprintf("; did you mean %s?", u.Suggestion)
+		}
+		m.progress("Warning: setting %s is not a value of chart %s %s (neither its values.yaml nor its values.schema.json has it), so the chart may never read it%s",
+			u.Key, t.Spec.Chart.Name, version, hint)
+	}
+	return pc, nil
+}
+
+// settingKeys lists the keys of settings and protected settings (never values).
+func settingKeys(s, protected map[string]string) []string {
+	keys := slices.Collect(maps.Keys(s))
+	for k := range protected {
+		if _, ok := s[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 // values merges settings and protected settings (protected win) into Helm values.

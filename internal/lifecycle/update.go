@@ -66,14 +66,29 @@ func (m *Manager) update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 		return nil, err
 	}
 	// A request that cannot apply is refused before the lock is taken or the type read.
-	if _, err := MergeSpec(e.Spec, req); err != nil {
+	spec, err := MergeSpec(e.Spec, req)
+	if err != nil {
 		return nil, err
 	}
 	t, err := m.extensionType(ctx, e.Spec.ExtensionType)
 	if err != nil {
 		return nil, err
 	}
+	var pc *pulledChart
 	if req.DryRun == DryRunNone {
+		// Settings the chart refuses are refused before the lock is taken, or anything
+		// an interrupted command left is recovered: nothing is written for them. They
+		// are checked again, against the same chart unless the version moved, once the
+		// spec is read under the lock.
+		next := e.DeepCopy()
+		next.Spec = spec
+		target, protected, err := m.updateInputs(ctx, t, next, req)
+		if err != nil {
+			return nil, err
+		}
+		if pc, err = m.checkSettings(ctx, t, target, next.Spec.ConfigurationSettings, protected, warnKeys(next, target, req, protected), nil); err != nil {
+			return nil, err
+		}
 		l, err := m.acquire(ctx, ReleaseNamespace(e), e.Name, req.Timeout)
 		if err != nil {
 			return nil, err
@@ -96,7 +111,7 @@ func (m *Manager) update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 			return nil, err
 		}
 	}
-	u, err := m.prepareUpdate(ctx, t, e, req)
+	u, err := m.prepareUpdate(ctx, t, e, req, pc)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +147,7 @@ func (m *Manager) update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 		// Declared (kubectl apply, GitOps) and never installed: this is its install.
 		state = v1alpha1.ProvisioningCreating
 	}
-	return m.apply(ctx, applyStep{Type: t, Extension: u.next, State: state, Version: u.target,
+	return m.apply(ctx, applyStep{Type: t, Extension: u.next, State: state, Version: u.target, Chart: u.chart.chart,
 		Protected: u.protected, WriteProtected: req.Protected != nil, Adopt: req.AdoptRelease, Wait: req.Wait, Timeout: req.Timeout})
 }
 
@@ -145,12 +160,16 @@ type preparedUpdate struct {
 	// protected are the protected settings the release's values use: the request's,
 	// or the Secret's when the request leaves them.
 	protected map[string]string
+	// chart is the chart of target, against which the settings were checked.
+	chart *pulledChart
 }
 
 // prepareUpdate merges the request into e, has the policies judge the new spec, picks
 // the target version and, when it moves, has the policies judge the move too (as the
-// webhook judges status.targetVersion), and checks that the settings make values.
-func (m *Manager) prepareUpdate(ctx context.Context, t *v1alpha1.ExtensionType, e *v1alpha1.Extension, req UpdateRequest) (preparedUpdate, error) {
+// webhook judges status.targetVersion), and checks the settings against the chart of
+// the target version (checkSettings): pre's, when it was pulled for that version
+// already (the settings then were warned about already).
+func (m *Manager) prepareUpdate(ctx context.Context, t *v1alpha1.ExtensionType, e *v1alpha1.Extension, req UpdateRequest, pre *pulledChart) (preparedUpdate, error) {
 	spec, err := MergeSpec(e.Spec, req)
 	if err != nil {
 		return preparedUpdate{}, err
@@ -160,18 +179,15 @@ func (m *Manager) prepareUpdate(ctx context.Context, t *v1alpha1.ExtensionType, 
 	if err := m.judge(ctx, policy.Request{Operation: policy.OperationUpdate, Object: next, OldObject: e}); err != nil {
 		return preparedUpdate{}, err
 	}
-	u := preparedUpdate{next: next, target: updateTarget(next, req.TargetVersion), protected: req.Protected}
-	if u.target == "" {
-		if u.target, err = m.resolveVersion(ctx, t, next); err != nil {
-			return preparedUpdate{}, err
-		}
+	u := preparedUpdate{next: next}
+	if u.target, u.protected, err = m.updateInputs(ctx, t, next, req); err != nil {
+		return preparedUpdate{}, err
 	}
-	if u.protected == nil {
-		if u.protected, err = m.readProtected(ctx, next); err != nil {
-			return preparedUpdate{}, err
-		}
+	var warn []string
+	if pre == nil {
+		warn = warnKeys(next, u.target, req, u.protected)
 	}
-	if _, err := values(next.Spec.ConfigurationSettings, u.protected); err != nil {
+	if u.chart, err = m.checkSettings(ctx, t, u.target, next.Spec.ConfigurationSettings, u.protected, warn, pre); err != nil {
 		return preparedUpdate{}, err
 	}
 	if u.target != next.Status.CurrentVersion {
@@ -182,6 +198,37 @@ func (m *Manager) prepareUpdate(ctx context.Context, t *v1alpha1.ExtensionType, 
 		}
 	}
 	return u, nil
+}
+
+// updateInputs are the version an update moves the extension (its merged spec) to and
+// the protected settings its release's values use: the request's, or the Secret's when
+// the request leaves them.
+func (m *Manager) updateInputs(ctx context.Context, t *v1alpha1.ExtensionType, next *v1alpha1.Extension, req UpdateRequest) (string, map[string]string, error) {
+	target := updateTarget(next, req.TargetVersion)
+	if target == "" {
+		var err error
+		if target, err = m.resolveVersion(ctx, t, next); err != nil {
+			return "", nil, err
+		}
+	}
+	protected := req.Protected
+	if protected == nil {
+		var err error
+		if protected, err = m.readProtected(ctx, next); err != nil {
+			return "", nil, err
+		}
+	}
+	return target, protected, nil
+}
+
+// warnKeys are the setting keys an update warns about when the chart does not know
+// them: the ones the request gives, or every one when the version moves (the new
+// chart may have dropped a key the old one read).
+func warnKeys(next *v1alpha1.Extension, target string, req UpdateRequest, protected map[string]string) []string {
+	if target != next.Status.CurrentVersion {
+		return settingKeys(next.Spec.ConfigurationSettings, protected)
+	}
+	return settingKeys(req.Settings, req.Protected)
 }
 
 // updateTarget is the version an updated extension moves to: its pinned version, the

@@ -52,6 +52,8 @@ type Spec struct {
 	KubeVersion string
 	// Values override the chart's default values (see the package documentation).
 	Values map[string]interface{}
+	// Schema, when set, is the chart's values.schema.json (see PodinfoSchema).
+	Schema string
 }
 
 // KubeVersionUnsatisfiable is the kubeVersion of Podinfo's 1.6.0: no cluster of
@@ -157,6 +159,7 @@ func Chart(spec Spec) (*chart.Chart, error) {
 		},
 		Values: loaded,
 		Raw:    []*chart.File{{Name: chartutil.ValuesfileName, Data: raw}},
+		Schema: schemaBytes(spec.Schema),
 	}, nil
 }
 

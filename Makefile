@@ -24,7 +24,7 @@ TEST_PARALLEL ?= 2
 
 .PHONY: help
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## Build bin/kubectl-ext, bin/webhook, bin/extension-manager, and the demo's helpers
@@ -48,6 +48,10 @@ verify-generate: ## Fail when the committed generated files are stale
 envtest-assets: ## Build kube-apiserver and etcd into the cache (skipped when present)
 	@hack/envtest-assets.sh >/dev/null
 
+.PHONY: cluster-assets
+cluster-assets: ## Also build kube-controller-manager, kube-scheduler and kwok, for a cluster whose pods become Ready (skipped when present)
+	@hack/envtest-assets.sh --ready >/dev/null
+
 # Lint tools are pinned in a module of their own (hack/tools/go.mod), built on first use.
 TOOL := $(GO) tool -modfile=hack/tools/go.mod
 
@@ -68,9 +72,18 @@ test: envtest-assets lint verify-generate ## Run every test, never -short: unit,
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh 2>/dev/null)" \
 		$(GO) test -p $(TEST_PARALLEL) -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
 
+# The tests that need a cluster whose pods become Ready (build tag e2e), apart from
+# make test so that it needs no more than kube-apiserver and etcd.
+E2E_PKGS ?= ./internal/testenv/
+
+.PHONY: test-e2e
+test-e2e: cluster-assets ## Run the tests that need pods to become Ready, on kube-controller-manager, kube-scheduler and kwok's simulated nodes
+	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh --ready 2>/dev/null)" \
+		$(GO) test -tags e2e -p $(TEST_PARALLEL) -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) $(E2E_PKGS)
+
 .PHONY: demo
-demo: envtest-assets build ## Run the demo on a throwaway local control plane
-	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh 2>/dev/null)" BIN=$(BIN) hack/demo.sh
+demo: cluster-assets build ## Run the demo on a throwaway local cluster whose pods become Ready
+	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh --ready 2>/dev/null)" BIN=$(BIN) hack/demo.sh
 
 .PHONY: clean
 clean: ## Remove build output (the asset cache stays)

@@ -2,6 +2,9 @@
 // until it is interrupted, for `make demo` and for trying the plugin by hand:
 //
 //	go run ./hack/localcluster --kubeconfig /tmp/kubeext-demo.kubeconfig
+//
+// With --ready it also runs kube-controller-manager, kube-scheduler and kwok's
+// simulated nodes (built by `make cluster-assets`), so workloads really become Ready.
 package main
 
 import (
@@ -11,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/kubeext/kubectl-ext/internal/testenv"
 )
@@ -28,6 +32,8 @@ func run() error {
 	kubeconfig := fs.String("kubeconfig", "", "where to write the kubeconfig of the local cluster (required)")
 	emulated := fs.String("emulated-version", "", "Kubernetes minor the API server emulates, e.g. 1.36")
 	verbose := fs.Bool("v", false, "show the control plane's logs")
+	ready := fs.Bool("ready", false, "also run kube-controller-manager, kube-scheduler and kwok's simulated nodes, so pods become Ready (make cluster-assets builds them)")
+	nodes := fs.Int("nodes", 1, "how many simulated nodes a --ready cluster has")
 	webhookEnv := fs.String("webhook-env", "", "register the shipped ValidatingWebhookConfiguration, pointed at a local server, and write WEBHOOK_HOST, WEBHOOK_PORT and WEBHOOK_CERT_DIR for it to this file")
 	_ = fs.Parse(os.Args[1:])
 	if *kubeconfig == "" {
@@ -36,7 +42,7 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	opts := testenv.Options{EmulatedVersion: *emulated}
+	opts := testenv.Options{EmulatedVersion: *emulated, Ready: *ready, Nodes: *nodes}
 	if *webhookEnv != "" {
 		vwc, err := testenv.ShippedWebhookConfiguration()
 		if err != nil {
@@ -47,7 +53,12 @@ func run() error {
 	if *verbose {
 		opts.Output = os.Stderr
 	}
-	fmt.Fprintln(os.Stderr, "localcluster: starting etcd and kube-apiserver")
+	what := "etcd and kube-apiserver"
+	if *ready {
+		what += fmt.Sprintf(", kube-controller-manager, kube-scheduler and kwok with %d node(s)", *nodes)
+	}
+	fmt.Fprintf(os.Stderr, "localcluster: starting %s\n", what)
+	began := time.Now()
 	env, err := testenv.Start(opts)
 	if err != nil {
 		return err
@@ -78,7 +89,8 @@ func run() error {
 		return err
 	}
 	defer os.Remove(*kubeconfig)
-	fmt.Fprintf(os.Stderr, "localcluster: ready at %s (kubeconfig %s); Ctrl-C stops it\n", env.Config.Host, *kubeconfig)
+	fmt.Fprintf(os.Stderr, "localcluster: ready at %s in %.1fs (kubeconfig %s); Ctrl-C stops it\n",
+		env.Config.Host, time.Since(began).Seconds(), *kubeconfig)
 	<-ctx.Done()
 	return nil
 }

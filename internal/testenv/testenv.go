@@ -3,6 +3,11 @@
 // envtest, with the kubeext.dev CRDs installed. One control plane serves a whole test
 // package, started by the first test that needs it (see Shared); tests get a
 // rest.Config, a client and a kubeconfig file for the real kubectl.
+//
+// That bare API server stores objects and runs admission, but nothing acts on them: no
+// Deployment ever rolls out. Options.Ready adds kube-controller-manager,
+// kube-scheduler and kwok's simulated nodes (see ready.go), so pods are scheduled and
+// become Ready and Jobs complete, for the tests and the demo that need it.
 package testenv
 
 import (
@@ -51,6 +56,14 @@ type Options struct {
 	ValidatingWebhooks []*admissionregistrationv1.ValidatingWebhookConfiguration
 	// WithoutCRDs starts a cluster on which `kubectl ext init` never ran.
 	WithoutCRDs bool
+	// Ready also starts kube-controller-manager, kube-scheduler and kwok with Nodes
+	// simulated nodes, and returns once they are Ready: Deployments then roll out,
+	// pods become Running and Ready, and Jobs complete. Its binaries are built by
+	// `make cluster-assets` (hack/envtest-assets.sh --ready). The ServiceAccount
+	// admission plugin, off on the bare API server, is on.
+	Ready bool
+	// Nodes is how many kwok nodes a Ready cluster starts with; 0 means one.
+	Nodes int
 }
 
 // Env is a running control plane.
@@ -66,6 +79,10 @@ type Env struct {
 
 	env *envtest.Environment
 	dir string
+	// components are the processes of a Ready cluster, in start order.
+	components []*component
+	// nodes are the names of the kwok nodes.
+	nodes []string
 }
 
 // Scheme returns a scheme with client-go's kinds, the CRD kinds and the kubeext.dev kinds.
@@ -82,8 +99,12 @@ func Scheme() *runtime.Scheme {
 // AssetsDir returns the directory of kube-apiserver and etcd: $KUBEBUILDER_ASSETS, or the
 // newest build in the cache that hack/envtest-assets.sh fills.
 func AssetsDir() (string, error) {
+	return assetsDir(false)
+}
+
+func assetsDir(ready bool) (string, error) {
 	if d := os.Getenv(AssetsEnv); d != "" {
-		if err := hasBinaries(d); err != nil {
+		if err := hasBinaries(d, ready); err != nil {
 			return "", fmt.Errorf("%s=%s: %w", AssetsEnv, d, err)
 		}
 		return d, nil
@@ -95,9 +116,13 @@ func AssetsDir() (string, error) {
 	dirs, _ := filepath.Glob(filepath.Join(root, "envtest", "kube-*"))
 	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
 	for _, d := range dirs {
-		if hasBinaries(d) == nil {
+		if hasBinaries(d, ready) == nil {
 			return d, nil
 		}
+	}
+	if ready {
+		return "", fmt.Errorf("no kube-apiserver, etcd, %s found (looked at $%s and %s); build them with `make cluster-assets`",
+			strings.Join(readyAssets, ", "), AssetsEnv, filepath.Join(root, "envtest"))
 	}
 	return "", fmt.Errorf("no kube-apiserver and etcd found (looked at $%s and %s); build them with `make envtest-assets`",
 		AssetsEnv, filepath.Join(root, "envtest"))
@@ -116,10 +141,18 @@ func CacheRoot() (string, error) {
 	return filepath.Join(cache, "kubectl-ext"), nil
 }
 
-func hasBinaries(dir string) error {
+func hasBinaries(dir string, ready bool) error {
 	for _, b := range []string{"kube-apiserver", "etcd"} {
 		if fi, err := os.Stat(filepath.Join(dir, b)); err != nil || fi.IsDir() {
 			return fmt.Errorf("%s is missing; build it with `make envtest-assets`", b)
+		}
+	}
+	if !ready {
+		return nil
+	}
+	for _, b := range readyAssets {
+		if fi, err := os.Stat(filepath.Join(dir, b)); err != nil || fi.IsDir() {
+			return fmt.Errorf("%s is missing; build it with `make cluster-assets`", b)
 		}
 	}
 	return nil
@@ -146,9 +179,10 @@ func CRDs() ([]*apiextensionsv1.CustomResourceDefinition, error) {
 	return out, err
 }
 
-// Start starts etcd and kube-apiserver, installs the CRDs and writes a kubeconfig.
+// Start starts etcd and kube-apiserver, installs the CRDs and writes a kubeconfig; with
+// opts.Ready, also the controllers, the scheduler and kwok's nodes (see Options.Ready).
 func Start(opts Options) (*Env, error) {
-	assets, err := AssetsDir()
+	assets, err := assetsDir(opts.Ready)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +226,14 @@ func Start(opts Options) (*Env, error) {
 	if opts.EmulatedVersion != "" {
 		api.Configure().Set("emulated-version", "kube="+opts.EmulatedVersion)
 	}
+	if opts.Ready {
+		// envtest disables the ServiceAccount admission plugin because it runs no
+		// serviceaccount controller; a Ready cluster runs one, so pods get their
+		// ServiceAccount and token volume as in any cluster. envtest's 10.0.0.0/24
+		// would run out of ClusterIPs with a few hundred charts' Services.
+		api.Configure().Disable("disable-admission-plugins")
+		api.Configure().Set("service-cluster-ip-range", serviceCIDR)
+	}
 	for k, v := range opts.APIServerArgs {
 		api.Configure().Set(k, v)
 	}
@@ -205,6 +247,12 @@ func Start(opts Options) (*Env, error) {
 	if err := e.connect(); err != nil {
 		_ = e.Stop()
 		return nil, err
+	}
+	if opts.Ready {
+		if err := e.startReady(assets, opts); err != nil {
+			_ = e.Stop()
+			return nil, fmt.Errorf("starting the Ready cluster from %s: %w", assets, err)
+		}
 	}
 	return e, nil
 }
@@ -283,9 +331,10 @@ func (e *Env) WebhookServing() (host string, port int, certDir string) {
 // Dir is a scratch directory that lives as long as the control plane.
 func (e *Env) Dir() string { return e.dir }
 
-// Stop stops the control plane and removes its files.
+// Stop stops the control plane (a Ready cluster's kwok, scheduler and controllers
+// first) and removes its files.
 func (e *Env) Stop() error {
-	var errs []error
+	errs := []error{e.stopComponents()}
 	if e.env != nil {
 		errs = append(errs, e.env.Stop())
 	}

@@ -7,8 +7,8 @@ import (
 
 // pairFlags take several space-separated key=value pairs after one flag, as az's do.
 var pairFlags = map[string]bool{
-	"--configuration-settings": true, "--config": true,
-	"--configuration-protected-settings": true, "--config-protected": true,
+	"--configuration-settings": true, "--config": true, "--config-settings": true,
+	"--configuration-protected-settings": true, "--config-protected": true, "--config-protected-settings": true,
 }
 
 var pairArg = regexp.MustCompile(`^[^-=\s][^=\s]*=`)

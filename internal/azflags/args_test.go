@@ -27,6 +27,11 @@ func TestNormalizeArgs(t *testing.T) {
 			want: []string{"update", "x", "--config-protected=k=v", "--config-protected", "k2=v2"},
 		},
 		{
+			name: "az's newer names take pairs too",
+			in:   []string{"update", "--config-settings", "a=1", "b=2", "--config-protected-settings", "k=v", "l=w"},
+			want: []string{"update", "--config-settings", "a=1", "--config-settings", "b=2", "--config-protected-settings", "k=v", "--config-protected-settings", "l=w"},
+		},
+		{
 			name: "pairs after other flags are left alone",
 			in:   []string{"create", "x", "--release-namespace", "ns", "a=1"},
 			want: []string{"create", "x", "--release-namespace", "ns", "a=1"},

@@ -14,31 +14,38 @@ import (
 // Create is the flags of `az k8s-extension create`, and the plugin's --dry-run, as
 // given.
 type Create struct {
-	ExtensionType                     string
+	ExtensionType                     ExtensionType
 	Scope, ReleaseNamespace, TargetNS string
 	AutoUpgrade                       string
 	Version, ReleaseTrain             string
 	DryRun                            string
 	Settings                          Settings
 	Wait                              Wait
+	Marketplace                       Marketplace
 }
 
 // AddFlags registers create's flags on fs. Completion of their values is the
 // command's: it needs a cluster.
 func (c *Create) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&c.ExtensionType, "extension-type", "t", "", "Extension type to install (see: kubectl ext type list). Required.")
+	AddExtensionTypeFlag(fs, &c.ExtensionType, "Extension type to install (see: kubectl ext type list). Required. (az's -t is --cluster-type; here it is --extension-type.)")
 	fs.StringVar(&c.Scope, "scope", "", "cluster or namespace; defaults to the type's default, or to cluster when --release-namespace is given.")
 	fs.StringVar(&c.ReleaseNamespace, "release-namespace", "", "Namespace of the release with cluster scope (created if missing).")
 	fs.StringVar(&c.TargetNS, "target-namespace", "", "Namespace to install into with namespace scope (created if missing).")
 	fs.StringVar(&c.AutoUpgrade, "auto-upgrade-minor-version", "", "true (default) keeps the extension current within its train; false pins --version.")
 	fs.StringVar(&c.AutoUpgrade, "auto-upgrade", "", "Alias of --auto-upgrade-minor-version.")
 	fs.StringVar(&c.Version, "version", "", "Version to pin; requires --auto-upgrade-minor-version false.")
-	fs.StringVar(&c.ReleaseTrain, "release-train", "", "Release train to take versions from (default Stable).")
+	fs.StringVar(&c.ReleaseTrain, "release-train", "", "Release train to take versions from (default Stable); only with auto-upgrade.")
 	fs.StringVar(&c.DryRun, "dry-run", "none", `"none", "client" (local policy checks only) or "server" (the API server and webhook judge, nothing is kept).`)
 	fs.Lookup("dry-run").NoOptDefVal = "client"
 	c.Settings.AddFlags(fs)
 	c.Wait.AddFlags(fs)
+	c.Marketplace.AddFlags(fs)
 }
+
+// errTrainPinned is az's rule: a release train is where auto-upgrade takes versions
+// from, so it is refused with a pinned version (the API server cannot tell: the CRD
+// defaults the train).
+var errTrainPinned = fmt.Errorf("--release-train can only be set if auto-upgrade is true: a pinned extension takes no versions from a train. Drop --release-train, or give --auto-upgrade-minor-version true without --version")
 
 var dns1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
@@ -59,8 +66,15 @@ func (c *Create) Request(name string, changed func(string) bool) (lifecycle.Crea
 	if err := ValidateName(name); err != nil {
 		return req, err
 	}
-	if c.ExtensionType == "" {
+	typ, err := c.ExtensionType.Value()
+	if err != nil {
+		return req, err
+	}
+	if typ == "" {
 		return req, fmt.Errorf("--extension-type is required (see `kubectl ext type list`)")
+	}
+	if err := c.Marketplace.Validate(changed); err != nil {
+		return req, err
 	}
 	scope := v1alpha1.ScopeName(c.Scope)
 	switch scope {
@@ -80,7 +94,6 @@ func (c *Create) Request(name string, changed func(string) bool) (lifecycle.Crea
 	}
 	auto := true
 	if c.AutoUpgrade != "" {
-		var err error
 		if auto, err = ParseBool("auto-upgrade-minor-version", c.AutoUpgrade); err != nil {
 			return req, err
 		}
@@ -90,6 +103,8 @@ func (c *Create) Request(name string, changed func(string) bool) (lifecycle.Crea
 		return req, fmt.Errorf("--version pins the extension, so it needs --auto-upgrade-minor-version false")
 	case !auto && c.Version == "":
 		return req, fmt.Errorf("--auto-upgrade-minor-version false needs --version: name the version to pin")
+	case !auto && changed("release-train"):
+		return req, errTrainPinned
 	}
 	dry, err := ParseDryRun(c.DryRun)
 	if err != nil {
@@ -103,7 +118,7 @@ func (c *Create) Request(name string, changed func(string) bool) (lifecycle.Crea
 		return req, err
 	}
 	return lifecycle.CreateRequest{
-		Name: name, ExtensionType: c.ExtensionType, Scope: scope,
+		Name: name, ExtensionType: typ, Scope: scope,
 		ReleaseNamespace: c.ReleaseNamespace, TargetNamespace: c.TargetNS,
 		AutoUpgrade: ptr.To(auto), Version: c.Version, ReleaseTrain: c.ReleaseTrain,
 		Settings: s.Settings, Protected: s.Protected,

@@ -1,8 +1,8 @@
 package azflags
 
 import (
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,25 +21,40 @@ type Settings struct {
 
 // AddFlags registers the settings flags and their aliases on fs.
 func (s *Settings) AddFlags(fs *pflag.FlagSet) {
-	fs.StringArrayVar(&s.Inline, "configuration-settings", nil, "Configuration settings as key=value pairs (Helm --set paths); repeatable, several space-separated pairs per flag.")
-	fs.StringArrayVar(&s.Inline, "config", nil, "Alias of --configuration-settings.")
+	fs.Var(pairs{&s.Inline}, "configuration-settings", "Configuration settings as key=value pairs (Helm --set paths); repeatable, several space-separated pairs per flag.")
+	fs.Var(pairs{&s.Inline}, "config", "Alias of --configuration-settings.")
+	fs.Var(pairs{&s.Inline}, "config-settings", "Alias of --configuration-settings.")
 	fs.StringVar(&s.File, "configuration-settings-file", "", "JSON or YAML file of configuration settings.")
 	fs.StringVar(&s.File, "config-file", "", "Alias of --configuration-settings-file.")
-	fs.StringArrayVar(&s.Protected, "configuration-protected-settings", nil, "Protected settings as key=value pairs: kept in a Secret, never shown back.")
-	fs.StringArrayVar(&s.Protected, "config-protected", nil, "Alias of --configuration-protected-settings.")
+	fs.StringVar(&s.File, "config-settings-file", "", "Alias of --configuration-settings-file.")
+	fs.Var(pairs{&s.Protected}, "configuration-protected-settings", "Protected settings as key=value pairs: kept in a Secret, never shown back.")
+	fs.Var(pairs{&s.Protected}, "config-protected", "Alias of --configuration-protected-settings.")
+	fs.Var(pairs{&s.Protected}, "config-protected-settings", "Alias of --configuration-protected-settings.")
 	fs.StringVar(&s.ProtectedFile, "configuration-protected-settings-file", "", "JSON or YAML file of protected settings.")
 	fs.StringVar(&s.ProtectedFile, "config-protected-file", "", "Alias of --configuration-protected-settings-file.")
+	fs.StringVar(&s.ProtectedFile, "config-protected-settings-file", "", "Alias of --configuration-protected-settings-file.")
+}
+
+// pairs is the value of the inline settings flags, which every alias appends to:
+// pflag's StringArray replaces the slice on each flag's first use, so with it
+// `--config a=1 --configuration-settings b=2` would lose a=1.
+type pairs struct{ v *[]string }
+
+func (p pairs) Set(s string) error { *p.v = append(*p.v, s); return nil }
+func (p pairs) Type() string       { return "stringArray" }
+func (p pairs) String() string     { return strings.Join(*p.v, " ") }
+
+// The names of the protected-settings flags, az's and their aliases (az renamed them
+// over time and still takes every name).
+var protectedFlags = []string{
+	"configuration-protected-settings", "config-protected", "config-protected-settings",
+	"configuration-protected-settings-file", "config-protected-file", "config-protected-settings-file",
 }
 
 // ProtectedGiven tells whether any protected-settings flag was given, even with no
 // pairs: on update, an empty set deletes every protected setting.
 func ProtectedGiven(changed func(string) bool) bool {
-	for _, n := range []string{"configuration-protected-settings", "config-protected", "configuration-protected-settings-file", "config-protected-file"} {
-		if changed(n) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(protectedFlags, changed)
 }
 
 // ParsedSettings holds the settings flags' result: nil maps mean "not given".
@@ -47,12 +62,16 @@ type ParsedSettings struct {
 	Settings, Protected map[string]string
 }
 
-// Parse reads the flags. On create, inline pairs and a file are mutually exclusive;
-// on update the file is read first and inline keys override it. Errors never quote a
-// value.
+// Parse reads the flags. Inline pairs and a file are mutually exclusive, on create and
+// on update alike, as az documents them (for settings and protected settings each);
+// the check is on the flags given, so an empty file or pair list counts. Errors never
+// quote a value.
 func (s *Settings) Parse(create bool, protectedGiven bool) (ParsedSettings, error) {
 	var out ParsedSettings
 	read := func(kind string, inline []string, file string) (map[string]string, error) {
+		if len(inline) > 0 && file != "" {
+			return nil, fmt.Errorf("--%s and --%s-file are mutually exclusive: give the settings inline or in a file, not both", kind, kind)
+		}
 		in, err := settings.ParsePairs(inline)
 		if err != nil {
 			return nil, fmt.Errorf("--%s: %w", kind, err)
@@ -64,11 +83,7 @@ func (s *Settings) Parse(create bool, protectedGiven bool) (ParsedSettings, erro
 			}
 		}
 		if create {
-			m, err := settings.ForCreate(in, fromFile)
-			if errors.Is(err, settings.ErrInlineAndFile) {
-				return nil, fmt.Errorf("--%s and --%s-file are mutually exclusive on create: give one of them", kind, kind)
-			}
-			return m, err
+			return settings.ForCreate(in, fromFile)
 		}
 		return settings.ForUpdate(in, fromFile), nil
 	}

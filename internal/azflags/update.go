@@ -6,31 +6,39 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
 
 // Update is the flags of `az k8s-extension update`, and the plugin's --adopt-release
-// and --dry-run, as given.
+// and --dry-run, as given. --extension-type and --scope change nothing: az's update
+// examples give them, and each must equal the extension's own.
 type Update struct {
+	ExtensionType         ExtensionType
+	Scope                 string
 	AutoUpgrade           string
 	Version, ReleaseTrain string
 	AdoptRelease          bool
 	DryRun                string
 	Settings              Settings
 	Wait                  Wait
+	Marketplace           Marketplace
 }
 
 // AddFlags registers update's flags on fs. Confirmation (--yes) is the command's.
 func (u *Update) AddFlags(fs *pflag.FlagSet) {
+	AddExtensionTypeFlag(fs, &u.ExtensionType, "The extension's type, as az's update examples give it: it must be the extension's own (the type is immutable).")
+	fs.StringVar(&u.Scope, "scope", "", "The extension's scope, cluster or namespace, as az's update examples give it: it must be the extension's own (the scope is immutable).")
 	fs.StringVar(&u.AutoUpgrade, "auto-upgrade-minor-version", "", "true keeps the extension current within its train; false pins --version.")
 	fs.StringVar(&u.AutoUpgrade, "auto-upgrade", "", "Alias of --auto-upgrade-minor-version.")
 	fs.StringVar(&u.Version, "version", "", "Version to pin: needs --auto-upgrade-minor-version false unless the extension is pinned already.")
-	fs.StringVar(&u.ReleaseTrain, "release-train", "", "Release train to take versions from.")
+	fs.StringVar(&u.ReleaseTrain, "release-train", "", "Release train to take versions from; only with auto-upgrade.")
 	fs.BoolVar(&u.AdoptRelease, "adopt-release", false, "Replace the stored Helm release when it does not match what kubectl ext recorded: its records are dropped (nothing they list is touched) and the extension's own chart and values installed afresh. Inspect the release first (docs/security.md, \"Release records\").")
 	fs.StringVar(&u.DryRun, "dry-run", "none", `"none", "client" or "server".`)
 	fs.Lookup("dry-run").NoOptDefVal = "client"
 	u.Settings.AddFlags(fs)
 	u.Wait.AddFlags(fs)
+	u.Marketplace.AddFlags(fs)
 }
 
 // Request checks the flags, before anything is read from or written to the cluster,
@@ -39,6 +47,20 @@ func (u *Update) AddFlags(fs *pflag.FlagSet) {
 // purpose is refused rather than read as "not given".
 func (u *Update) Request(name string, changed func(string) bool) (lifecycle.UpdateRequest, error) {
 	req := lifecycle.UpdateRequest{Name: name, Wait: !u.Wait.NoWait, Timeout: u.Wait.Timeout}
+	typ, err := u.ExtensionType.Value()
+	if err != nil {
+		return req, err
+	}
+	req.ExtensionType = typ
+	switch s := v1alpha1.ScopeName(u.Scope); s {
+	case "", v1alpha1.ScopeCluster, v1alpha1.ScopeNamespace:
+		req.Scope = s
+	default:
+		return req, fmt.Errorf("--scope must be cluster or namespace, not %q", u.Scope)
+	}
+	if err := u.Marketplace.Validate(changed); err != nil {
+		return req, err
+	}
 	given := false
 	if changed("auto-upgrade-minor-version") || changed("auto-upgrade") {
 		b, err := ParseBool("auto-upgrade-minor-version", u.AutoUpgrade)
@@ -63,6 +85,11 @@ func (u *Update) Request(name string, changed func(string) bool) (lifecycle.Upda
 	if changed("release-train") {
 		if u.ReleaseTrain == "" {
 			return req, fmt.Errorf("--release-train needs a value")
+		}
+		// Whether a train may be set depends on the extension's auto-upgrade when the
+		// request leaves it as it is: lifecycle checks that once it has read it.
+		if req.AutoUpgrade != nil && !*req.AutoUpgrade {
+			return req, errTrainPinned
 		}
 		req.ReleaseTrain, given = ptr.To(u.ReleaseTrain), true
 	}

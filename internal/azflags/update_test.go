@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
 
@@ -38,8 +39,13 @@ func TestUpdateRequest(t *testing.T) {
 	}{
 		{name: "one setting", args: []string{"--config", "replicaCount=3"},
 			want: base(lifecycle.UpdateRequest{Settings: map[string]string{"replicaCount": "3"}})},
-		{name: "inline keys override the file's on update", args: []string{"--config-file", file, "--configuration-settings", "a=inline"},
-			want: base(lifecycle.UpdateRequest{Settings: map[string]string{"a": "inline", "b": "2"}})},
+		{name: "settings from a file, through az's newer name", args: []string{"--config-settings-file", file},
+			want: base(lifecycle.UpdateRequest{Settings: map[string]string{"a": "from-file", "b": "2"}})},
+		{name: "the type and scope az's update lines give go to the request, to be checked against the extension",
+			args: []string{"-t", "example.podinfo", "--scope", "cluster", "--config", "a=1"},
+			want: base(lifecycle.UpdateRequest{ExtensionType: "example.podinfo", Scope: v1alpha1.ScopeCluster, Settings: map[string]string{"a": "1"}})},
+		{name: "a train without --auto-upgrade is left for the extension to judge", args: []string{"--release-train", "Preview"},
+			want: base(lifecycle.UpdateRequest{ReleaseTrain: ptr.To("Preview")})},
 		{name: "pin a version", args: []string{"--auto-upgrade-minor-version", "false", "--version", "1.4.1"},
 			want: base(lifecycle.UpdateRequest{AutoUpgrade: ptr.To(false), Version: ptr.To("1.4.1")})},
 		{name: "a version alone is left for the extension to judge", args: []string{"--version", "1.4.2"},
@@ -61,6 +67,15 @@ func TestUpdateRequest(t *testing.T) {
 		{name: "auto-upgrade off without a version", args: []string{"--auto-upgrade-minor-version", "false"},
 			wantErr: "--auto-upgrade-minor-version false needs --version: name the version to pin"},
 		{name: "an empty release train", args: []string{"--release-train", ""}, wantErr: "--release-train needs a value"},
+		{name: "a train with auto-upgrade off", args: []string{"--auto-upgrade", "false", "--version", "1.4.1", "--release-train", "Stable"},
+			wantErr: "--release-train can only be set if auto-upgrade is true"},
+		{name: "inline settings and a settings file, on update too", args: []string{"--config-file", file, "--configuration-settings", "a=inline"},
+			wantErr: "--configuration-settings and --configuration-settings-file are mutually exclusive: give the settings inline or in a file, not both"},
+		{name: "inline protected settings and their file, on update too", args: []string{"--config-protected-file", file, "--config-protected-settings", "k=v"},
+			wantErr: "--configuration-protected-settings and --configuration-protected-settings-file are mutually exclusive: give the settings inline or in a file, not both"},
+		{name: "a scope that does not exist", args: []string{"--scope", "global", "--config", "a=1"}, wantErr: `--scope must be cluster or namespace, not "global"`},
+		{name: "az's -t, a cluster type", args: []string{"-t", "managedClusters", "--config", "a=1"}, wantErr: "-t managedClusters: in kubectl ext, -t is --extension-type"},
+		{name: "a Marketplace plan", args: []string{"--plan-name", "p", "--config", "a=1"}, wantErr: "--plan-name (az's Azure Marketplace plan): kubectl ext buys no offer"},
 		{name: "a settings file that is not an object", args: []string{"--config-file", notObject}, wantErr: "--configuration-settings-file: "},
 		{name: "a protected pair without =", args: []string{"--config-protected", "novalue"}, wantErr: "--configuration-protected-settings: "},
 		{name: "an unknown dry-run mode", args: []string{"--config", "a=1", "--dry-run=maybe"}, wantErr: `--dry-run must be "none", "client" or "server", not "maybe"`},

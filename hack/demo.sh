@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# make demo: the whole product on a throwaway local control plane, with the admission
-# webhook running and registered, and at the end the extension manager installing a
-# declared Extension and correcting drift. Each step is printed before it runs. The
-# manager, the webhook and the control plane stop on exit, Ctrl-C included.
+# make demo: the whole product on a throwaway local cluster whose pods become Ready
+# (kube-apiserver, kube-controller-manager, kube-scheduler and a kwok node: see
+# bin/localcluster --ready), with the admission webhook running and registered, and at
+# the end the extension manager installing a declared Extension and correcting drift.
+# Every command waits for the workloads as it would on a real cluster. Each step is
+# printed before it runs. The manager, the webhook and the cluster stop on exit,
+# Ctrl-C included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,8 +38,23 @@ fails() {
 # shellcheck source=hack/lib.sh
 source hack/lib.sh
 
-step "Starting a throwaway control plane (kube-apiserver + etcd, CRDs installed, webhook registered)"
-start_control_plane
+# ready_replicas N: podinfo's Deployment has N ready replicas (it was waited for), or
+# the demo fails.
+ready_replicas() {
+  local got
+  got="$(kubectl -n podinfo get deployment podinfo -o 'jsonpath={.status.readyReplicas}')"
+  if [[ "$got" != "$1" ]]; then
+    echo "demo: podinfo has ${got:-0} ready replicas, want $1" >&2
+    exit 1
+  fi
+  echo "podinfo: $got/$1 replicas Ready"
+}
+
+step "Starting a throwaway cluster: kube-apiserver + etcd, kube-controller-manager, kube-scheduler, one kwok node (CRDs installed, webhook registered)"
+start_control_plane --ready
+# kwok simulates the node's kubelet: pods on it become Running and Ready without
+# pulling an image or starting a container.
+run kubectl get nodes -o wide
 
 step "Starting the admission webhook (bin/webhook), enforcing the Rego policies"
 start_webhook
@@ -52,11 +70,12 @@ run kubectl ext type list
 step "Which versions this cluster may run, like az k8s-extension extension-types list-versions-by-cluster"
 run kubectl ext type versions example.podinfo --all
 
-# The demo cluster runs no controllers, so workloads never become ready: --no-wait.
-step "Create an extension pinned at 1.4.0, with settings and a protected setting"
+step "Create an extension pinned at 1.4.0, with settings and a protected setting; it waits until its pods are Ready"
 run kubectl ext create podinfo --extension-type example.podinfo --release-namespace podinfo \
-  --auto-upgrade-minor-version false --version 1.4.0 \
-  --config replicaCount=2 message="hello from kubectl ext" --config-protected apiKey=demo-secret --no-wait
+  --auto-upgrade-minor-version false --version 1.4.0 --timeout 2m \
+  --config replicaCount=2 message="hello from kubectl ext" --config-protected apiKey=demo-secret
+run kubectl -n podinfo get deployment,pods -o wide
+ready_replicas 2
 
 step "Show it: the protected setting's key, never its value"
 run kubectl ext show podinfo
@@ -64,30 +83,35 @@ run kubectl ext show podinfo
 step "List the extensions"
 run kubectl ext list
 
-step "A patch update of the settings: allowed; the other settings stay"
-run kubectl ext update podinfo --config replicaCount=3 --no-wait
+step "A patch update of the settings: allowed; the other settings stay, and a third pod becomes Ready"
+run kubectl ext update podinfo --config replicaCount=3 --timeout 2m
+run kubectl -n podinfo get deployment podinfo
+ready_replicas 3
 
 step "A minor update, 1.4.0 to 1.5.0, within Kubernetes 1.37: refused by the plugin's own check ..."
-fails kubectl ext update podinfo --version 1.5.0 --auto-upgrade-minor-version false --no-wait
+fails kubectl ext update podinfo --version 1.5.0 --auto-upgrade-minor-version false
 
 step "... and by the admission webhook, for anyone who writes the Extension directly"
 fails kubectl patch ext podinfo --type merge -p '{"spec":{"version":"1.5.0"}}'
 
 step "Back to auto-upgrade: what the extension manager would do, then doing it"
-run kubectl ext update podinfo --auto-upgrade-minor-version true --no-wait
+run kubectl ext update podinfo --auto-upgrade-minor-version true --timeout 2m
 run kubectl ext upgrade --all --dry-run
-run kubectl ext upgrade --all --no-wait
+run kubectl ext upgrade --all --timeout 2m
 run kubectl ext list
+run kubectl -n podinfo get deployment podinfo
+ready_replicas 3
 
 step "Delete it: release, protected settings and record"
-run kubectl ext delete podinfo --yes --no-wait
+run kubectl ext delete podinfo --yes --timeout 2m
 run kubectl ext list
+fails kubectl -n podinfo get deployment podinfo
 
-# The manager runs out of the cluster, as AKS runs its own off the user's nodes: no
-# pods here, so no wait for workloads, one manager (no leader election), and drift
-# checked every 5 s instead of every 10 minutes.
+# The manager runs out of the cluster, as AKS runs its own off the user's nodes: one
+# manager (no leader election), waiting for workloads as it does in a cluster, and
+# drift checked every 5 s instead of every 10 minutes.
 step "The extension manager (bin/extension-manager), run outside the cluster from the demo's kubeconfig"
-manager=("$BIN/extension-manager" --kubeconfig "$KUBECONFIG" --wait=false --leader-elect=false
+manager=("$BIN/extension-manager" --kubeconfig "$KUBECONFIG" --timeout 2m --leader-elect=false
   --metrics-bind-address=0 --health-probe-bind-address=0 --drift-interval 5s)
 printf '$'; printf ' %q' "${manager[@]}"; printf ' &\n'
 "${manager[@]}" >"$work/manager.log" 2>&1 &
@@ -117,6 +141,8 @@ if ! run kubectl wait --for=condition=Ready ext/podinfo --timeout=60s; then
   exit 1
 fi
 run kubectl ext list
+run kubectl -n podinfo get deployment,pods
+ready_replicas 1
 
 step "Drift: delete a ConfigMap of the release by hand; the manager puts it back"
 run kubectl -n podinfo get configmap podinfo

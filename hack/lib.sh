@@ -13,10 +13,11 @@ wait_for() {
   exit 1
 }
 
-# start_control_plane: a throwaway kube-apiserver and etcd (bin/localcluster: CRDs
-# installed, webhook registered), its output on stdout.
+# start_control_plane [LOCALCLUSTER FLAGS...]: a throwaway kube-apiserver and etcd
+# (bin/localcluster: CRDs installed, webhook registered), its output on stdout; with
+# --ready also the controllers, the scheduler and kwok's nodes, so pods become Ready.
 start_control_plane() {
-  "$BIN/localcluster" --kubeconfig "$KUBECONFIG" --webhook-env "$work/webhook.env" &
+  "$BIN/localcluster" --kubeconfig "$KUBECONFIG" --webhook-env "$work/webhook.env" "$@" &
   pids+=($!)
   wait_for 90 "the control plane starting" test -f "$work/webhook.env" -a -f "$KUBECONFIG"
   # shellcheck disable=SC1091

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -169,7 +171,7 @@ func (s *httpSource) Load(ctx context.Context, version string) (*chart.Chart, er
 	data, ok := s.cache.get("charts", archiveURL, digest, ".tgz")
 	if !ok || sha256Hex(data) != digest {
 		fmt.Fprintf(s.opts.Progress, "Downloading chart %s %s from %s\n", s.name, version, s.url)
-		data, err = do(ctx, func() ([]byte, error) { return s.download(archiveURL) })
+		data, err = s.download(ctx, archiveURL)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, err
@@ -191,24 +193,40 @@ func (s *httpSource) Load(ctx context.Context, version string) (*chart.Chart, er
 	return ch, nil
 }
 
-func (s *httpSource) download(archiveURL string) ([]byte, error) {
+// download reads a chart archive. It is a plain GET, as Helm's HTTP getter makes
+// one, with the same TLS settings and no credentials (the index gave the URL), but
+// reading the body itself, so that the bytes can be counted as they arrive
+// (WithDownloadProgress): Helm's getter returns the whole body at once.
+func (s *httpSource) download(ctx context.Context, archiveURL string) ([]byte, error) {
 	u, err := url.Parse(archiveURL)
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.getters.ByScheme(u.Scheme)
-	if err != nil {
+	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("the archive URL %s has an unsupported scheme", archiveURL)
 	}
-	buf, err := g.Get(archiveURL,
-		getter.WithURL(s.url),
-		getter.WithInsecureSkipVerifyTLS(s.opts.InsecureSkipTLSVerify),
-		getter.WithTLSClientConfig("", "", s.opts.CAFile),
-	)
+	t, err := s.opts.transport()
 	if err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	t.DisableCompression = true // the archive's bytes as served, as Helm reads them
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, archiveURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := (&http.Client{Transport: t, Timeout: s.opts.HTTPTimeout}).Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("failed to fetch %s : %s", archiveURL, resp.Status)
+	}
+	if p := downloadProgress(ctx); p != nil {
+		countBody(resp, p)
+	}
+	return io.ReadAll(resp.Body)
 }
 
 // findVersion returns the entry of version, if the index has it: the entry

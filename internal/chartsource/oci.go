@@ -3,14 +3,11 @@ package chartsource
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path"
 	"strings"
 	"sync"
@@ -38,6 +35,10 @@ type ociSource struct {
 	opts    Options
 	client  *registry.Client
 	cache   cache
+	// base and wrap make the transport of each registry client: a pull whose bytes are
+	// reported gets a client of its own (see Load).
+	base *http.Transport
+	wrap func(http.RoundTripper) http.RoundTripper
 
 	mu   sync.Mutex
 	meta map[string]*chart.Metadata // by manifest digest
@@ -56,51 +57,53 @@ func newOCISource(repoURL, name string, opts Options, wrap func(http.RoundTrippe
 		return nil, fmt.Errorf("chart repository %q is not a valid OCI reference: %w", repoURL, err)
 	}
 
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	if opts.InsecureSkipTLSVerify || opts.CAFile != "" {
-		conf := &tls.Config{InsecureSkipVerify: opts.InsecureSkipTLSVerify} //nolint:gosec // the user asked for it
-		if opts.CAFile != "" {
-			pem, err := os.ReadFile(opts.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("cannot read CA file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("CA file %s holds no PEM certificate", opts.CAFile)
-			}
-			conf.RootCAs = pool
-		}
-		base.TLSClientConfig = conf
-	}
-	var rt http.RoundTripper = base
-	if wrap != nil {
-		rt = wrap(rt)
-	}
-	clientOpts := []registry.ClientOption{
-		registry.ClientOptWriter(io.Discard),
-		registry.ClientOptEnableCache(true),
-		registry.ClientOptHTTPClient(&http.Client{Transport: retry.NewTransport(rt), Timeout: opts.HTTPTimeout}),
-	}
-	if opts.RegistryConfig != "" {
-		clientOpts = append(clientOpts, registry.ClientOptCredentialsFile(opts.RegistryConfig))
-	}
-	if opts.PlainHTTP {
-		clientOpts = append(clientOpts, registry.ClientOptPlainHTTP())
-	}
-	client, err := registry.NewClient(clientOpts...)
+	base, err := opts.transport()
 	if err != nil {
-		return nil, fmt.Errorf("cannot set up the registry client (registry config %q): %w", opts.RegistryConfig, err)
+		return nil, err
 	}
-	return &ociSource{
+	s := &ociSource{
 		ref:     ref,
 		display: "oci://" + ref,
 		host:    parsed.Registry,
 		name:    name,
 		opts:    opts,
-		client:  client,
 		cache:   cache{dir: opts.CacheDir},
 		meta:    make(map[string]*chart.Metadata),
-	}, nil
+		base:    base,
+		wrap:    wrap,
+	}
+	if s.client, err = s.newClient(nil); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newClient returns a registry client over the source's transport; with p, the
+// bytes of the blobs it pulls are reported to p.
+func (s *ociSource) newClient(p DownloadProgress) (*registry.Client, error) {
+	var rt http.RoundTripper = s.base
+	if s.wrap != nil {
+		rt = s.wrap(rt)
+	}
+	if p != nil {
+		rt = &blobTransport{next: rt, p: p}
+	}
+	clientOpts := []registry.ClientOption{
+		registry.ClientOptWriter(io.Discard),
+		registry.ClientOptEnableCache(true),
+		registry.ClientOptHTTPClient(&http.Client{Transport: retry.NewTransport(rt), Timeout: s.opts.HTTPTimeout}),
+	}
+	if s.opts.RegistryConfig != "" {
+		clientOpts = append(clientOpts, registry.ClientOptCredentialsFile(s.opts.RegistryConfig))
+	}
+	if s.opts.PlainHTTP {
+		clientOpts = append(clientOpts, registry.ClientOptPlainHTTP())
+	}
+	client, err := registry.NewClient(clientOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot set up the registry client (registry config %q): %w", s.opts.RegistryConfig, err)
+	}
+	return client, nil
 }
 
 // ociRef returns the registry reference of chart name in repository repoURL.
@@ -335,7 +338,15 @@ func (s *ociSource) Load(ctx context.Context, version string) (*chart.Chart, err
 	data, ok := s.cache.get("oci-charts", s.ref, digest, ".tgz")
 	if !ok {
 		fmt.Fprintf(s.opts.Progress, "Pulling chart %s %s from %s\n", s.name, version, s.display)
-		res, err := do(ctx, func() (*registry.PullResult, error) { return s.client.Pull(s.ref + ":" + tagOf(version)) })
+		// Helm's registry client takes no context to carry the progress of one pull
+		// through a shared transport: a pull that reports its bytes has its own client.
+		client := s.client
+		if p := downloadProgress(ctx); p != nil {
+			if client, err = s.newClient(p); err != nil {
+				return nil, err
+			}
+		}
+		res, err := do(ctx, func() (*registry.PullResult, error) { return client.Pull(s.ref + ":" + tagOf(version)) })
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, err

@@ -56,6 +56,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		NewUpgradeCommand(f, streams),
 		NewTypeCommand(f, streams),
 		NewInitCommand(f, streams),
+		NewTroubleshootCommand(f, streams),
 		NewVersionCommand(streams),
 	)
 	return cmd

@@ -105,7 +105,10 @@ func startComponent(dir, name, path string, args []string, out io.Writer) (*comp
 func (c *component) exited() error {
 	select {
 	case <-c.done:
-		return fmt.Errorf("%s exited (%v)%s", c.name, c.err, c.logTail())
+		if c.err == nil {
+			return fmt.Errorf("%s exited with status 0%s", c.name, c.logTail())
+		}
+		return fmt.Errorf("%s exited (%w)%s", c.name, c.err, c.logTail())
 	default:
 		return nil
 	}
@@ -299,7 +302,11 @@ func (e *Env) waitFor(ctx context.Context, what string, cond func(context.Contex
 				return false, err
 			}
 		}
-		ok, err := cond(ctx)
+		// Each check has a deadline of its own, so that the last one before the overall
+		// deadline fails for its own reason (a taint still there), not for the deadline.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		ok, err := cond(cctx)
 		if err != nil {
 			last = err // transient (a component still starting); reported on timeout
 		}
@@ -311,10 +318,16 @@ func (e *Env) waitFor(ctx context.Context, what string, cond func(context.Contex
 	if ctx.Err() == nil {
 		return err // a component ended
 	}
-	if last != nil {
-		return fmt.Errorf("waiting for %s: %w (last error: %w)", what, err, last)
+	// Which component failed to act is rarely clear from the condition: show each
+	// one's last lines (Start removes the logs with the cluster).
+	var logs strings.Builder
+	for _, c := range e.components {
+		fmt.Fprintf(&logs, "\n%s%s", c.name, c.logTail())
 	}
-	return fmt.Errorf("waiting for %s: %w", what, err)
+	if last != nil {
+		return fmt.Errorf("waiting for %s: %w (last error: %w)%s", what, err, last, logs.String())
+	}
+	return fmt.Errorf("waiting for %s: %w%s", what, err, logs.String())
 }
 
 // waitHealthy waits until the component's /healthz answers 200. It serves with a
@@ -324,8 +337,9 @@ func (e *Env) waitHealthy(ctx context.Context, c *component, port string) error 
 		Timeout:   2 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // see above
 	}
+	defer hc.CloseIdleConnections()
 	url := "https://" + net.JoinHostPort("127.0.0.1", port) + "/healthz"
-	err := e.waitFor(ctx, c.name+" answering "+url, func(ctx context.Context) (bool, error) {
+	return e.waitFor(ctx, c.name+" answering "+url, func(ctx context.Context) (bool, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return false, err
@@ -341,10 +355,6 @@ func (e *Env) waitHealthy(ctx context.Context, c *component, port string) error 
 		}
 		return true, nil
 	})
-	if err != nil {
-		return fmt.Errorf("%w%s", err, c.logTail())
-	}
-	return nil
 }
 
 // AddNode creates a Node that kwok manages: it becomes Ready, and pods scheduled to

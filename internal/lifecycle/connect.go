@@ -30,6 +30,9 @@ type ConnectOptions struct {
 	Charts chartsource.Options
 	// Progress receives one line per long step and every warning; nil discards them.
 	Progress io.Writer
+	// Live, when set, draws live progress (Config.Live); Progress should write
+	// through its Writer.
+	Live *LiveProgress
 	// Client and Discovery, when set, are used instead of building new ones, so a
 	// caller that already holds them (the plugin's factory memoises discovery) does
 	// not build them twice.
@@ -152,6 +155,7 @@ func Connect(ctx context.Context, opts ConnectOptions) (*Manager, error) {
 		Cluster:  policyinput.Discovery{Client: dc},
 		Charts:   ChartSources(charts),
 		Progress: opts.Progress,
+		Live:     opts.Live,
 		Holder:   opts.Holder,
 		Reporter: opts.Reporter,
 	}), nil

@@ -150,7 +150,7 @@ func (m *Manager) helmApply(ctx context.Context, s helmStep) (release.Record, er
 	req := release.Request{Name: e.Name, Namespace: ReleaseNamespace(e), Chart: s.Chart, Values: vals, Wait: s.Wait, Timeout: s.Timeout,
 		Description: fmt.Sprintf("kubectl ext %s: version %s", s.Command, s.Version), Expect: recordOf(e),
 		// A lock lost while Helm waited stops the rollback or uninstall that would follow.
-		Proceed: func() error { return stillHeld(ctx) }}
+		Proceed: func() error { return stillHeld(ctx) }, Progress: m.liveReady(e)}
 	if err := stillHeld(ctx); err != nil {
 		return release.Record{}, err
 	}
@@ -194,7 +194,7 @@ func (m *Manager) loadChart(ctx context.Context, t *v1alpha1.ExtensionType, vers
 	if err != nil {
 		return nil, err
 	}
-	return src.Load(ctx, version)
+	return src.Load(m.withLiveDownload(ctx, t, version), version)
 }
 
 // pulledChart is the chart of one version, pulled once per command.

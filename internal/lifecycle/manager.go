@@ -45,6 +45,9 @@ type Config struct {
 	Charts func(v1alpha1.ChartSource) (chartsource.Source, error)
 	// Progress receives one line per long step and every warning; nil discards them.
 	Progress io.Writer
+	// Live, when set, draws the progress of chart downloads and of Helm's waits on a
+	// terminal (progress.go); Progress should then write through Live.Writer.
+	Live *LiveProgress
 	// Holder names this command in locks and as the user the policies judge;
 	// "" means user@host/pid-suffix.
 	Holder string
@@ -63,6 +66,7 @@ type Manager struct {
 	cluster  policyinput.ClusterVersioner
 	charts   func(v1alpha1.ChartSource) (chartsource.Source, error)
 	out      io.Writer
+	live     *LiveProgress
 	holder   string
 	now      func() time.Time
 	catalog  *catalog.Catalog
@@ -81,7 +85,7 @@ type Manager struct {
 func New(cfg Config) *Manager {
 	m := &Manager{
 		client: cfg.Client, helm: cfg.Helm, engine: cfg.Policy, cluster: cfg.Cluster,
-		charts: cfg.Charts, out: cfg.Progress, holder: cfg.Holder, now: cfg.Now, reporter: cfg.Reporter,
+		charts: cfg.Charts, out: cfg.Progress, live: cfg.Live, holder: cfg.Holder, now: cfg.Now, reporter: cfg.Reporter,
 	}
 	if m.reporter == "" {
 		m.reporter = DefaultReporter

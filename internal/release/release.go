@@ -51,6 +51,9 @@ type Request struct {
 	// caller that lost its lock while Helm waited must not act on a release another
 	// command may own now.
 	Proceed func() error
+	// Progress, when set, is told how many of the release's objects are ready while
+	// Helm waits for them (with Wait).
+	Progress ReadyProgress
 }
 
 // proceed asks req.Proceed, if set, before a step taken after failed.
@@ -184,6 +187,9 @@ func (c *Client) Install(ctx context.Context, req Request) (*helmrelease.Release
 }
 
 func (c *Client) install(ctx context.Context, cfg *action.Configuration, req Request) (*helmrelease.Release, error) {
+	if err := c.watchWaits(ctx, cfg, req); err != nil {
+		return nil, err
+	}
 	in := action.NewInstall(cfg)
 	in.ReleaseName, in.Namespace = req.Name, req.Namespace
 	in.Wait, in.Timeout = req.Wait, timeoutOr(req.Timeout)
@@ -256,6 +262,9 @@ func (c *Client) Upgrade(ctx context.Context, req Request) (*helmrelease.Release
 		return nil, fmt.Errorf("helm upgrade: reading release %s/%s: %w", req.Namespace, req.Name, driver.ErrReleaseNotFound)
 	}
 	if err := Verify(req.Name, req.Namespace, before, req.Expect); err != nil {
+		return nil, err
+	}
+	if err := c.watchWaits(ctx, cfg, req); err != nil {
 		return nil, err
 	}
 	up := action.NewUpgrade(cfg)

@@ -539,6 +539,11 @@ func (c *collector) podLogs(ctx context.Context, p corev1.Pod) {
 	}
 	for _, name := range containers {
 		base := DirLogs + "/" + p.Name + "/" + name
+		if p.Spec.NodeName == "" {
+			// The API server answers a log request for such a pod with an empty log.
+			c.b.missing(base+".log", fmt.Sprintf("pod %s/%s is not scheduled on a node, so container %s has no log yet", p.Namespace, p.Name, name))
+			continue
+		}
 		c.log(ctx, p, name, false, base+".log")
 		if restarts[name] > 0 {
 			c.log(ctx, p, name, true, base+".previous.log")

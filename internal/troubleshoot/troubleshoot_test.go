@@ -344,7 +344,10 @@ func TestRun(t *testing.T) {
 				"denials.yaml":      {"EXT-SCOPE-004", "bob"},
 				"helm-history.yaml": {"status: failed", "phase: Failed"},
 				"status.yaml":       {"provisioningState: Failed"},
-			}},
+				// No node: the log file says so rather than being empty.
+				"logs/podinfo-abc-1/podinfo.log": {"is not scheduled on a node"},
+			},
+			wantNotCollect: []string{"logs/podinfo-abc-1/podinfo.log"}},
 		{name: "a pending release and a spec the policies now refuse", world: func() world {
 			w := healthy()
 			w.history = append(w.history, revision(2, helmrelease.StatusPendingUpgrade))

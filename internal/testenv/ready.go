@@ -192,9 +192,10 @@ func (e *Env) startReady(assets string, opts Options) error {
 	if err != nil {
 		return err
 	}
-	// Every default controller, each with its own ServiceAccount's token
-	// (--use-service-account-credentials) as in a kubeadm cluster: the token
-	// controller signs with the key whose public half the API server verifies with.
+	// Every default controller, each with its own ServiceAccount's token and RBAC
+	// (--use-service-account-credentials), as in a kubeadm cluster. The private key is
+	// the one the API server signs and verifies ServiceAccount tokens with, so the
+	// tokens the serviceaccount-token controller signs are valid too.
 	kcm, err := startComponent(e.dir, "kube-controller-manager", filepath.Join(assets, "kube-controller-manager"), []string{
 		"--kubeconfig=" + kcmKubeconfig,
 		"--authentication-kubeconfig=" + kcmKubeconfig,
@@ -239,7 +240,8 @@ func (e *Env) startReady(assets string, opts Options) error {
 		return err
 	}
 	// The nodes' address is loopback, so that anything that ever dials a node (the
-	// API server for kubectl logs) stays on this machine.
+	// API server for kubectl logs) stays on this machine. kwok renews each node's
+	// Lease, which is what keeps the node lifecycle controller from tainting it.
 	kwok, err := startComponent(e.dir, "kwok", filepath.Join(assets, "kwok"), []string{
 		"--kubeconfig=" + kwokKubeconfig,
 		"--config=" + filepath.Join(assets, "kwok-stages.yaml"),

@@ -186,6 +186,37 @@ func TestReadyCluster(t *testing.T) {
 		})
 	}
 
+	// The failure matrix restarts the API server under a running operation: the
+	// controllers, the scheduler and kwok must reconnect and go on.
+	t.Run("after an API server restart the Deployment scales to 4 Ready replicas", func(t *testing.T) {
+		if err := env.RestartAPIServer(""); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		d := &appsv1.Deployment{}
+		key := client.ObjectKey{Namespace: "default", Name: "web"}
+		err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			if err := env.Client.Get(ctx, key, d); err != nil {
+				return false, nil // the API server is still coming back
+			}
+			d.Spec.Replicas = ptr.To[int32](4)
+			return env.Client.Update(ctx, d) == nil, nil
+		})
+		if err != nil {
+			t.Fatalf("scaling web to 4 after the restart: %v", err)
+		}
+		err = wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			if err := env.Client.Get(ctx, key, d); err != nil {
+				return false, nil
+			}
+			return d.Status.ObservedGeneration == d.Generation && d.Status.ReadyReplicas == 4, nil
+		})
+		if err != nil {
+			t.Fatalf("web did not reach 4 ready replicas after the restart: %v; status %+v", err, d.Status)
+		}
+	})
+
 	procs := slices.Clone(env.components)
 	if len(procs) != 3 {
 		t.Fatalf("a Ready cluster runs 3 processes beside envtest's, got %d", len(procs))

@@ -142,7 +142,7 @@ func newExtension(req CreateRequest, t *v1alpha1.ExtensionType) *v1alpha1.Extens
 		},
 	}
 	if e.Spec.ReleaseTrain == "" {
-		e.Spec.ReleaseTrain = v1alpha1.ReleaseTrainStable
+		e.Spec.ReleaseTrain = pinnedTrain(t, withTrain(e.Spec, v1alpha1.ReleaseTrainStable))
 	}
 	switch scope {
 	case v1alpha1.ScopeCluster:

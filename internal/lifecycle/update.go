@@ -174,6 +174,9 @@ func (m *Manager) prepareUpdate(ctx context.Context, t *v1alpha1.ExtensionType, 
 	if err != nil {
 		return preparedUpdate{}, err
 	}
+	if req.ReleaseTrain == nil {
+		spec.ReleaseTrain = pinnedTrain(t, spec)
+	}
 	next := e.DeepCopy()
 	next.Spec = spec
 	if err := m.judge(ctx, policy.Request{Operation: policy.OperationUpdate, Object: next, OldObject: e}); err != nil {

@@ -45,9 +45,10 @@ kube_major=1
 kube_minor="$(echo "$KUBE_VERSION" | cut -d. -f2)"
 
 # kube_module PKG: the throwaway module that builds k8s.io/kubernetes commands, its
-# dependencies resolved for PKG and every command resolved before. .tidied lists those
-# commands, so a cache prepared for kube-apiserver alone is resolved again only when
-# --ready first asks for another command.
+# dependencies resolved for PKG, every command of kube_cmds and every command resolved
+# before. .tidied lists those commands, so a cache prepared for kube-apiserver alone is
+# resolved again (once, for all of --ready's commands) only when --ready first asks
+# for another command.
 kube_module() {
   local pkg="$1" mod="$WORK/kubernetes-$KUBE_VERSION"
   mkdir -p "$mod"
@@ -85,13 +86,13 @@ kube_module() {
     : >"$mod/.tidied"
   fi
   local pkgs
-  pkgs="$( (cat "$mod/.tidied"; echo "$pkg") | sort -u)"
+  pkgs="$( (cat "$mod/.tidied"; echo "$pkg"; printf '%s\n' "${kube_cmds[@]}") | sort -u)"
   {
     printf '//go:build tools\n\npackage tools\n\nimport (\n'
     while read -r p; do printf '\t_ "%s"\n' "$p"; done <<<"$pkgs"
     printf ')\n'
   } >"$mod/tools.go"
-  log "resolving dependencies for ${pkg##*/} (the first run downloads a few hundred modules)"
+  log "resolving dependencies for $(sed 's#.*/##' <<<"$pkgs" | paste -sd' ') (the first run downloads a few hundred modules)"
   (cd "$mod" && go mod tidy -e >&2) || die "go mod tidy failed in $mod"
   echo "$pkgs" >"$mod/.tidied"
   touch "$mod/.ready"
@@ -215,6 +216,11 @@ GO
   log "built $ASSETS/kwok-$KWOK_VERSION"
 }
 
+kube_cmds=(k8s.io/kubernetes/cmd/kube-apiserver)
+if $ready; then
+  kube_cmds+=(k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler)
+fi
+
 build_etcd
 build_kube kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 if $ready; then
@@ -228,6 +234,6 @@ if $ready; then
   for b in kube-controller-manager kube-scheduler; do
     "$ASSETS/$b" --version >&2 || die "$b does not run"
   done
-  "$ASSETS/kwok" --help >/dev/null || die "kwok does not run"
+  "$ASSETS/kwok" --version >&2 || die "kwok does not run"
 fi
 echo "$ASSETS"

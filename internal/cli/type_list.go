@@ -30,7 +30,14 @@ var typeShowExample = templates.Examples(`
 	kubectl ext type show example.podinfo
 
 	# As YAML or JSON
-	kubectl ext type show example.podinfo -o yaml`)
+	kubectl ext type show example.podinfo -o yaml
+
+	# The settings podinfo's chart takes at the newest Stable version: key, type,
+	# default, description, and which keys look secret
+	kubectl ext type show stefanprodan.podinfo --settings
+
+	# The settings of one version, as JSON
+	kubectl ext type show stefanprodan.podinfo --settings --version 6.7.0 -o json`)
 
 // TypeListOptions is `kubectl ext type list`.
 type TypeListOptions struct {
@@ -92,14 +99,17 @@ type TypeShowOptions struct {
 	print *genericclioptions.PrintFlags
 	f     *factory
 	genericiooptions.IOStreams
+
+	// typeSettings are --settings and --version (type_settings.go).
+	typeSettings typeSettingsFlags
 }
 
 // NewTypeShowCommand returns `kubectl ext type show`.
 func NewTypeShowCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &TypeShowOptions{f: f, IOStreams: streams, print: newPrintFlags("")}
 	cmd := &cobra.Command{
-		Use:     "show TYPE",
-		Short:   "Show one extension type",
+		Use:     "show TYPE [--settings [--version VERSION]]",
+		Short:   "Show one extension type, or the settings its chart takes",
 		Example: typeShowExample,
 		Args:    exactType,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -109,6 +119,7 @@ func NewTypeShowCommand(f *factory, streams genericiooptions.IOStreams) *cobra.C
 		ValidArgsFunction: completeOneType(f),
 	}
 	o.print.AddFlags(cmd)
+	o.typeSettings.addFlags(cmd)
 	return cmd
 }
 
@@ -132,6 +143,9 @@ func exactType(cmd *cobra.Command, args []string) error {
 
 // Run shows the type.
 func (o *TypeShowOptions) Run(cmd *cobra.Command) error {
+	if o.typeSettings.settings || o.typeSettings.version != "" {
+		return o.runSettings(cmd)
+	}
 	p, err := outputPrinter(o.print)
 	if err != nil {
 		return err

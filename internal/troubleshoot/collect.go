@@ -633,8 +633,10 @@ func (c *collector) events(ctx context.Context) {
 	rel := []Event{}
 	for i := range items {
 		ev := &items[i]
-		io := ev.InvolvedObject
-		if names[io.Kind+"/"+io.Name] || (io.Kind == "ReplicaSet" || io.Kind == "Pod" || io.Kind == "Job") && slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(io.Name, p) }) {
+		obj := ev.InvolvedObject
+		named := (obj.Kind == "ReplicaSet" || obj.Kind == "Pod" || obj.Kind == "Job") &&
+			slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(obj.Name, p) })
+		if names[obj.Kind+"/"+obj.Name] || named {
 			rel = append(rel, eventOf(ev))
 		}
 	}

@@ -26,13 +26,27 @@ func resultPrinter(pf *genericclioptions.PrintFlags, dry lifecycle.DryRun) (prin
 	case lifecycle.DryRunServer:
 		_ = pf.Complete("%s (server dry run)")
 	}
-	return pf.ToPrinter()
+	p, err := pf.ToPrinter()
+	if err != nil {
+		return nil, err
+	}
+	return formatPrinter{p, ptr.Deref(pf.OutputFormat, "")}, nil
+}
+
+// formatPrinter is a result printer that remembers its -o: a command that prints -o
+// output draws no live progress (progress.go).
+type formatPrinter struct {
+	printers.ResourcePrinter
+	format string
 }
 
 // extensionOp is the one-cluster step of create and update: run do with that
 // cluster's manager, print the extension, and sum up its state.
 func extensionOp(p printers.ResourcePrinter, do func(context.Context, *lifecycle.Manager) (*v1alpha1.Extension, error)) clusterOp {
 	return func(ctx context.Context, f *factory, out, errOut io.Writer) (string, error) {
+		if fp, ok := p.(formatPrinter); ok && fp.format != "" {
+			ctx = withoutLive(ctx)
+		}
 		m, err := f.manager(ctx, errOut)
 		if err != nil {
 			return "", err

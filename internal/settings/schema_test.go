@@ -263,3 +263,34 @@ func TestLooksProtected(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyOfPointer: the validator's quoted JSON pointers read back as setting keys:
+// ~1 and ~0 unescaped, a dot in a name escaped, list positions as indexes where the
+// values hold a list, a quote the validator escaped kept.
+func TestKeyOfPointer(t *testing.T) {
+	values := map[string]any{
+		"hosts": []any{map[string]any{"name": "a"}},
+		"m":     map[string]any{"0": "a map key that looks like an index"},
+	}
+	tests := []struct{ quoted, want string }{
+		{"", ""},
+		{"/replicaCount", "replicaCount"},
+		{"/hosts/0/name", "hosts[0].name"},
+		{"/m/0", "m.0"},
+		{"/podAnnotations/prometheus.io~1scrape", `podAnnotations.prometheus\.io/scrape`},
+		{"/a~0b", "a~b"},
+		{`/it\'s`, "it's"},
+		{`/tab\there`, "tab\there"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.quoted, func(t *testing.T) {
+			tokens, err := pointerTokens(tt.quoted)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := keyOf(values, tokens); got != tt.want {
+				t.Errorf("keyOf(%q) = %q, want %q", tt.quoted, got, tt.want)
+			}
+		})
+	}
+}

@@ -16,28 +16,35 @@ import (
 
 var createExample = templates.Examples(`
 	# Install podinfo cluster-wide, auto-upgrading on the Stable train, with settings
-	kubectl ext create podinfo --extension-type example.podinfo \
-	  --release-namespace podinfo --config replicaCount=2 message="hello world"
+	kubectl ext create podinfo --extension-type stefanprodan.podinfo \
+	  --release-namespace podinfo --config replicaCount=2 ui.message="hello world"
 
-	# Pin a version (auto-upgrade off) and pass a secret that is never shown back
-	kubectl ext create podinfo --extension-type example.podinfo \
-	  --auto-upgrade-minor-version false --version 1.4.1 \
+	# Pin a version (auto-upgrade off; no --release-train then) and pass a secret
+	# that is never shown back
+	kubectl ext create podinfo --extension-type stefanprodan.podinfo \
+	  --auto-upgrade-minor-version false --version 6.7.1 \
 	  --config-protected apiKey=s3cr3t
 
 	# Install into one namespace, settings from a YAML file
-	kubectl ext create podinfo-team-a --extension-type example.podinfo \
+	kubectl ext create podinfo-team-a --extension-type stefanprodan.podinfo \
 	  --scope namespace --target-namespace team-a --config-file values.yaml
 
+	# An az command line, as it is: --cluster-name is the kubeconfig context, and
+	# --resource-group and --cluster-type are noted and ignored
+	kubectl ext create --name podinfo --extension-type stefanprodan.podinfo --scope cluster \
+	  --cluster-name dev --resource-group my-rg --cluster-type managedClusters --release-train Stable
+
 	# See what would be created, checked by the policies, without writing anything
-	kubectl ext create podinfo --extension-type example.podinfo --dry-run=client -o yaml`)
+	kubectl ext create podinfo --extension-type stefanprodan.podinfo --dry-run=client -o yaml`)
 
 // CreateOptions is `kubectl ext create`: az's flags and their rules are
 // internal/azflags; here, completion, the fleet flags and printing.
 type CreateOptions struct {
-	Name  string
-	az    azflags.Create
-	fleet fleetFlags
-	print *genericclioptions.PrintFlags
+	Name     string
+	nameFlag string
+	az       azflags.Create
+	fleet    fleetFlags
+	print    *genericclioptions.PrintFlags
 
 	req lifecycle.CreateRequest
 	f   *factory
@@ -51,15 +58,16 @@ func NewCreateCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 		Use:     "create NAME --extension-type TYPE [flags]",
 		Short:   "Create an extension instance (az k8s-extension create)",
 		Example: createExample,
-		Args:    exactName,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Validate(args[0], cmd.Flags().Changed); err != nil {
+		Args:    extensionName(&o.Name, &o.nameFlag),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(o.Name, cmd.Flags().Changed); err != nil {
 				return err
 			}
 			return o.Run(cmd)
 		},
 	}
 	fs := cmd.Flags()
+	azflags.AddNameFlag(fs, &o.nameFlag)
 	o.az.AddFlags(fs)
 	o.fleet.addFlags(fs)
 	o.print.AddFlags(cmd)
@@ -69,6 +77,20 @@ func NewCreateCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 	_ = cmd.RegisterFlagCompletionFunc("auto-upgrade-minor-version", fixedCompletions("true", "false"))
 	_ = cmd.RegisterFlagCompletionFunc("dry-run", fixedCompletions("none", "client", "server"))
 	return cmd
+}
+
+// extensionName is the Args of the commands that take an extension's NAME, which az
+// gives as --name (nameFlag): it refuses kubectl's -n first, whose meaning in az is the
+// name, and sets name.
+func extensionName(name, nameFlag *string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := refuseNamespace(cmd); err != nil {
+			return err
+		}
+		n, err := azflags.Name(cmd.CommandPath(), args, *nameFlag, cmd.Flags().Changed("name"))
+		*name = n
+		return err
+	}
 }
 
 func exactName(cmd *cobra.Command, args []string) error {

@@ -24,6 +24,7 @@ var deleteExample = templates.Examples(`
 // DeleteOptions is `kubectl ext delete`.
 type DeleteOptions struct {
 	Name       string
+	nameFlag   string
 	Yes, Force bool
 	wait       azflags.Wait
 	fleet      fleetFlags
@@ -38,9 +39,8 @@ func NewDeleteCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 		Use:     "delete NAME [flags]",
 		Short:   "Uninstall an extension and delete its record (az k8s-extension delete)",
 		Example: deleteExample,
-		Args:    exactName,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Name = args[0]
+		Args:    extensionName(&o.Name, &o.nameFlag),
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.wait.Validate(); err != nil {
 				return err
 			}
@@ -50,6 +50,7 @@ func NewDeleteCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 			return o.Run(cmd)
 		},
 	}
+	azflags.AddNameFlag(cmd.Flags(), &o.nameFlag)
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation.")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "Remove only the Extension record; leave the Helm release installed.")
 	o.wait.AddFlags(cmd.Flags())

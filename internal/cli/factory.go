@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sync"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -16,8 +18,11 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kubeext/kubectl-ext/internal/azflags"
 	"github.com/kubeext/kubectl-ext/internal/catalog"
 	"github.com/kubeext/kubectl-ext/internal/chartsource"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
@@ -80,6 +85,8 @@ func newPrintFlags(operation string) *genericclioptions.PrintFlags {
 type factory struct {
 	flags  *genericclioptions.ConfigFlags
 	charts chartFlags
+	// cluster is az's flags that name the cluster; --cluster-name becomes the context.
+	cluster azflags.Cluster
 
 	mapperOnce sync.Once
 	mapper     meta.RESTMapper
@@ -206,4 +213,65 @@ func (f *factory) manager(ctx context.Context, progress io.Writer) (*lifecycle.M
 	return lifecycle.Connect(ctx, lifecycle.ConnectOptions{
 		Getter: f.flags, Charts: f.chartOptions(progress), Progress: progress, Client: c, Discovery: dc,
 	})
+}
+
+// takesNamespace is the annotation of the one command where kubectl's -n has a
+// meaning (list: the extensions whose release is in that namespace).
+const takesNamespace = "kubeext.dev/takes-namespace"
+
+// refuseNamespace refuses kubectl's -n/--namespace where it has no meaning: extensions
+// are cluster-scoped, and an az user's -n is the extension's name. kubectl would
+// otherwise take it silently.
+func refuseNamespace(cmd *cobra.Command) error {
+	if !cmd.Flags().Changed("namespace") || cmd.Annotations[takesNamespace] != "" {
+		return nil
+	}
+	ns, _ := cmd.Flags().GetString("namespace")
+	return azflags.NamespaceError(cmd.CommandPath(), ns, cmd.Flags().Lookup("name") != nil)
+}
+
+// addAzFlags registers az's cluster flags on fs, kubectl's global flags, and says
+// there what kubectl's -n means here.
+func (f *factory) addAzFlags(fs *pflag.FlagSet) {
+	f.cluster.AddFlags(fs)
+	if ns := fs.Lookup("namespace"); ns != nil {
+		ns.Usage = "Only for kubectl ext list: the extensions whose release is in this namespace. Extensions are cluster-scoped, so the other commands refuse it (az's -n is --name: give NAME or --name)."
+	}
+}
+
+// applyAzFlags runs before every command: it refuses -n where it has no meaning,
+// notes az's cluster flags that have none, and makes --cluster-name the context.
+func (f *factory) applyAzFlags(cmd *cobra.Command) error {
+	if err := refuseNamespace(cmd); err != nil {
+		return err
+	}
+	if note := f.cluster.Note(cmd.Flags().Changed); note != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), note)
+	}
+	if !cmd.Flags().Changed("cluster-name") {
+		return nil
+	}
+	for _, fleet := range []string{"contexts", "all-contexts"} {
+		if cmd.Flags().Changed(fleet) {
+			return fmt.Errorf("--cluster-name names one cluster; with --%s leave it out", fleet)
+		}
+	}
+	// The kubeconfig is read with its own loading rules: the flags' loader keeps the
+	// context it was first built with, and the context is what this sets.
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = ptr.Deref(f.flags.KubeConfig, "")
+	raw, err := rules.Load()
+	if err != nil {
+		return fmt.Errorf("reading the kubeconfig for --cluster-name: %w", err)
+	}
+	contexts := make(map[string]string, len(raw.Contexts))
+	for name, c := range raw.Contexts {
+		contexts[name] = c.Cluster
+	}
+	name, err := azflags.ResolveContext(f.cluster.Name, ptr.Deref(f.flags.Context, ""), contexts)
+	if err != nil {
+		return err
+	}
+	f.flags.Context = &name
+	return nil
 }

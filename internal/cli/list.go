@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/describe"
+	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
 
 var listExample = templates.Examples(`
@@ -28,13 +29,19 @@ var listExample = templates.Examples(`
 
 	# Names only, or any field with jsonpath
 	kubectl ext list -o name
-	kubectl ext list -o jsonpath='{.items[*].status.currentVersion}'`)
+	kubectl ext list -o jsonpath='{.items[*].status.currentVersion}'
+
+	# Only the extensions whose release is in the namespace team-a (the NAMESPACE
+	# column: the release namespace, or the target namespace with namespace scope)
+	kubectl ext list -n team-a`)
 
 // ListOptions is `kubectl ext list`.
 type ListOptions struct {
-	print *genericclioptions.PrintFlags
-	fleet fleetFlags
-	f     *factory
+	// namespace, when set (kubectl's -n), keeps the extensions whose release is in it.
+	namespace string
+	print     *genericclioptions.PrintFlags
+	fleet     fleetFlags
+	f         *factory
 	genericiooptions.IOStreams
 }
 
@@ -48,6 +55,9 @@ func NewListCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Comma
 		Example: listExample,
 		Args:    cobra.NoArgs,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return o.Run(cmd) },
+		// Extensions are cluster-scoped, but each has a namespace its release is in:
+		// list is where kubectl's -n means something (elsewhere it is refused).
+		Annotations: map[string]string{takesNamespace: "true"},
 	}
 	o.print.AddFlags(cmd)
 	o.fleet.addFlags(cmd.Flags())
@@ -59,6 +69,9 @@ func NewListCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Comma
 func (o *ListOptions) Run(cmd *cobra.Command) error {
 	if err := o.fleet.validate(); err != nil {
 		return err
+	}
+	if cmd.Flags().Changed("namespace") {
+		o.namespace = ptr.Deref(o.f.flags.Namespace, "")
 	}
 	p, err := outputPrinter(o.print, "wide")
 	if err != nil {
@@ -116,8 +129,13 @@ func (o *ListOptions) Run(cmd *cobra.Command) error {
 // print1 prints a list; from, when set, names each item's context.
 func (o *ListOptions) print1(list *v1alpha1.ExtensionList, from []string, table, wide bool, p printers.ResourcePrinter) error {
 	items, ctxs := describe.Listing(list.Items, from, !table)
+	items, ctxs = inNamespace(items, ctxs, o.namespace)
 	if table {
 		if len(items) == 0 {
+			if o.namespace != "" {
+				fmt.Fprintf(o.ErrOut, "No extensions found in namespace %s.\n", o.namespace)
+				return nil
+			}
 			fmt.Fprintln(o.ErrOut, "No extensions found.")
 			return nil
 		}
@@ -126,4 +144,27 @@ func (o *ListOptions) print1(list *v1alpha1.ExtensionList, from []string, table,
 	out := &v1alpha1.ExtensionList{Items: items}
 	out.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("ExtensionList"))
 	return printList(p, o.print, out, o.Out)
+}
+
+// inNamespace keeps the items, and their contexts when set, whose release is in ns
+// (the listing's NAMESPACE column); all of them when ns is "".
+func inNamespace(items []v1alpha1.Extension, ctxs []string, ns string) ([]v1alpha1.Extension, []string) {
+	if ns == "" {
+		return items, ctxs
+	}
+	var keep []v1alpha1.Extension
+	var keepCtxs []string
+	if ctxs != nil {
+		keepCtxs = []string{} // still a fleet's listing, with its CONTEXT column
+	}
+	for i := range items {
+		if lifecycle.ReleaseNamespace(&items[i]) != ns {
+			continue
+		}
+		keep = append(keep, items[i])
+		if ctxs != nil {
+			keepCtxs = append(keepCtxs, ctxs[i])
+		}
+	}
+	return keep, keepCtxs
 }

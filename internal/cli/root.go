@@ -46,6 +46,8 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	flags.AddFlags(cmd.PersistentFlags())
 	f := &factory{flags: flags}
 	f.charts.addFlags(cmd.PersistentFlags())
+	f.addAzFlags(cmd.PersistentFlags())
+	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return f.applyAzFlags(c) }
 
 	cmd.AddCommand(
 		NewCreateCommand(f, streams),

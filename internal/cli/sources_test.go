@@ -37,9 +37,11 @@ func TestChartSources(t *testing.T) {
 			wantVersion: "1.4.1",
 		},
 		{
-			name:        "a file:// directory of chart archives, a prerelease on the Preview train",
+			// No --release-train: az refuses it with a pinned version. The extension is
+			// recorded on the Preview train, the first that offers the prerelease.
+			name:        "a file:// directory of chart archives, a prerelease pinned",
 			source:      v1alpha1.ChartSource{Repository: "file://" + dir, Name: "podinfo"},
-			args:        []string{"--auto-upgrade", "false", "--version", "1.5.0-rc.1", "--release-train", "Preview"},
+			args:        []string{"--auto-upgrade", "false", "--version", "1.5.0-rc.1"},
 			wantVersion: "1.5.0-rc.1",
 		},
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
@@ -26,13 +27,18 @@ var updateExample = templates.Examples(`
 	kubectl ext update podinfo --config-protected apiKey=n3w --yes
 
 	# Pin a version
-	kubectl ext update podinfo --auto-upgrade-minor-version false --version 1.4.1
+	kubectl ext update podinfo --auto-upgrade-minor-version false --version 6.7.1
 
 	# Move a pinned extension to another version
-	kubectl ext update podinfo --version 1.4.2
+	kubectl ext update podinfo --version 6.7.2
 
-	# Go back to automatic upgrades on the Preview train
+	# Go back to automatic upgrades on the Preview train (a train needs auto-upgrade)
 	kubectl ext update podinfo --auto-upgrade-minor-version true --release-train Preview
+
+	# An az command line, as it is: the type and scope must be the extension's own,
+	# --cluster-name is the kubeconfig context
+	kubectl ext update --name podinfo --extension-type stefanprodan.podinfo --scope cluster \
+	  --cluster-name dev --config replicaCount=3
 
 	# Replace a release whose stored records kubectl ext refused (after inspecting it
 	# with helm history): the extension's own chart and values are installed afresh
@@ -41,11 +47,12 @@ var updateExample = templates.Examples(`
 // UpdateOptions is `kubectl ext update`: az's flags and their rules are
 // internal/azflags; here, confirmation, completion, the fleet flags and printing.
 type UpdateOptions struct {
-	Name  string
-	Yes   bool
-	az    azflags.Update
-	fleet fleetFlags
-	print *genericclioptions.PrintFlags
+	Name     string
+	nameFlag string
+	Yes      bool
+	az       azflags.Update
+	fleet    fleetFlags
+	print    *genericclioptions.PrintFlags
 
 	req lifecycle.UpdateRequest
 	f   *factory
@@ -59,21 +66,24 @@ func NewUpdateCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 		Use:     "update NAME [flags]",
 		Short:   "Update an extension's settings, version or release train (az k8s-extension update)",
 		Example: updateExample,
-		Args:    exactName,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Validate(args[0], cmd.Flags().Changed); err != nil {
+		Args:    extensionName(&o.Name, &o.nameFlag),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(o.Name, cmd.Flags().Changed); err != nil {
 				return err
 			}
 			return o.Run(cmd)
 		},
 	}
 	fs := cmd.Flags()
+	azflags.AddNameFlag(fs, &o.nameFlag)
 	o.az.AddFlags(fs)
 	fs.BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation.")
 	o.fleet.addFlags(fs)
 	o.print.AddFlags(cmd)
 	cmd.ValidArgsFunction = completeExtensions(f, 1)
 	_ = cmd.RegisterFlagCompletionFunc("auto-upgrade-minor-version", fixedCompletions("true", "false"))
+	_ = cmd.RegisterFlagCompletionFunc("extension-type", completeTypes(f))
+	_ = cmd.RegisterFlagCompletionFunc("scope", fixedCompletions("cluster", "namespace"))
 	return cmd
 }
 
@@ -111,12 +121,12 @@ func (o *UpdateOptions) Run(cmd *cobra.Command) error {
 }
 
 // confirm asks on a terminal; without one (scripts, CI) it proceeds, like kubectl.
+// A terminal is what isatty says: /dev/null, which a script's stdin often is, is a
+// character device too, and was once taken for one (the question read end of file,
+// and the command stopped without doing anything, exit 0).
 func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
 	f, ok := in.(*os.File)
-	if !ok {
-		return true, nil
-	}
-	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return true, nil
 	}
 	fmt.Fprintf(out, "%s [y/N]: ", question)

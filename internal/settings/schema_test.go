@@ -174,9 +174,9 @@ func TestUnknown(t *testing.T) {
 		},
 		{
 			name: "a typo is suggested the key it was meant for",
-			keys: []string{"replicaCout", "service.prot", "auth.pasword", "hosts[2].nmae", "Message"},
+			keys: []string{"replicaCout", "service.prot", "auth.pasword", "hosts[2].nam", "Message"},
 			want: []UnknownKey{{"replicaCout", "replicaCount"}, {"service.prot", "service.port"}, {"auth.pasword", "auth.password"},
-				{"hosts[2].nmae", "hosts[0].name"}, {"Message", "message"}},
+				{"hosts[2].nam", "hosts[0].name"}, {"Message", "message"}},
 		},
 		{
 			name: "a key far from every key the chart knows has no suggestion",

@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -8,8 +9,12 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/flowcontrol"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/policy"
@@ -45,7 +50,13 @@ const maxDenialMessage = 1024
 // Denials records denied reviews; Handler calls it once per denial, on the request's
 // goroutine, so an implementation must not block.
 type Denials interface {
-	Denied(req admissionv1.AdmissionRequest, d policy.Decision)
+	Denied(ctx context.Context, req admissionv1.AdmissionRequest, d policy.Decision)
+}
+
+// ObjectUIDs tells whether an Extension or ExtensionType of a name exists, and its
+// UID; CachedUIDs reads the webhook's informers.
+type ObjectUIDs interface {
+	UID(ctx context.Context, kind, name string) (uid types.UID, exists bool, err error)
 }
 
 // EventDenials records each denial as a Warning Event about the refused object, with
@@ -54,22 +65,78 @@ type Denials interface {
 // API server: a repeat of one denial is counted in the Event already written, similar
 // ones are aggregated after ten in ten minutes, and each object gets at most 25
 // Events at once, then one per five minutes.
+//
+// Anyone who reaches the webhook's port can post a review of their own (docs/security.md,
+// "Flooding the webhook"), and the webhook cannot tell it from the API server's. So a
+// denial is recorded only when it matches the cluster (Objects): an UPDATE or DELETE
+// names the UID of the stored object, which only those who may read it know, and a
+// CREATE names an object that does not exist. A forged review can then speak only of
+// names that do not exist, and Limit caps how many Events all denials together write.
 type EventDenials struct {
 	Recorder record.EventRecorder
+	// Objects, when set, is asked whether a denial matches the cluster.
+	Objects ObjectUIDs
+	// Limit, when set, caps the rate of denial Events, whatever object they are about.
+	Limit flowcontrol.PassiveRateLimiter
 }
 
 // Denied records the denial of req, unless req is a dry run: the webhook's
 // registration declares sideEffects NoneOnDryRun, so a dry run (`kubectl ext init
 // --check`'s probe, `--dry-run=server`) leaves no Event.
-func (e EventDenials) Denied(req admissionv1.AdmissionRequest, d policy.Decision) {
+func (e EventDenials) Denied(ctx context.Context, req admissionv1.AdmissionRequest, d policy.Decision) {
 	if d.Allowed() || (req.DryRun != nil && *req.DryRun) {
 		return
 	}
 	ref := DeniedObject(req)
-	if ref == nil {
+	if ref == nil || !e.matchesCluster(ctx, req, ref) {
+		return
+	}
+	if e.Limit != nil && !e.Limit.TryAccept() {
 		return
 	}
 	e.Recorder.AnnotatedEventf(ref, DenialAnnotations(req, d), corev1.EventTypeWarning, DenialReason, "%s", DenialMessage(req, d))
+}
+
+// matchesCluster: a CREATE names an object that does not exist; any other write
+// names the UID of the one that does.
+func (e EventDenials) matchesCluster(ctx context.Context, req admissionv1.AdmissionRequest, ref *corev1.ObjectReference) bool {
+	if e.Objects == nil {
+		return true
+	}
+	uid, exists, err := e.Objects.UID(ctx, ref.Kind, ref.Name)
+	if err != nil {
+		return false
+	}
+	if req.Operation == admissionv1.Create {
+		return !exists
+	}
+	return exists && ref.UID != "" && uid == ref.UID
+}
+
+// CachedUIDs reads Extensions and ExtensionTypes from Reader, the webhook's
+// informers (an in-memory read on the review's goroutine).
+type CachedUIDs struct {
+	Reader client.Reader
+}
+
+// UID implements ObjectUIDs.
+func (c CachedUIDs) UID(ctx context.Context, kind, name string) (types.UID, bool, error) {
+	var obj client.Object
+	switch kind {
+	case "Extension":
+		obj = &v1alpha1.Extension{}
+	case "ExtensionType":
+		obj = &v1alpha1.ExtensionType{}
+	default:
+		return "", false, fmt.Errorf("no denials are recorded about a %s", kind)
+	}
+	switch err := c.Reader.Get(ctx, client.ObjectKey{Name: name}, obj); {
+	case apierrors.IsNotFound(err):
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	}
+	return obj.GetUID(), true, nil
 }
 
 // DeniedObject is the object a denied request wrote, as an Event's involvedObject:

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -160,4 +161,55 @@ func decisionOf(n int) policy.Decision {
 		d.Deny = append(d.Deny, policy.Result{ID: fmt.Sprintf("EXT-TEST-%03d", i), Msg: strings.Repeat("why ", 20)})
 	}
 	return d
+}
+
+// uids is an ObjectUIDs over a fixed set of objects, "Kind/name" to UID.
+type uids map[string]types.UID
+
+func (u uids) UID(_ context.Context, kind, name string) (types.UID, bool, error) {
+	uid, ok := u[kind+"/"+name]
+	return uid, ok, nil
+}
+
+// TestForgedDenialsAreNotRecorded: anyone who reaches the webhook's port can post a
+// review, so a denial is recorded only when it matches the cluster (an UPDATE names
+// the stored object's UID, a CREATE a name that does not exist), and never beyond
+// the rate limit.
+func TestForgedDenialsAreNotRecorded(t *testing.T) {
+	unknownType := func(e *v1alpha1.Extension) { e.Spec.ExtensionType = "nope" }
+	withUID := func(uid types.UID) func(*v1alpha1.Extension) {
+		return func(e *v1alpha1.Extension) { e.UID = uid }
+	}
+	create := request(admissionv1.Create, "", raw(t, ext("podinfo", unknownType)), runtime.RawExtension{}).AdmissionRequest
+	update := func(uid types.UID) admissionv1.AdmissionRequest {
+		return request(admissionv1.Update, "", raw(t, ext("podinfo", unknownType, withUID(uid))), raw(t, ext("podinfo", withUID(uid)))).AdmissionRequest
+	}
+	stored := uids{"Extension/podinfo": "uid-podinfo"}
+	for _, tc := range []struct {
+		name    string
+		objects uids
+		limit   flowcontrol.PassiveRateLimiter
+		req     admissionv1.AdmissionRequest
+		want    bool
+	}{
+		{name: "an update that names the stored UID is recorded", objects: stored, req: update("uid-podinfo"), want: true},
+		{name: "an update that names another UID is a forgery", objects: stored, req: update("uid-guessed")},
+		{name: "an update of an object that does not exist is a forgery", objects: uids{}, req: update("uid-podinfo")},
+		{name: "a create of a new name is recorded", objects: uids{}, req: create, want: true},
+		{name: "a create of an existing name is not recorded", objects: stored, req: create},
+		{name: "nothing is recorded beyond the rate limit", objects: uids{}, limit: flowcontrol.NewFakeNeverRateLimiter(), req: create},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := testHandler(t)
+			log := &eventLog{}
+			h.Denials = EventDenials{Recorder: log, Objects: tc.objects, Limit: tc.limit}
+			resp := h.Handle(context.Background(), admission.Request{AdmissionRequest: tc.req})
+			if resp.Allowed {
+				t.Fatalf("the review was allowed: %+v", resp.Result)
+			}
+			if got := len(log.events) == 1; got != tc.want {
+				t.Errorf("recorded %v, want %v: %+v", log.events, tc.want, log.events)
+			}
+		})
+	}
 }

@@ -94,7 +94,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) (resp admis
 	if !decision.Allowed() {
 		outcome = "denied"
 		if h.Denials != nil {
-			h.Denials.Denied(req.AdmissionRequest, decision)
+			h.Denials.Denied(ctx, req.AdmissionRequest, decision)
 		}
 		return admission.Denied(strings.Join(policy.Lines(decision.Deny), "\n")).WithWarnings(warnings...)
 	}

@@ -26,6 +26,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -184,7 +185,7 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 		o.MaxConcurrent,
 	)
 	if o.DenialEvents {
-		stop := recordDenials(ctx, h, kc, scheme)
+		stop := recordDenials(ctx, h, kc, scheme, mgr.GetClient())
 		defer stop()
 	}
 	var handler ctrladmission.Handler = h
@@ -254,17 +255,30 @@ func Serve(ctx context.Context, o *Options, cfg *rest.Config, log logr.Logger) e
 	return nil
 }
 
+// Denial Events are capped at this rate and burst, whatever object they are about: a
+// flood of forged reviews (admission.EventDenials) cannot make the webhook write more.
+const (
+	denialEventQPS   = 1
+	denialEventBurst = 50
+)
+
 // recordDenials has h record every denial as an Event about the refused object
 // (admission.EventDenials), with a broadcaster of the webhook's own: client-go's
 // correlator counts repeats and rate-limits each object's Events, so a write refused
-// in a loop cannot flood the API server. The Events of a cluster-scoped object go to
-// the "default" namespace, where kubectl and kubectl ext look for them. The returned
-// stop shuts the broadcaster down (Events still queued are dropped).
-func recordDenials(ctx context.Context, h *admission.Handler, kc kubernetes.Interface, scheme *runtime.Scheme) (stop func()) {
+// in a loop cannot flood the API server. A denial is recorded only when it matches
+// the objects in cache (the informers that feed the inventory). The Events of a
+// cluster-scoped object go to the "default" namespace, where kubectl and kubectl ext
+// look for them. The returned stop shuts the broadcaster down (Events still queued
+// are dropped).
+func recordDenials(ctx context.Context, h *admission.Handler, kc kubernetes.Interface, scheme *runtime.Scheme, cache client.Reader) (stop func()) {
 	b := record.NewBroadcaster(record.WithContext(ctx))
 	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kc.CoreV1().Events("")})
 	host, _ := os.Hostname()
-	h.Denials = admission.EventDenials{Recorder: b.NewRecorder(scheme, corev1.EventSource{Component: admission.DenialComponent, Host: host})}
+	h.Denials = admission.EventDenials{
+		Recorder: b.NewRecorder(scheme, corev1.EventSource{Component: admission.DenialComponent, Host: host}),
+		Objects:  admission.CachedUIDs{Reader: cache},
+		Limit:    flowcontrol.NewTokenBucketPassiveRateLimiter(denialEventQPS, denialEventBurst),
+	}
 	return b.Shutdown
 }
 

@@ -202,6 +202,7 @@ func (f *factory) catalog(progress io.Writer) (*catalog.Catalog, error) {
 // manager returns a lifecycle manager whose progress lines go to progress, built
 // with the factory's client, discovery client and chart options.
 func (f *factory) manager(ctx context.Context, progress io.Writer) (*lifecycle.Manager, error) {
+	progress, live := liveProgress(ctx, progress) // on a terminal only (progress.go)
 	c, err := f.newClient(progress)
 	if err != nil {
 		return nil, err
@@ -211,7 +212,7 @@ func (f *factory) manager(ctx context.Context, progress io.Writer) (*lifecycle.M
 		return nil, err
 	}
 	return lifecycle.Connect(ctx, lifecycle.ConnectOptions{
-		Getter: f.flags, Charts: f.chartOptions(progress), Progress: progress, Client: c, Discovery: dc,
+		Getter: f.flags, Charts: f.chartOptions(progress), Progress: progress, Live: live, Client: c, Discovery: dc,
 	})
 }
 

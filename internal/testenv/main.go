@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -145,13 +147,22 @@ func Run(m *testing.M, closers ...io.Closer) int {
 
 // ScratchChartCache moves XDG_CACHE_HOME, where the plugin and the extension manager
 // cache the charts they download, to a new scratch directory for the package's tests
-// (and the processes they start), after pinning the control plane's asset cache to
-// where it was built. The returned function removes the directory.
+// (and the processes they start), after pinning the control plane's asset cache and
+// Go's build cache to where they are: Go's default build cache lives under
+// XDG_CACHE_HOME too, and without the pin every `go build` of the binaries under test
+// started from an empty cache. The returned function removes the directory.
 func ScratchChartCache() (cleanup func(), err error) {
 	if os.Getenv(CacheDirEnv) == "" {
 		if root, err := CacheRoot(); err == nil {
 			os.Setenv(CacheDirEnv, root)
 		}
+	}
+	if os.Getenv("GOCACHE") == "" {
+		out, err := exec.Command("go", "env", "GOCACHE").Output()
+		if err != nil {
+			return nil, fmt.Errorf("finding Go's build cache: %w", err)
+		}
+		os.Setenv("GOCACHE", strings.TrimSpace(string(out)))
 	}
 	dir, err := os.MkdirTemp("", "kubeext-cache-")
 	if err != nil {

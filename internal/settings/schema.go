@@ -3,6 +3,7 @@ package settings
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -69,7 +70,7 @@ func Validate(ch *chart.Chart, values map[string]any, secrets []string) error {
 	if err == nil {
 		return nil
 	}
-	return &SchemaError{Chart: chartName(ch), Problems: problems(ch, coalesced, Redact(err.Error(), secrets))}
+	return &SchemaError{Chart: chartName(ch), Problems: problems(ch, coalesced, Redact(err.Error(), secrets), secretValues(secrets))}
 }
 
 func hasSchema(ch *chart.Chart) bool {
@@ -101,7 +102,12 @@ var complaintLine = regexp.MustCompile(`^( *)- at '((?:[^'\\]|\\.)*)': (.*)$`)
 // lines, each naming a JSON pointer into that chart's values. Lines it does not know
 // are kept whole as complaints about the values as a whole, so nothing is lost if
 // the format moves.
-func problems(ch *chart.Chart, values map[string]any, msg string) []Problem {
+//
+// A complaint about a value that holds a secret is rewritten by protectedComplaint:
+// the validator quotes and formats values its own way (a quote escaped, a number
+// with thousands separators or in scientific notation), so redacting the secret's
+// known forms from its text is not enough.
+func problems(ch *chart.Chart, values map[string]any, msg string, secrets []any) []Problem {
 	prefixes := subchartPrefixes(ch, nil, map[string][]string{})
 	var prefix []string
 	var out []Problem
@@ -125,7 +131,12 @@ func problems(ch *chart.Chart, values map[string]any, msg string) []Problem {
 			out = append(out, Problem{Complaint: strings.TrimSpace(line)})
 			continue
 		}
-		out = append(out, Problem{Key: keyOf(values, append(append([]string(nil), prefix...), tokens...)), Complaint: m[3], Depth: len(m[1]) / 2})
+		key, node := keyOf(values, append(append([]string(nil), prefix...), tokens...))
+		complaint := m[3]
+		if holdsSecret(node, secrets) {
+			complaint = protectedComplaint(complaint)
+		}
+		out = append(out, Problem{Key: key, Complaint: complaint, Depth: len(m[1]) / 2})
 	}
 	return out
 }
@@ -162,8 +173,9 @@ func pointerTokens(quoted string) ([]string, error) {
 }
 
 // keyOf writes a path of values as a setting key: names joined by dots (a dot
-// inside a name escaped), list positions as [i] where values hold a list.
-func keyOf(values map[string]any, tokens []string) string {
+// inside a name escaped), list positions as [i] where values hold a list. It also
+// returns the value at the path (nil when there is none).
+func keyOf(values map[string]any, tokens []string) (string, any) {
 	var b strings.Builder
 	var node any = values
 	for _, tok := range tokens {
@@ -184,7 +196,7 @@ func keyOf(values map[string]any, tokens []string) string {
 		m, _ := asMap(node)
 		node = m[tok]
 	}
-	return b.String()
+	return b.String(), node
 }
 
 // segment is one step of a setting key: a name, or a list index when index >= 0.
@@ -824,4 +836,79 @@ func LooksProtected(key string) bool {
 		}
 	}
 	return false
+}
+
+// secretValues are the protected settings' values as Values types them ("2" the
+// integer 2), so that they can be found among the values the schema judged.
+func secretValues(secrets []string) []any {
+	out := make([]any, 0, len(secrets))
+	for _, s := range secrets {
+		if v, err := Values(map[string]string{"x": s}); err == nil {
+			out = append(out, v["x"])
+		}
+	}
+	return out
+}
+
+// holdsSecret tells whether node is, or holds, one of the secrets.
+func holdsSecret(node any, secrets []any) bool {
+	switch n := node.(type) {
+	case map[string]any:
+		for _, v := range n {
+			if holdsSecret(v, secrets) {
+				return true
+			}
+		}
+		return false
+	case []any:
+		for _, v := range n {
+			if holdsSecret(v, secrets) {
+				return true
+			}
+		}
+		return false
+	case nil:
+		return false
+	}
+	for _, s := range secrets {
+		if reflect.DeepEqual(node, s) || fmt.Sprint(node) == fmt.Sprint(s) {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	// quotedValue is the validator's complaint that starts with the value, quoted:
+	// "'v' does not match pattern 'p'", "'v' is not valid 'email'".
+	quotedValue = regexp.MustCompile(`^'(?:[^'\\]|\\.)*' (.*)$`)
+	// boundGot is a bound's complaint: "maximum: got 123,456, want 9,999".
+	boundGot = regexp.MustCompile(`^([A-Za-z]+): got .*, want (.*)$`)
+	// typeGot names types only: "got string, want integer".
+	typeGot = regexp.MustCompile(`^got [a-z]+, want [a-z, ]+$`)
+	// boundWords say what a bound's complaint means, without the value.
+	boundWords = map[string]string{
+		"maximum": "is above", "exclusiveMaximum": "is not below", "minimum": "is below",
+		"exclusiveMinimum": "is not above", "maxLength": "is longer than", "minLength": "is shorter than",
+		"multipleOf": "is not a multiple of", "maxItems": "has more items than", "minItems": "has fewer items than",
+	}
+)
+
+// protectedComplaint rewrites a complaint about a protected value so that only the
+// schema's side of it is left: what the value failed, never the value. A complaint of
+// a shape it does not know is left out whole.
+func protectedComplaint(c string) string {
+	if m := quotedValue.FindStringSubmatch(c); m != nil {
+		return "the protected value " + m[1]
+	}
+	if m := boundGot.FindStringSubmatch(c); m != nil {
+		if words, ok := boundWords[m[1]]; ok {
+			return m[1] + ": the protected value " + words + " " + m[2]
+		}
+		return m[1] + ": the protected value is refused, want " + m[2]
+	}
+	if typeGot.MatchString(c) || strings.HasPrefix(c, "value must be ") {
+		return c
+	}
+	return "the schema refuses the protected value (its message is left out, as it may quote the value)"
 }

@@ -96,10 +96,30 @@ func TestValidate(t *testing.T) {
 			want:     []string{": missing property 'replicaCount'"},
 		},
 		{
-			name:      "a protected value the schema quotes is redacted",
+			name:      "a protected value the schema quotes is left out",
 			protected: map[string]string{"auth.password": "hunter2-x"},
-			want:      []string{"auth.password: '[redacted]' does not match pattern"},
+			want:      []string{"auth.password: the protected value does not match pattern '^[A-Za-z0-9]+$'"},
 			notIn:     "hunter2-x",
+		},
+		{
+			// The validator quotes a string with \' for a quote: Redact never saw that form.
+			name:      "a protected value with a quote is left out, not quoted by the validator",
+			protected: map[string]string{"auth.password": "Sup3r'Secret"},
+			want:      []string{"auth.password: the protected value does not match pattern"},
+			notIn:     "Sup3r",
+		},
+		{
+			// The validator prints a number with thousands separators.
+			name:      "a protected number the validator prints its own way is left out",
+			protected: map[string]string{"replicaCount": "1234567"},
+			want:      []string{"replicaCount: maximum: the protected value is above 100,000"},
+			notIn:     "1,234,567",
+		},
+		{
+			name:      "a protected value of the wrong type keeps the types",
+			protected: map[string]string{"replicaCount": "many-pods"},
+			want:      []string{"replicaCount: got string, want integer"},
+			notIn:     "many-pods",
 		},
 		{
 			name:     "a list set by index replaces the default list, as with helm --set, so its first element is null",
@@ -288,7 +308,7 @@ func TestKeyOfPointer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := keyOf(values, tokens); got != tt.want {
+			if got, _ := keyOf(values, tokens); got != tt.want {
 				t.Errorf("keyOf(%q) = %q, want %q", tt.quoted, got, tt.want)
 			}
 		})

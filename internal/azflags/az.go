@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 )
 
 // clusterTypes are the values of az's --cluster-type, whose short form in az is -t.
@@ -15,6 +17,16 @@ var clusterTypes = []string{"managedClusters", "connectedClusters", "appliances"
 // IsClusterType tells whether v is a value of az's --cluster-type, in any case.
 func IsClusterType(v string) bool {
 	return slices.ContainsFunc(clusterTypes, func(t string) bool { return strings.EqualFold(t, v) })
+}
+
+// ParseScope reads --scope: cluster or namespace, in any case, as az's enum values
+// are (az takes --scope Cluster); "" when not given.
+func ParseScope(v string) (v1alpha1.ScopeName, error) {
+	switch s := v1alpha1.ScopeName(strings.ToLower(v)); s {
+	case "", v1alpha1.ScopeCluster, v1alpha1.ScopeNamespace:
+		return s, nil
+	}
+	return "", fmt.Errorf("--scope must be cluster or namespace, not %q", v)
 }
 
 // ExtensionType is --extension-type (-t). Every value given is kept: az's -t is its

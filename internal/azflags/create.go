@@ -76,11 +76,9 @@ func (c *Create) Request(name string, changed func(string) bool) (lifecycle.Crea
 	if err := c.Marketplace.Validate(changed); err != nil {
 		return req, err
 	}
-	scope := v1alpha1.ScopeName(c.Scope)
-	switch scope {
-	case "", v1alpha1.ScopeCluster, v1alpha1.ScopeNamespace:
-	default:
-		return req, fmt.Errorf("--scope must be cluster or namespace, not %q", c.Scope)
+	scope, err := ParseScope(c.Scope)
+	if err != nil {
+		return req, err
 	}
 	switch {
 	case scope == v1alpha1.ScopeCluster && c.TargetNS != "":

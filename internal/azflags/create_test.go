@@ -90,6 +90,12 @@ func TestCreateRequest(t *testing.T) {
 		{name: "a name of 54 characters", extName: strings.Repeat("a", 54), args: []string{"-t", "x.y"}, wantErr: "must be at most 53 lowercase letters"},
 		{name: "no type", wantErr: "--extension-type is required (see `kubectl ext type list`)"},
 		{name: "a scope that does not exist", args: []string{"-t", "x.y", "--scope", "global"}, wantErr: `--scope must be cluster or namespace, not "global"`},
+		// az's enum values are case-insensitive.
+		{name: "the scope in any case", args: []string{"-t", "x.y", "--scope", "Cluster", "--auto-upgrade-minor-version", "True"},
+			want: lifecycle.CreateRequest{ExtensionType: "x.y", Scope: v1alpha1.ScopeCluster, AutoUpgrade: ptr.To(true), Settings: map[string]string{}, Wait: true, Timeout: 5 * time.Minute, DryRun: lifecycle.DryRunNone}},
+		{name: "namespace scope in capitals", args: []string{"-t", "x.y", "--scope", "NAMESPACE", "--target-namespace", "a"},
+			want: lifecycle.CreateRequest{ExtensionType: "x.y", Scope: v1alpha1.ScopeNamespace, TargetNamespace: "a", AutoUpgrade: ptr.To(true), Settings: map[string]string{}, Wait: true, Timeout: 5 * time.Minute, DryRun: lifecycle.DryRunNone}},
+		{name: "namespace scope in another case still needs a target namespace", args: []string{"-t", "x.y", "--scope", "Namespace"}, wantErr: "--scope namespace needs --target-namespace"},
 		{name: "cluster scope with a target namespace", args: []string{"-t", "x.y", "--scope", "cluster", "--target-namespace", "a"},
 			wantErr: "--target-namespace goes with --scope namespace; with cluster scope use --release-namespace"},
 		{name: "namespace scope with a release namespace", args: []string{"-t", "x.y", "--scope", "namespace", "--target-namespace", "a", "--release-namespace", "b"},

@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/utils/ptr"
 
-	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
 
@@ -52,11 +51,8 @@ func (u *Update) Request(name string, changed func(string) bool) (lifecycle.Upda
 		return req, err
 	}
 	req.ExtensionType = typ
-	switch s := v1alpha1.ScopeName(u.Scope); s {
-	case "", v1alpha1.ScopeCluster, v1alpha1.ScopeNamespace:
-		req.Scope = s
-	default:
-		return req, fmt.Errorf("--scope must be cluster or namespace, not %q", u.Scope)
+	if req.Scope, err = ParseScope(u.Scope); err != nil {
+		return req, err
 	}
 	if err := u.Marketplace.Validate(changed); err != nil {
 		return req, err

@@ -74,6 +74,11 @@ func TestUpdateRequest(t *testing.T) {
 		{name: "inline protected settings and their file, on update too", args: []string{"--config-protected-file", file, "--config-protected-settings", "k=v"},
 			wantErr: "--configuration-protected-settings and --configuration-protected-settings-file are mutually exclusive: give the settings inline or in a file, not both"},
 		{name: "a scope that does not exist", args: []string{"--scope", "global", "--config", "a=1"}, wantErr: `--scope must be cluster or namespace, not "global"`},
+		// az's enum values are case-insensitive.
+		{name: "the scope in any case", args: []string{"--scope", "Cluster", "--auto-upgrade-minor-version", "True"},
+			want: base(lifecycle.UpdateRequest{Scope: v1alpha1.ScopeCluster, AutoUpgrade: ptr.To(true)})},
+		{name: "namespace scope in capitals", args: []string{"--scope", "NAMESPACE", "--config", "a=1"},
+			want: base(lifecycle.UpdateRequest{Scope: v1alpha1.ScopeNamespace, Settings: map[string]string{"a": "1"}})},
 		{name: "az's -t, a cluster type", args: []string{"-t", "managedClusters", "--config", "a=1"}, wantErr: "-t managedClusters: in kubectl ext, -t is --extension-type"},
 		{name: "a Marketplace plan", args: []string{"--plan-name", "p", "--config", "a=1"}, wantErr: "--plan-name (az's Azure Marketplace plan): kubectl ext buys no offer"},
 		{name: "a settings file that is not an object", args: []string{"--config-file", notObject}, wantErr: "--configuration-settings-file: "},

@@ -59,14 +59,56 @@ func (t *ExtensionType) Type() string { return "string" }
 func (t *ExtensionType) Value() (string, error) {
 	for _, v := range t.values {
 		if IsClusterType(v) {
-			return "", fmt.Errorf("-t %s: in kubectl ext, -t is --extension-type, not az's --cluster-type; "+
-				"the cluster is your kubeconfig's context (--context, or --cluster-name with a context's name): drop -t %s and give the extension type with --extension-type (see `kubectl ext type list`)", v, v)
+			return "", clusterTypeError(v, true)
 		}
 	}
 	if len(t.values) > 1 && slices.ContainsFunc(t.values, func(v string) bool { return v != t.values[0] }) {
 		return "", fmt.Errorf("--extension-type (-t) is given more than once, as %s: give it once", strings.Join(t.values, " and "))
 	}
 	return t.String(), nil
+}
+
+// clusterTypeError explains -t v, v an az cluster type. takesType tells whether the
+// command takes an extension type, which the az user may still have to give.
+func clusterTypeError(v string, takesType bool) error {
+	msg := fmt.Sprintf("-t %s: in kubectl ext, -t is --extension-type, not az's --cluster-type; "+
+		"the cluster is your kubeconfig's context (--context, or --cluster-name with a context's name): drop -t %s", v, v)
+	if takesType {
+		msg += " and give the extension type with --extension-type (see `kubectl ext type list`)"
+	}
+	return fmt.Errorf("%s", msg)
+}
+
+// shortTFlag is the hidden flag that holds -t on a command without --extension-type.
+const shortTFlag = "az-short-t"
+
+// AddShortT registers a hidden -t on fs, the flags of a command that has no -t of its
+// own: az's -t is --cluster-type on every k8s-extension command, so a pasted az line
+// has it everywhere, and it deserves CheckShortT's explanation rather than pflag's
+// "unknown shorthand flag". A command with its own -t keeps it.
+func AddShortT(fs *pflag.FlagSet) {
+	if fs.ShorthandLookup("t") != nil {
+		return
+	}
+	fs.VarP(&ExtensionType{}, shortTFlag, "t", "az's -t (--cluster-type): refused with what to give instead.")
+	_ = fs.MarkHidden(shortTFlag)
+}
+
+// CheckShortT refuses the hidden -t of AddShortT when it was given on cmd (the
+// command's path, for the message), with fs its flags: an az cluster type gets the
+// hint create and update give; anything else is said to be no flag of cmd.
+func CheckShortT(cmd string, fs *pflag.FlagSet) error {
+	f := fs.Lookup(shortTFlag)
+	if f == nil || !f.Changed {
+		return nil
+	}
+	values := f.Value.(*ExtensionType).values
+	for _, v := range values {
+		if IsClusterType(v) {
+			return clusterTypeError(v, false)
+		}
+	}
+	return fmt.Errorf("-t %s: %s takes no -t; in kubectl ext, -t is --extension-type, of create and update only", values[0], cmd)
 }
 
 // AddExtensionTypeFlag registers --extension-type (-t) on fs with usage.

@@ -110,6 +110,40 @@ func TestIsClusterType(t *testing.T) {
 	}
 }
 
+func TestShortT(t *testing.T) {
+	tests := []struct {
+		name string
+		// own registers a -t of the command's own first.
+		own     bool
+		args    []string
+		wantErr string
+	}{
+		{name: "not given", args: []string{"d1"}},
+		{name: "an az cluster type: the hint, without --extension-type to give", args: []string{"d1", "-t", "managedClusters"},
+			wantErr: "-t managedClusters: in kubectl ext, -t is --extension-type, not az's --cluster-type; the cluster is your kubeconfig's context (--context, or --cluster-name with a context's name): drop -t managedClusters"},
+		{name: "in any case, after another value", args: []string{"-t", "x", "-t=CONNECTEDclusters"}, wantErr: "-t CONNECTEDclusters: in kubectl ext, -t is --extension-type"},
+		{name: "anything else", args: []string{"-t", "microsoft.flux"}, wantErr: "-t microsoft.flux: kubectl ext show takes no -t; in kubectl ext, -t is --extension-type, of create and update only"},
+		{name: "a command's own -t is left alone", own: true, args: []string{"-t", "managedClusters"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := pflag.NewFlagSet("show", pflag.ContinueOnError)
+			if tt.own {
+				fs.StringP("extension-type", "t", "", "")
+			}
+			AddShortT(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			err := CheckShortT("kubectl ext show", fs)
+			checkErr(t, err, tt.wantErr)
+			if err != nil && strings.Contains(err.Error(), "give the extension type") {
+				t.Errorf("the hint tells a command without --extension-type to give one: %v", err)
+			}
+		})
+	}
+}
+
 func TestNamespaceError(t *testing.T) {
 	tests := []struct {
 		name      string

@@ -6,6 +6,8 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubeext/kubectl-ext/internal/azflags"
 )
 
 var rootLong = templates.LongDesc(`
@@ -47,7 +49,12 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	f := &factory{flags: flags}
 	f.charts.addFlags(cmd.PersistentFlags())
 	f.addAzFlags(cmd.PersistentFlags())
-	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return f.applyAzFlags(c) }
+	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if err := azflags.CheckShortT(c.CommandPath(), c.Flags()); err != nil {
+			return err
+		}
+		return f.applyAzFlags(c)
+	}
 
 	cmd.AddCommand(
 		NewCreateCommand(f, streams),
@@ -61,5 +68,19 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		NewTroubleshootCommand(f, streams),
 		NewVersionCommand(streams),
 	)
+	addShortT(cmd)
 	return cmd
+}
+
+// addShortT gives every runnable command without a -t of its own the hidden -t that
+// the root's PersistentPreRunE explains (azflags.AddShortT). It is added to each
+// command's local flags: a persistent -t on the root would clash with create's and
+// update's -t (--extension-type).
+func addShortT(cmd *cobra.Command) {
+	if cmd.Runnable() {
+		azflags.AddShortT(cmd.Flags())
+	}
+	for _, c := range cmd.Commands() {
+		addShortT(c)
+	}
 }

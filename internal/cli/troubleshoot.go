@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubeext/kubectl-ext/internal/azflags"
 	"github.com/kubeext/kubectl-ext/internal/describe"
 	"github.com/kubeext/kubectl-ext/internal/install"
 	"github.com/kubeext/kubectl-ext/internal/release"
@@ -46,7 +47,8 @@ var troubleshootExample = templates.Examples(`
 
 // TroubleshootOptions is `kubectl ext troubleshoot`.
 type TroubleshootOptions struct {
-	Name string
+	Name     string
+	nameFlag string
 	// OutputFile is the archive's path; "" means BaseName.tar.gz in the working
 	// directory.
 	OutputFile string
@@ -64,15 +66,15 @@ func NewTroubleshootCommand(f *factory, streams genericiooptions.IOStreams) *cob
 		Short:   "Collect an extension's diagnostics into an archive and say what looks wrong (az k8s-extension troubleshoot)",
 		Long:    troubleshootLong,
 		Example: troubleshootExample,
-		Args:    exactName,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Name = args[0]
+		Args:    extensionName(&o.Name, &o.nameFlag),
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return err
 			}
 			return o.Run(cmd)
 		},
 	}
+	azflags.AddNameFlag(cmd.Flags(), &o.nameFlag)
 	cmd.Flags().StringVar(&o.OutputFile, "output-file", "", "Where to write the archive (.tar.gz); by default kubectl-ext-troubleshoot-NAME-TIME.tar.gz in the working directory.")
 	cmd.Flags().Int64Var(&o.Tail, "tail", troubleshoot.DefaultTail, "How many of the last log lines of each container of the release's pods to collect.")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format of the summary. One of: (json, yaml).")

@@ -1,6 +1,7 @@
 package azflags
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/pflag"
@@ -23,6 +24,11 @@ type Update struct {
 	Wait                  Wait
 	Marketplace           Marketplace
 }
+
+// ErrNothingToUpdate is Request's error when no flag changes anything. The request it
+// returns with it still holds --extension-type and --scope, which change nothing but
+// are refused when they are not the extension's own.
+var ErrNothingToUpdate = errors.New("nothing to update: give at least one of --auto-upgrade-minor-version, --version, --release-train, --configuration-settings[-file], --configuration-protected-settings[-file] or --adopt-release")
 
 // AddFlags registers update's flags on fs. Confirmation (--yes) is the command's.
 func (u *Update) AddFlags(fs *pflag.FlagSet) {
@@ -101,7 +107,9 @@ func (u *Update) Request(name string, changed func(string) bool) (lifecycle.Upda
 		req.AdoptRelease, given = true, true
 	}
 	if !given {
-		return req, fmt.Errorf("nothing to update: give at least one of --auto-upgrade-minor-version, --version, --release-train, --configuration-settings[-file], --configuration-protected-settings[-file] or --adopt-release")
+		// req keeps the type and scope given: the caller checks them against the
+		// extension, so that another type or scope is refused naming the field.
+		return req, ErrNothingToUpdate
 	}
 	if req.DryRun, err = ParseDryRun(u.DryRun); err != nil {
 		return req, err

@@ -306,6 +306,15 @@ func TestAzFlagMatrix(t *testing.T) {
 			"the extension type is immutable: " + auto + " is of type " + typ + ", not other.type (to change it, delete the extension and create it again)"},
 		{"update: another scope", []string{"update", auto, "--scope", "namespace", "--config", "a=1"},
 			"the scope is immutable: " + auto + " has cluster scope, not namespace"},
+		// With nothing else to change, a type or scope other than the extension's is
+		// still refused naming the field; its own are nothing to update.
+		{"update: another type alone", []string{"update", auto, "--extension-type", "other.type"},
+			"the extension type is immutable: " + auto + " is of type " + typ + ", not other.type (to change it, delete the extension and create it again)"},
+		{"update: another scope alone", []string{"update", auto, "--scope", "namespace"},
+			"the scope is immutable: " + auto + " has cluster scope, not namespace"},
+		{"update: the extension's own type and scope alone, the scope in another case", []string{"update", auto, "-t", typ, "--scope", "Cluster"},
+			"nothing to update: give at least one of --auto-upgrade-minor-version"},
+		{"update: another type alone, of an extension that does not exist", []string{"update", "no-such-extension", "-t", "other.type"}, "not found"},
 		{"update: az's -t, a cluster type", []string{"update", auto, "-t", "managedClusters", "--config", "a=1"},
 			"-t managedClusters: in kubectl ext, -t is --extension-type, not az's --cluster-type"},
 		{"create: az's -t, a cluster type, beside the extension type", []string{"create", "x", "--extension-type", typ, "-t", "connectedClusters"},

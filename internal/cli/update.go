@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -55,7 +56,11 @@ type UpdateOptions struct {
 	print    *genericclioptions.PrintFlags
 
 	req lifecycle.UpdateRequest
-	f   *factory
+	// nothing, when set, is the error of a request that changes nothing but gives a
+	// type or scope: Run checks them against the extension (MergeSpec refuses one
+	// that differs, naming the field) and returns nothing otherwise.
+	nothing error
+	f       *factory
 	genericiooptions.IOStreams
 }
 
@@ -92,6 +97,9 @@ func NewUpdateCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 func (o *UpdateOptions) Validate(name string, changed func(string) bool) error {
 	o.Name = name
 	req, err := o.az.Request(name, changed)
+	if errors.Is(err, azflags.ErrNothingToUpdate) && (req.ExtensionType != "" || req.Scope != "") {
+		o.nothing, err = err, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -104,6 +112,22 @@ func (o *UpdateOptions) Validate(name string, changed func(string) bool) error {
 
 // Run updates the extension.
 func (o *UpdateOptions) Run(cmd *cobra.Command) error {
+	if o.nothing != nil {
+		return o.fleet.run(cmd.Context(), o.f, o.Out, o.ErrOut, func(ctx context.Context, f *factory, _, errOut io.Writer) (string, error) {
+			m, err := f.manager(ctx, errOut)
+			if err != nil {
+				return "", err
+			}
+			e, err := m.Get(ctx, o.Name)
+			if err != nil {
+				return "", err
+			}
+			if _, err := lifecycle.MergeSpec(e.Spec, o.req); err != nil {
+				return "", err
+			}
+			return "", o.nothing
+		})
+	}
 	if o.req.Protected != nil && o.req.DryRun == lifecycle.DryRunNone && !o.Yes {
 		ok, err := confirm(o.In, o.ErrOut, fmt.Sprintf("Replace all protected settings of %s (keys left out are deleted)?", o.Name))
 		if err != nil || !ok {

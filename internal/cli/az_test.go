@@ -1,11 +1,16 @@
 package cli_test
 
 import (
+	"bytes"
+	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/creack/pty"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -95,6 +100,9 @@ func TestAzDocsCommandLines(t *testing.T) {
 		wantStderr []string
 		// check, when set, looks at the cluster after the line ran.
 		check func(t *testing.T)
+		// thenYes, when set, runs the line again with --yes, which must delete this
+		// extension (a key of names).
+		thenYes string
 	}{
 		{doc: "reference/create", wantStdout: []string{created("myextension")}, wantStderr: []string{azNote},
 			check: func(t *testing.T) {
@@ -108,8 +116,11 @@ func TestAzDocsCommandLines(t *testing.T) {
 		{doc: "reference/list", wantStdout: []string{names["myextension"]}, wantStderr: []string{azNote}},
 		// az's example writes the choice "true/false": the message says to make it.
 		{doc: "reference/update", wantExit: 1, wantStderr: []string{`--auto-upgrade-minor-version must be true or false, not "true/false"`}},
-		{doc: "reference/delete", wantStdout: []string{deleted("myextension")}, wantStderr: []string{azNote},
-			check: func(t *testing.T) { requireGone(t, names["myextension"]) }},
+		// az's delete lines ask for confirmation; without a terminal (the test's stdin
+		// is /dev/null) az refuses them, and so does kubectl ext: the same line with
+		// --yes deletes.
+		{doc: "reference/delete", wantExit: 1, wantStderr: []string{azNote, "give --yes to go ahead; nothing was changed"},
+			check: func(t *testing.T) { getExt(t, names["myextension"]) }, thenYes: "myextension"},
 		{doc: "aks/create", wantStdout: []string{created("azureml")},
 			check: func(t *testing.T) {
 				want := map[string]string{"enableInference": "True", "allowInsecureConnections": "True", "inferenceRouterServiceType": "LoadBalancer"}
@@ -124,11 +135,12 @@ func TestAzDocsCommandLines(t *testing.T) {
 		// The page says this "updates the auto-upgrade setting", but the line changes
 		// nothing: its type and scope are the extension's own.
 		{doc: "aks/update", wantExit: 1, wantStderr: []string{"nothing to update: give at least one of --auto-upgrade-minor-version, --version, --release-train"}},
-		{doc: "aks/delete", wantStdout: []string{deleted("azureml")}, check: func(t *testing.T) { requireGone(t, names["azureml"]) }},
+		{doc: "aks/delete", wantExit: 1, wantStderr: []string{"stdin is not a terminal, so kubectl ext cannot ask for confirmation: give --yes"},
+			check: func(t *testing.T) { getExt(t, names["azureml"]) }, thenYes: "azureml"},
 		{doc: "arc/create", wantStdout: []string{created("azuremonitor-containers")}, wantStderr: []string{azNote}},
 		{doc: "arc/show", wantStdout: []string{names["azuremonitor-containers"]}},
 		{doc: "arc/list", wantStdout: []string{names["azuremonitor-containers"]}},
-		{doc: "arc/delete", wantStdout: []string{deleted("azuremonitor-containers")}},
+		{doc: "arc/delete", wantExit: 1, wantStderr: []string{"give --yes"}, thenYes: "azuremonitor-containers"},
 	}
 	used := map[string]bool{}
 	for _, tt := range tests {
@@ -152,6 +164,12 @@ func TestAzDocsCommandLines(t *testing.T) {
 			}
 			if tt.check != nil {
 				tt.check(t)
+			}
+			if tt.thenYes != "" {
+				if res := kext(t, append(args, "--yes")...); res.ExitCode != 0 || !strings.Contains(res.Stdout, deleted(tt.thenYes)) {
+					t.Errorf("with --yes: exit %d, stdout %q, want %q\nstderr: %s", res.ExitCode, res.Stdout, deleted(tt.thenYes), res.Stderr)
+				}
+				requireGone(t, names[tt.thenYes])
 			}
 		})
 	}
@@ -444,4 +462,126 @@ func checkOutput(t *testing.T, res testenv.Result, wantStdout, notStdout, wantSt
 			t.Errorf("stderr lacks %q:\n%s", want, res.Stderr)
 		}
 	}
+}
+
+// TestConfirmation: delete, and update's replacement of the protected settings, ask
+// on a terminal; without one (cron, CI, ssh without -t: stdin /dev/null or a pipe)
+// and without --yes they are refused, as az refuses, and change nothing. A pipe is
+// not read for an answer: it may carry a script's own input. Through the real kubectl.
+func TestConfirmation(t *testing.T) {
+	requireEnv(t)
+	typ := httpType(t, chartsourcetest.Podinfo())
+	name, other := uniq("confirm"), uniq("confirm-yes")
+	for _, n := range []string{name, other} {
+		mustKext(t, "create", n, "--extension-type", typ, "--config-protected", "apiKey=before", "--no-wait")
+	}
+	devNull := func(t *testing.T, args ...string) testenv.Result { return kext(t, args...) }
+	piped := func(answer string) func(*testing.T, ...string) testenv.Result {
+		return func(t *testing.T, args ...string) testenv.Result {
+			return kextStdin(t, strings.NewReader(answer), args...)
+		}
+	}
+	terminal := func(answer string) func(*testing.T, ...string) testenv.Result {
+		return func(t *testing.T, args ...string) testenv.Result { return kextOnTerminalStdin(t, answer, args...) }
+	}
+	const refused = "stdin is not a terminal, so kubectl ext cannot ask for confirmation: give --yes to go ahead; nothing was changed"
+	replace := []string{"update", name, "--config-protected", "apiKey=after", "--no-wait"}
+	tests := []struct {
+		name       string
+		run        func(*testing.T, ...string) testenv.Result
+		args       []string
+		wantExit   int
+		wantStderr string
+		// changed is whether the extension (its resourceVersion) changed; gone, whether
+		// it was deleted.
+		changed, gone bool
+	}{
+		{name: "delete, stdin /dev/null: refused", run: devNull, args: []string{"delete", name}, wantExit: 1, wantStderr: refused},
+		{name: "delete, an answer piped: refused, the pipe is not read", run: piped("y\n"), args: []string{"delete", name}, wantExit: 1, wantStderr: refused},
+		{name: "delete --force, stdin /dev/null: refused", run: devNull, args: []string{"delete", name, "--force"}, wantExit: 1, wantStderr: refused},
+		{name: "replacing the protected settings, stdin /dev/null: refused", run: devNull, args: replace, wantExit: 1, wantStderr: refused},
+		{name: "replacing the protected settings, piped: refused", run: piped("yes\n"), args: replace, wantExit: 1, wantStderr: refused},
+		{name: "delete on a terminal, answered n: cancelled", run: terminal("n\n"), args: []string{"delete", name}, wantStderr: "Cancelled; nothing was changed."},
+		{name: "replacing the protected settings on a terminal, answered y", run: terminal("y\n"), args: replace,
+			wantStderr: "Replace all protected settings of " + name + " (keys left out are deleted)? [y/N]", changed: true},
+		{name: "delete on a terminal, answered y", run: terminal("y\n"), args: []string{"delete", name}, wantStderr: "Uninstall extension " + name, gone: true},
+		{name: "delete --yes, stdin /dev/null", run: devNull, args: []string{"delete", other, "--yes"}, gone: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			target := tt.args[1]
+			before := getExt(t, target).ResourceVersion
+			res := tt.run(t, tt.args...)
+			if res.ExitCode != tt.wantExit {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", res.ExitCode, tt.wantExit, res.Stdout, res.Stderr)
+			}
+			checkOutput(t, res, nil, nil, []string{tt.wantStderr})
+			if tt.gone {
+				requireGone(t, target)
+				return
+			}
+			if after := getExt(t, target).ResourceVersion; (after != before) != tt.changed {
+				t.Errorf("resourceVersion %s, was %s: want changed %v", after, before, tt.changed)
+			}
+		})
+	}
+}
+
+// kextStdin runs `kubectl ext ARGS...` through the real kubectl with stdin.
+func kextStdin(t *testing.T, stdin io.Reader, args ...string) testenv.Result {
+	t.Helper()
+	cmd := kextCommand(t, args...)
+	cmd.Stdin = stdin
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	return testenv.Result{ExitCode: exitCode(t, cmd.Run()), Stdout: stdout.String(), Stderr: stderr.String()}
+}
+
+// kextOnTerminalStdin runs `kubectl ext ARGS...` through the real kubectl with stdin
+// a pseudo-terminal on which answer is typed; stdout and stderr are pipes.
+func kextOnTerminalStdin(t *testing.T, answer string, args ...string) testenv.Result {
+	t.Helper()
+	ptm, tty, err := pty.Open()
+	if err != nil {
+		t.Fatalf("opening a pseudo-terminal: %v", err)
+	}
+	defer ptm.Close()
+	cmd := kextCommand(t, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close() // the child holds it now
+	// The terminal keeps the line until the command reads it; its echo is drained.
+	if _, err := io.WriteString(ptm, answer); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, ptm) }()
+	return testenv.Result{ExitCode: exitCode(t, cmd.Wait()), Stdout: stdout.String(), Stderr: stderr.String()}
+}
+
+// kextCommand is `kubectl ext ARGS...` through the real kubectl, as env.Kubectl runs it.
+func kextCommand(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	kubectl, err := testenv.KubectlPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(testCtx(t), kubectl, append([]string{"ext"}, args...)...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+env.Kubeconfig, "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return cmd
+}
+
+// exitCode is the exit code of a command that ran, err its Run's or Wait's error.
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return 0
 }

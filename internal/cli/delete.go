@@ -51,7 +51,7 @@ func NewDeleteCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 		},
 	}
 	azflags.AddNameFlag(cmd.Flags(), &o.nameFlag)
-	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation.")
+	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "Delete without asking. Without --yes, delete asks on a terminal and is refused when stdin is not one (scripts, CI).")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "Remove only the Extension record; leave the Helm release installed.")
 	o.wait.AddFlags(cmd.Flags())
 	o.fleet.addFlags(cmd.Flags())

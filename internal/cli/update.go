@@ -82,7 +82,7 @@ func NewUpdateCommand(f *factory, streams genericiooptions.IOStreams) *cobra.Com
 	fs := cmd.Flags()
 	azflags.AddNameFlag(fs, &o.nameFlag)
 	o.az.AddFlags(fs)
-	fs.BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation.")
+	fs.BoolVarP(&o.Yes, "yes", "y", false, "Replace the protected settings without asking. Without --yes, replacing them asks on a terminal and is refused when stdin is not one (scripts, CI).")
 	o.fleet.addFlags(fs)
 	o.print.AddFlags(cmd)
 	cmd.ValidArgsFunction = completeExtensions(f, 1)
@@ -144,14 +144,21 @@ func (o *UpdateOptions) Run(cmd *cobra.Command) error {
 	return o.fleet.run(cmd.Context(), o.f, o.Out, o.ErrOut, op)
 }
 
-// confirm asks on a terminal; without one (scripts, CI) it proceeds, like kubectl.
-// A terminal is what isatty says: /dev/null, which a script's stdin often is, is a
-// character device too, and was once taken for one (the question read end of file,
-// and the command stopped without doing anything, exit 0).
+// errNoTerminal refuses what needs confirmation when stdin is not a terminal and
+// --yes was not given, as az does ("Unable to prompt for confirmation as no tty
+// available"): a script, cron or CI (stdin /dev/null, or a pipe) that leaves --yes
+// out is more likely a mistake than a decision to delete. A pipe is not read for an
+// answer: it may carry the script's own input (a while-read loop over names), which a
+// question would swallow.
+var errNoTerminal = errors.New("stdin is not a terminal, so kubectl ext cannot ask for confirmation: give --yes to go ahead; nothing was changed")
+
+// confirm asks question on a terminal and tells whether the answer was yes; a "no"
+// is no error. Without a terminal it refuses (errNoTerminal). A terminal is what
+// isatty says: /dev/null, which a script's stdin often is, is a character device too.
 func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
 	f, ok := in.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return true, nil
+		return false, errNoTerminal
 	}
 	fmt.Fprintf(out, "%s [y/N]: ", question)
 	line, err := bufio.NewReader(in).ReadString('\n')

@@ -28,7 +28,7 @@ type Create struct {
 // command's: it needs a cluster.
 func (c *Create) AddFlags(fs *pflag.FlagSet) {
 	AddExtensionTypeFlag(fs, &c.ExtensionType, "Extension type to install (see: kubectl ext type list). Required. (az's -t is --cluster-type; here it is --extension-type.)")
-	fs.StringVar(&c.Scope, "scope", "", "cluster or namespace; defaults to the type's default, or to cluster when --release-namespace is given.")
+	fs.StringVar(&c.Scope, "scope", "", "cluster or namespace (any case, as in az); defaults to the type's default, or to cluster when --release-namespace is given.")
 	fs.StringVar(&c.ReleaseNamespace, "release-namespace", "", "Namespace of the release with cluster scope (created if missing).")
 	fs.StringVar(&c.TargetNS, "target-namespace", "", "Namespace to install into with namespace scope (created if missing).")
 	fs.StringVar(&c.AutoUpgrade, "auto-upgrade-minor-version", "", "true (default) keeps the extension current within its train; false pins --version.")

@@ -33,7 +33,7 @@ var ErrNothingToUpdate = errors.New("nothing to update: give at least one of --a
 // AddFlags registers update's flags on fs. Confirmation (--yes) is the command's.
 func (u *Update) AddFlags(fs *pflag.FlagSet) {
 	AddExtensionTypeFlag(fs, &u.ExtensionType, "The extension's type, as az's update examples give it: it must be the extension's own (the type is immutable).")
-	fs.StringVar(&u.Scope, "scope", "", "The extension's scope, cluster or namespace, as az's update examples give it: it must be the extension's own (the scope is immutable).")
+	fs.StringVar(&u.Scope, "scope", "", "The extension's scope, cluster or namespace (any case), as az's update examples give it: it must be the extension's own (the scope is immutable).")
 	fs.StringVar(&u.AutoUpgrade, "auto-upgrade-minor-version", "", "true keeps the extension current within its train; false pins --version.")
 	fs.StringVar(&u.AutoUpgrade, "auto-upgrade", "", "Alias of --auto-upgrade-minor-version.")
 	fs.StringVar(&u.Version, "version", "", "Version to pin: needs --auto-upgrade-minor-version false unless the extension is pinned already.")

@@ -1,6 +1,7 @@
 package azflags
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -96,5 +97,18 @@ func TestUpdateRequest(t *testing.T) {
 				t.Errorf("request\n got %#v\nwant %#v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestUpdateNothingKeepsTypeAndScope: a request that changes nothing is
+// ErrNothingToUpdate, and still carries the type and scope given, for the command to
+// check against the extension (another type or scope is refused naming the field).
+func TestUpdateNothingKeepsTypeAndScope(t *testing.T) {
+	got, err := parseUpdate(t, "--extension-type", "other.type", "--scope", "Namespace")
+	if !errors.Is(err, ErrNothingToUpdate) {
+		t.Fatalf("error %v, want ErrNothingToUpdate", err)
+	}
+	if got.ExtensionType != "other.type" || got.Scope != v1alpha1.ScopeNamespace {
+		t.Errorf("type %q, scope %q: want other.type and namespace", got.ExtensionType, got.Scope)
 	}
 }

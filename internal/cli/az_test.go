@@ -310,6 +310,7 @@ func TestAzFlagMatrix(t *testing.T) {
 		{"create: settings inline, protected settings from a file", []string{"create", "x", "-t", typ, "--config", "a=1", "--config-protected-file", file, "--dry-run=client"}, ""},
 		{"create: a prerelease pinned, without a train: recorded on a train that offers it",
 			[]string{"create", "x", "-t", typ, "--auto-upgrade", "false", "--version", "1.5.0-rc.1", "--dry-run=client"}, ""},
+		{"create: az's enum values in any case", []string{"create", "x", "-t", typ, "--scope", "Cluster", "--auto-upgrade-minor-version", "True", "--dry-run=client"}, ""},
 		{"update: a train with auto-upgrade", []string{"update", auto, "--release-train", "Stable", "--dry-run=client"}, ""},
 		{"update: a pinned extension moved to a prerelease, without a train", []string{"update", pinned, "--version", "1.5.0-rc.1", "--dry-run=client"}, ""},
 		{"update: a train for a pinned extension, read first", []string{"update", pinned, "--release-train", "Stable"},

@@ -111,6 +111,7 @@ func TestProgressOnTerminal(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append(progressCreate(t), tt.output...)
 			screen, exit := kubectlOnTerminal(t, args...)
+			t.Logf("the terminal got %q", screen)
 			if exit == 0 {
 				t.Fatalf("the create succeeded although its Deployment cannot become ready here:\n%q", screen)
 			}

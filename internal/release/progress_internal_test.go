@@ -15,16 +15,21 @@ import (
 )
 
 // recorder is a ReadyProgress that keeps what it was told.
+// first is closed on the first report.
 type recorder struct {
 	mu       sync.Mutex
 	ready    [][2]int
 	ended    int
 	notReady []string
+	first    chan struct{}
 }
 
 func (r *recorder) Ready(ready, total int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if len(r.ready) == 0 && r.first != nil {
+		close(r.first)
+	}
 	r.ready = append(r.ready, [2]int{ready, total})
 }
 
@@ -95,14 +100,14 @@ func TestWatch(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 				map[schema.GroupVersionResource]string{configMaps: "ConfigMapList", deployments: "DeploymentList"}, tt.objs...)
-			var rec recorder
+			rec := recorder{first: make(chan struct{})}
 			stop := make(chan struct{})
 			done := make(chan struct{})
 			go func() {
 				watch(context.Background(), dyn, refs, &rec, time.Millisecond, stop)
 				close(done)
 			}()
-			time.Sleep(20 * time.Millisecond)
+			<-rec.first // the rollout comes after the first poll, however late it runs
 			for _, name := range tt.rollout {
 				if _, err := dyn.Resource(deployments).Namespace("team-a").Update(context.Background(), readyDeployment(name), metav1.UpdateOptions{}); err != nil {
 					t.Fatal(err)

@@ -20,8 +20,10 @@ package troubleshoot
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"path"
@@ -135,14 +137,55 @@ func (b *bundle) add(name string, data []byte) {
 	b.report.Files = append(b.report.Files, name)
 }
 
-// addYAML adds v as YAML.
+// addYAML adds v as YAML, each of its strings, keys and numbers scrubbed before it is
+// written: the YAML writer quotes and folds strings (a quote doubled, a long line
+// broken at a space), forms of a secret that scrubbing the written text would miss.
 func (b *bundle) addYAML(name string, v any) {
-	data, err := yaml.Marshal(v)
+	raw, err := json.Marshal(v)
+	if err != nil {
+		b.missing(name, "it could not be written as YAML: "+err.Error())
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		b.missing(name, "it could not be written as YAML: "+err.Error())
+		return
+	}
+	data, err := yaml.Marshal(b.scrub(doc))
 	if err != nil {
 		b.missing(name, "it could not be written as YAML: "+err.Error())
 		return
 	}
 	b.add(name, data)
+}
+
+// scrub returns doc (as encoding/json decodes it, numbers as json.Number) with every
+// protected value redacted from its strings, keys and numbers.
+func (b *bundle) scrub(doc any) any {
+	switch d := doc.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(d))
+		for k, v := range d {
+			out[settings.Redact(k, b.secrets)] = b.scrub(v)
+		}
+		return out
+	case []any:
+		out := make([]any, len(d))
+		for i, v := range d {
+			out[i] = b.scrub(v)
+		}
+		return out
+	case string:
+		return settings.Redact(d, b.secrets)
+	case json.Number:
+		if r := settings.Redact(d.String(), b.secrets); r != d.String() {
+			return r
+		}
+		return d
+	}
+	return doc
 }
 
 // missing notes that a part could not be collected: the file says why, and so does

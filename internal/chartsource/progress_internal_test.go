@@ -1,6 +1,7 @@
 package chartsource
 
 import (
+	"errors"
 	"io"
 	"slices"
 	"strings"
@@ -27,7 +28,7 @@ func TestCountingReader(t *testing.T) {
 				p: func(done, total int64) { got = append(got, [2]int64{done, total}) }}
 			buf := make([]byte, 8)
 			for {
-				if _, err := r.Read(buf); err == io.EOF {
+				if _, err := r.Read(buf); errors.Is(err, io.EOF) {
 					break
 				} else if err != nil {
 					t.Fatal(err)

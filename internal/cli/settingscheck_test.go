@@ -70,7 +70,7 @@ func TestSettingsSchemaRefusesBeforeWriting(t *testing.T) {
 	// A protected value the schema refuses is named by its key alone.
 	name, ns := uniq("schema"), uniq("schema-ns")
 	res := kext(t, "create", name, "--extension-type", typ, "--release-namespace", ns, "--no-wait", "--config-protected", "auth.password=short")
-	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "- auth.password: minLength: got 5, want 8") || strings.Contains(res.Stderr, "short") {
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "- auth.password: minLength: the protected value has fewer characters than 8") || strings.Contains(res.Stderr, "short") {
 		t.Errorf("create with a short protected password: exit %d\n%s", res.ExitCode, res.Stderr)
 	}
 	wantNothingWritten(t, name, ns)

@@ -142,7 +142,7 @@ func TestSettingsCheckedBeforeAnythingIsWritten(t *testing.T) {
 		helm:    helmSetup{charts: src},
 		run:     create(lifecycle.CreateRequest{Name: "podinfo", ExtensionType: typeName, Protected: map[string]string{"apiKey": "S3cret-Value"}}),
 		wantIs:  lifecycle.ErrInvalid,
-		wantErr: "apiKey: '[redacted]' does not match pattern",
+		wantErr: "apiKey: the protected value does not match pattern",
 		check:   wantNothingWritten(nil),
 	})
 	src = newSchemaSource()

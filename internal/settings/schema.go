@@ -889,7 +889,7 @@ var (
 	// boundWords say what a bound's complaint means, without the value.
 	boundWords = map[string]string{
 		"maximum": "is above", "exclusiveMaximum": "is not below", "minimum": "is below",
-		"exclusiveMinimum": "is not above", "maxLength": "is longer than", "minLength": "is shorter than",
+		"exclusiveMinimum": "is not above", "maxLength": "has more characters than", "minLength": "has fewer characters than",
 		"multipleOf": "is not a multiple of", "maxItems": "has more items than", "minItems": "has fewer items than",
 	}
 )

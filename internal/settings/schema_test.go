@@ -116,6 +116,12 @@ func TestValidate(t *testing.T) {
 			notIn:     "1,234,567",
 		},
 		{
+			name:      "a protected value too short says so without its length",
+			protected: map[string]string{"auth.password": "short"},
+			want:      []string{"auth.password: minLength: the protected value has fewer characters than 8"},
+			notIn:     "got 5",
+		},
+		{
 			name:      "a protected value of the wrong type keeps the types",
 			protected: map[string]string{"replicaCount": "many-pods"},
 			want:      []string{"replicaCount: got string, want integer"},

@@ -63,7 +63,7 @@ func (m *Manager) Converge(ctx context.Context, req ConvergeRequest) (*v1alpha1.
 		}
 	}
 	return m.Update(ctx, UpdateRequest{Name: req.Name, Protected: protected, Wait: req.Wait, Timeout: req.Timeout,
-		AdoptRelease: adopt, Recheck: req.Recheck})
+		AdoptRelease: adopt, Recheck: req.Recheck, RecordRefusal: true})
 }
 
 // releaseReplaced: the stored release is not the one kubectl ext recorded (a `helm

@@ -219,18 +219,18 @@ func (m *Manager) checkSettings(ctx context.Context, t *v1alpha1.ExtensionType, 
 	warn []string, prev *pulledChart) (*pulledChart, error) {
 	vals, err := values(s, protected)
 	if err != nil {
-		return nil, err
+		return nil, &settingsRefusal{code: "InvalidSettings", err: err}
 	}
 	pc := prev
 	if pc == nil || pc.version != version {
 		ch, err := m.loadChart(ctx, t, version)
 		if err != nil {
-			return nil, err
+			return nil, &settingsRefusal{code: "ChartUnavailable", err: err}
 		}
 		pc = &pulledChart{version: version, chart: ch}
 	}
 	if err := settings.Validate(pc.chart, vals, slices.Collect(maps.Values(protected))); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, &settingsRefusal{code: "InvalidSettings", err: fmt.Errorf("%w: %w", ErrInvalid, err)}
 	}
 	sort.Strings(warn)
 	unknown, err := settings.Unknown(pc.chart, warn)
@@ -247,6 +247,17 @@ func (m *Manager) checkSettings(ctx context.Context, t *v1alpha1.ExtensionType, 
 	}
 	return pc, nil
 }
+
+// settingsRefusal is checkSettings' error: the chart cannot be pulled, or it refuses
+// the settings. code is what the status records when the spec asking for it is
+// written already (a declared Extension, UpdateRequest.RecordRefusal).
+type settingsRefusal struct {
+	code string
+	err  error
+}
+
+func (r *settingsRefusal) Error() string { return r.err.Error() }
+func (r *settingsRefusal) Unwrap() error { return r.err }
 
 // settingKeys lists the keys of settings and protected settings (never values).
 func settingKeys(s, protected map[string]string) []string {

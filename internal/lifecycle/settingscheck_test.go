@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/chartsource"
 	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
 
@@ -197,5 +198,39 @@ func TestSettingsCheckError(t *testing.T) {
 		if !strings.Contains(err.Error(), "- "+key+": got") {
 			t.Errorf("error does not name %s:\n%v", key, err)
 		}
+	}
+}
+
+// TestConvergeRecordsRefusal: a declared Extension's spec is written already, so the
+// settings its chart refuses, or a chart that cannot be pulled, are recorded as its
+// Failed status (the extension manager's user reads it there), and Helm is not called.
+func TestConvergeRecordsRefusal(t *testing.T) {
+	tests := []struct {
+		name     string
+		charts   chartsource.Source
+		settings map[string]string
+		wantCode string
+		wantErr  string
+	}{
+		{"settings the schema refuses", newSchemaSource(), map[string]string{"replicaCount": "0"}, "InvalidSettings", "replicaCount: minimum: got 0, want 1"},
+		{"a chart that cannot be pulled", source{}, map[string]string{"replicaCount": "2"}, "ChartUnavailable", "no chart version 1.4.0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := installed("podinfo", "1.4.0", v1alpha1.ProvisioningSucceeded, false)
+			e.Spec.ConfigurationSettings = tt.settings
+			h := newHarness(t, helmSetup{deployed: true, charts: tt.charts}, podinfoType(false), e)
+			_, err := h.m.Converge(context.Background(), lifecycle.ConvergeRequest{Name: "podinfo"})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Converge error = %v, want one saying %q", err, tt.wantErr)
+			}
+			got := h.extension(t, "podinfo")
+			if got.Status.ProvisioningState != v1alpha1.ProvisioningFailed || got.Status.ErrorInfo == nil || got.Status.ErrorInfo.Code != tt.wantCode {
+				t.Errorf("status %s %+v, want Failed with code %s", got.Status.ProvisioningState, got.Status.ErrorInfo, tt.wantCode)
+			}
+			if len(h.helm.calls) != 0 {
+				t.Errorf("Helm was called: %v", h.helm.calls)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strings"
@@ -43,6 +44,11 @@ type UpdateRequest struct {
 	// immutable, and az's update command lines give them.
 	ExtensionType string
 	Scope         v1alpha1.ScopeName
+	// RecordRefusal records a chart that cannot be pulled, or settings it refuses, as
+	// the extension's Failed status, under the lock: the spec asking for them is
+	// written already (Converge, for a declared Extension), so the status is where its
+	// writer looks. Without it such an update writes nothing.
+	RecordRefusal bool
 }
 
 // Update changes an extension's settings, protected settings, version or train: it
@@ -79,15 +85,17 @@ func (m *Manager) update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 		// Settings the chart refuses are refused before the lock is taken, or anything
 		// an interrupted command left is recovered: nothing is written for them. They
 		// are checked again, against the same chart unless the version moved, once the
-		// spec is read under the lock.
-		next := e.DeepCopy()
-		next.Spec = spec
-		target, protected, err := m.updateInputs(ctx, t, next, req)
-		if err != nil {
-			return nil, err
-		}
-		if pc, err = m.checkSettings(ctx, t, target, next.Spec.ConfigurationSettings, protected, warnKeys(next, target, req, protected), nil); err != nil {
-			return nil, err
+		// spec is read under the lock. A refusal to record waits for the lock.
+		if !req.RecordRefusal {
+			next := e.DeepCopy()
+			next.Spec = spec
+			target, protected, err := m.updateInputs(ctx, t, next, req)
+			if err != nil {
+				return nil, err
+			}
+			if pc, err = m.checkSettings(ctx, t, target, next.Spec.ConfigurationSettings, protected, warnKeys(next, target, req, protected), nil); err != nil {
+				return nil, err
+			}
 		}
 		l, err := m.acquire(ctx, ReleaseNamespace(e), e.Name, req.Timeout)
 		if err != nil {
@@ -112,6 +120,10 @@ func (m *Manager) update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 		}
 	}
 	u, err := m.prepareUpdate(ctx, t, e, req, pc)
+	var refusal *settingsRefusal
+	if req.RecordRefusal && req.DryRun == DryRunNone && errors.As(err, &refusal) {
+		return e, m.fail(ctx, e, refusal.code, err)
+	}
 	if err != nil {
 		return nil, err
 	}

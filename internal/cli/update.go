@@ -58,7 +58,7 @@ type UpdateOptions struct {
 	req lifecycle.UpdateRequest
 	// nothing, when set, is the error of a request that changes nothing but gives a
 	// type or scope: Run checks them against the extension (MergeSpec refuses one
-	// that differs, naming the field) and returns nothing otherwise.
+	// that differs, naming the field), and returns this error when they match.
 	nothing error
 	f       *factory
 	genericiooptions.IOStreams

@@ -349,6 +349,38 @@ func TestProgressAndCache(t *testing.T) {
 		}
 	})
 
+	// A fleet's clusters each have a source of the same repository, sharing the cache
+	// directory: reading the index at once, none may see another's half-written copy
+	// ("empty index.yaml file").
+	t.Run("sources sharing a cache read one repository's index at once", func(t *testing.T) {
+		srv, err := repotest.NewTempServerWithCleanup(t, filepath.Join(dir, "*.tgz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(srv.Stop)
+		cacheDir := t.TempDir()
+		spec := v1alpha1.ChartSource{Repository: srv.URL(), Name: "podinfo"}
+		var wg sync.WaitGroup
+		errs := make(chan error, 200)
+		for range 8 {
+			wg.Go(func() {
+				for range 25 {
+					src, err := chartsource.New(spec, chartsource.Options{CacheDir: cacheDir})
+					if err == nil {
+						_, err = src.Versions(ctx)
+					}
+					if err != nil {
+						errs <- err
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("reading the index: %v", err)
+		}
+	})
 }
 
 func TestErrors(t *testing.T) {

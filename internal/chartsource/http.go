@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -76,23 +75,27 @@ func (s *httpSource) loadIndex(ctx context.Context) (*repo.IndexFile, error) {
 	return idx, nil
 }
 
-// downloadIndex fetches index.yaml with Helm's ChartRepository, which writes
-// it to a cache directory first.
+// downloadIndex fetches index.yaml with Helm's ChartRepository, which writes it to a
+// file first: in a directory of its own each time, since Helm writes the file in
+// place, and sources of one repository reading it at once (a fleet's clusters, or two
+// commands) would read each other's half-written copy from a shared directory. Every
+// read downloads the index anyway, so a shared copy saved nothing.
 func (s *httpSource) downloadIndex() (*repo.IndexFile, error) {
 	r, err := repo.NewChartRepository(s.entry(), s.getters)
 	if err != nil {
 		return nil, err
 	}
 	if s.opts.CacheDir != "" {
-		r.CachePath = filepath.Join(s.opts.CacheDir, "index")
-	} else {
-		tmp, err := os.MkdirTemp("", "kubeext-index-")
-		if err != nil {
+		if err := os.MkdirAll(s.opts.CacheDir, 0o755); err != nil {
 			return nil, err
 		}
-		defer os.RemoveAll(tmp)
-		r.CachePath = tmp
 	}
+	tmp, err := os.MkdirTemp(s.opts.CacheDir, "index-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	r.CachePath = tmp
 	file, err := r.DownloadIndexFile()
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package manager_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -160,12 +161,16 @@ func serveSlowRepo(t *testing.T, specs []chartsourcetest.Spec) *slowRepo {
 }
 
 // TestPluginAndManagerAtOnce: a declared change (kubectl apply) and `kubectl ext
-// update` on the same extension at the same moment, while every chart download takes
-// 3 s, so whichever takes the extension's lock first holds it for that long. The other
-// reports that the extension is busy: the plugin on stderr (the user retries, as the
-// message says) or the manager with a Busy event (it retries by itself). Nothing is
-// lost: both changes end up in the spec and in the deployed release, and Helm's
-// history holds no failed or pending revision.
+// update` on the same extension at the same moment. Every chart request takes 3 s
+// while the manager applies the declared change, and the manager pulls the chart under
+// the extension's lock (a declared spec is written already, so it checks the settings
+// there), so the plugin's update, started once the lock is held and with the
+// repository fast again (the plugin checks the settings before it takes the lock),
+// meets the lock. The plugin reports that the extension is busy on stderr (the user
+// retries, as the message says), or, if the manager lost the race after all, the
+// manager records a Busy event (it retries by itself). Nothing is lost: both changes
+// end up in the spec and in the deployed release, and Helm's history holds no failed
+// or pending revision.
 func TestPluginAndManagerAtOnce(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -179,6 +184,12 @@ func TestPluginAndManagerAtOnce(t *testing.T) {
 	charts.delay.Store(int64(3 * time.Second))
 	d.settings = map[string]string{"message": "declared", "fromApply": "yes"}
 	d.mustApply(t)
+	h.eventually("the manager to hold the extension's lock", 60*time.Second, func() (bool, string) {
+		l := &coordinationv1.Lease{}
+		err := env.Client.Get(testCtx(t), client.ObjectKey{Namespace: d.namespace, Name: "kubeext-" + d.name}, l)
+		return err == nil && ptr.Deref(l.Spec.HolderIdentity, "") != "", fmt.Sprintf("lease: %v", err)
+	})
+	charts.delay.Store(0) // requests already waiting keep their 3 s
 	pluginBusy := false
 	var failures []string
 	for attempt := 1; ; attempt++ {
@@ -204,7 +215,6 @@ func TestPluginAndManagerAtOnce(t *testing.T) {
 		last := lastRevision(t, d.name, d.namespace)
 		return last != nil && last.Config["fromApply"] == "yes" && last.Config["fromPlugin"] == "yes"
 	})
-	charts.delay.Store(0)
 	if s := e.Spec.ConfigurationSettings; s["fromApply"] != "yes" || s["fromPlugin"] != "yes" || s["message"] != "declared" {
 		t.Errorf("the spec lost a change: %v", s)
 	}

@@ -58,7 +58,7 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (*v1alpha1.Exte
 	}
 	// The chart is pulled, and the settings checked against it, before anything is
 	// written; the install below uses this chart.
-	pc, err := m.checkSettings(ctx, t, version, req.Settings, req.Protected, settingKeys(req.Settings, req.Protected), nil)
+	pc, err := m.checkSettings(ctx, t, version, req.Settings, req.Protected, settingKeys(req.Settings, req.Protected), nil, req.Timeout)
 	if err != nil {
 		return nil, err
 	}

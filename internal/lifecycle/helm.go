@@ -215,15 +215,27 @@ type pulledChart struct {
 //     is a warning on the progress writer, with the nearest key it does know.
 //
 // A chart that cannot be pulled is an error here too, before anything is written.
+//
+// The pull is bounded by timeout (the operation's --timeout; 0 is five minutes): a
+// repository that never answers would otherwise hold the command for ever.
 func (m *Manager) checkSettings(ctx context.Context, t *v1alpha1.ExtensionType, version string, s, protected map[string]string,
-	warn []string, prev *pulledChart) (*pulledChart, error) {
+	warn []string, prev *pulledChart, timeout time.Duration) (*pulledChart, error) {
 	vals, err := values(s, protected)
 	if err != nil {
 		return nil, &settingsRefusal{code: "InvalidSettings", err: err}
 	}
 	pc := prev
 	if pc == nil || pc.version != version {
-		ch, err := m.loadChart(ctx, t, version)
+		if timeout <= 0 {
+			timeout = 5 * time.Minute
+		}
+		pctx, cancel := context.WithTimeout(ctx, timeout)
+		ch, err := m.loadChart(pctx, t, version)
+		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("pulling chart %s %s from %s did not finish within the timeout (%s; --timeout sets it): %w",
+				t.Spec.Chart.Name, version, t.Spec.Chart.Repository, timeout, err)
+		}
 		if err != nil {
 			return nil, &settingsRefusal{code: "ChartUnavailable", err: err}
 		}

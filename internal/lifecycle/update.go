@@ -93,7 +93,7 @@ func (m *Manager) update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 			if err != nil {
 				return nil, err
 			}
-			if pc, err = m.checkSettings(ctx, t, target, next.Spec.ConfigurationSettings, protected, warnKeys(next, target, req, protected), nil); err != nil {
+			if pc, err = m.checkSettings(ctx, t, target, next.Spec.ConfigurationSettings, protected, warnKeys(next, target, req, protected), nil, req.Timeout); err != nil {
 				return nil, err
 			}
 		}
@@ -202,7 +202,7 @@ func (m *Manager) prepareUpdate(ctx context.Context, t *v1alpha1.ExtensionType, 
 	if pre == nil {
 		warn = warnKeys(next, u.target, req, u.protected)
 	}
-	if u.chart, err = m.checkSettings(ctx, t, u.target, next.Spec.ConfigurationSettings, u.protected, warn, pre); err != nil {
+	if u.chart, err = m.checkSettings(ctx, t, u.target, next.Spec.ConfigurationSettings, u.protected, warn, pre, req.Timeout); err != nil {
 		return preparedUpdate{}, err
 	}
 	if u.target != next.Status.CurrentVersion {

@@ -62,8 +62,18 @@ func Explain(err error, verb, resource string) error {
 		return fmt.Errorf("the API server refused %s %q:\n%s", kind, se.ErrStatus.Details.Name, strings.Join(lines, "\n"))
 	case unreachable(err):
 		return fmt.Errorf("cannot reach the cluster (check --kubeconfig, --context and that the API server is up): %w", err)
+	case webhookUnreachable(err):
+		return fmt.Errorf("the API server could not reach the kubeext admission webhook, so it refused to %s %s without a review (failurePolicy Fail): no policy judged the write. "+
+			"Check the webhook: `kubectl ext init --check`, and `kubectl -n kubeext-system get pods,endpoints`: %w", verb, resource, err)
 	}
 	return err
+}
+
+// webhookUnreachable reports whether err is the API server failing to call an
+// admission webhook (down, unreachable or slower than its timeout), which it reports
+// as an internal error naming the webhook, not as a denial.
+func webhookUnreachable(err error) bool {
+	return apierrors.IsInternalError(err) && strings.Contains(err.Error(), "failed calling webhook")
 }
 
 // IsCRDMissing reports whether err says the kubeext.dev CRDs are not installed.

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"helm.sh/helm/v3/pkg/repo"
-
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/chartsource/chartsourcetest"
 )
@@ -60,13 +58,7 @@ func serveFaultyRepo(t *testing.T) *faultyRepo {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	idx, err := repo.IndexDirectory(dir, srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := idx.WriteFile(filepath.Join(dir, "index.yaml"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	chartsourcetest.WriteIndex(t, dir, srv.URL)
 	r.url = srv.URL
 	return r
 }

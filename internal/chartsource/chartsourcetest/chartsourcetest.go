@@ -37,6 +37,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/registry"
+	"helm.sh/helm/v3/pkg/repo"
 	"helm.sh/helm/v3/pkg/repo/repotest"
 	"sigs.k8s.io/yaml"
 )
@@ -178,6 +179,19 @@ func Charts(t testing.TB, specs []Spec) string {
 		}
 	}
 	return dir
+}
+
+// WriteIndex writes dir's index.yaml for its chart archives, each downloaded from
+// baseURL: for a test's own repository server, which serves dir its own way.
+func WriteIndex(t testing.TB, dir, baseURL string) {
+	t.Helper()
+	idx, err := repo.IndexDirectory(dir, baseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.WriteFile(filepath.Join(dir, "index.yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Archives returns the chart archives (*.tgz) of dir.

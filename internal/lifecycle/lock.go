@@ -219,6 +219,12 @@ func (w *watcher) try(ctx context.Context) (bool, error) {
 		w.lk.progress("Waiting for the lock of extension %s, held by %s (%s); a lease not renewed for %s is taken over",
 			l.extension, holder, renewedAgo(lease.Spec.RenewTime, now), w.duration)
 		return false, nil
+	case !bytes.Equal(record, w.observed) && holder != w.holder:
+		// The lock passed from the holder we waited for to another contender (one of
+		// several waiting, or a takeover): not a renewal, so the message must not say
+		// one, but a live holder all the same.
+		return false, fmt.Errorf("%w on extension %s (held by %s, which took it from %s while we watched; %s): retry when it finishes",
+			ErrBusy, l.extension, holder, w.holder, renewedAgo(lease.Spec.RenewTime, now))
 	case !bytes.Equal(record, w.observed):
 		return false, busy(l.extension, holder, renewedAgo(lease.Spec.RenewTime, now))
 	case w.lk.clock.Since(w.observedAt) < w.duration:

@@ -1,0 +1,158 @@
+package cli_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	helmrelease "helm.sh/helm/v3/pkg/release"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/chartsource/chartsourcetest"
+	"github.com/kubeext/kubectl-ext/internal/testenv"
+)
+
+// Reliability matrix: ten concurrent updates of one extension
+func TestTenConcurrentUpdates(t *testing.T) {
+	requireEnv(t)
+	typ := httpType(t, chartsourcetest.Podinfo())
+	for _, tt := range []struct {
+		row string
+		// timeout is the updates' --timeout, which also bounds how long one waits for
+		// the lock: a waiter that sees the holder renew is told to retry at once, one
+		// that sees the lease released takes it.
+		timeout string
+		// busy is what a refused update says, besides "another operation is in progress".
+		busy []string
+	}{
+		// Shorter than a lease: a waiter gives up before it could judge the lease stale.
+		{"short-timeout", "3s", []string{"retry"}},
+		// Long enough to queue: a waiter takes the lock when its holder releases it
+		// between two renewals, and is refused only when it sees a renewal.
+		{"long-timeout", "2m", []string{"retry"}},
+	} {
+		t.Run(tt.row, func(t *testing.T) {
+			t.Parallel()
+			name, ns := uniq("ten"), uniq("ten")
+			mustKext(t, "create", name, "--extension-type", typ, "--release-namespace", ns, "--no-wait",
+				"--config", "original=kept", "--config", "replicaCount=1")
+			original := map[string]string{"original": "kept", "replicaCount": "1"}
+
+			const n = 10
+			results := make([]testenv.Result, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					r, err := env.Kubectl(context.Background(), binDir, "ext", "update", name,
+						"--config", fmt.Sprintf("k%d=v%d", i, i), "--no-wait", "--timeout", tt.timeout)
+					if err != nil {
+						t.Error(err)
+					}
+					results[i] = r
+				}()
+			}
+			close(start)
+			wg.Wait()
+
+			want := maps.Clone(original)
+			var refused []int
+			for i, r := range results {
+				switch {
+				case r.ExitCode == 0:
+					want[fmt.Sprintf("k%d", i)] = fmt.Sprintf("v%d", i)
+				case r.ExitCode == 1 && strings.Contains(r.Stderr, "another operation is in progress") && containsAll(r.Stderr, tt.busy):
+					refused = append(refused, i)
+					if err := truthfulBusy(r.Stderr); err != nil {
+						t.Errorf("update %d: %v\n%s", i, err, r.Stderr)
+					}
+				default:
+					t.Errorf("update %d neither landed nor was told to retry: exit %d\n%s", i, r.ExitCode, r.Stderr)
+				}
+			}
+			t.Logf("%s: %d of %d updates landed, %v were told to retry", tt.row, n-len(refused), n, refused)
+			if len(refused) == n {
+				t.Fatalf("no update landed")
+			}
+			assertSettled(t, name, ns, want)
+
+			// Each refused update, retried alone, lands: nothing was left held.
+			for _, i := range refused {
+				mustKext(t, "update", name, "--config", fmt.Sprintf("k%d=v%d", i, i), "--no-wait", "--timeout", tt.timeout)
+				want[fmt.Sprintf("k%d", i)] = fmt.Sprintf("v%d", i)
+			}
+			assertSettled(t, name, ns, want)
+		})
+	}
+}
+
+// assertSettled: the extension is Succeeded with exactly the settings want, its release
+// deployed with those values, and no revision is left pending or failed.
+func assertSettled(t *testing.T, name, ns string, want map[string]string) {
+	t.Helper()
+	e := getExt(t, name)
+	if e.Status.ProvisioningState != v1alpha1.ProvisioningSucceeded || e.Status.ErrorInfo != nil {
+		t.Errorf("extension %s: %s %+v, want Succeeded", name, e.Status.ProvisioningState, e.Status.ErrorInfo)
+	}
+	if !maps.Equal(e.Spec.ConfigurationSettings, want) {
+		t.Errorf("extension %s's settings:\n got %v\nwant %v", name, e.Spec.ConfigurationSettings, want)
+	}
+	h := history(t, name, ns)
+	slices.SortFunc(h, func(a, b *helmrelease.Release) int { return a.Version - b.Version })
+	for _, r := range h {
+		if r.Info.Status.IsPending() || r.Info.Status == helmrelease.StatusFailed {
+			t.Errorf("revision %d of %s/%s is %s", r.Version, ns, name, r.Info.Status)
+		}
+	}
+	last := h[len(h)-1]
+	if last.Info.Status != helmrelease.StatusDeployed {
+		t.Errorf("the last revision %d is %s, want deployed", last.Version, last.Info.Status)
+	}
+	got := map[string]string{}
+	for k, v := range last.Config {
+		got[k] = fmt.Sprint(v)
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("release %s/%s revision %d's values:\n got %v\nwant %v (keys %v)", ns, name, last.Version, got, want, slices.Sorted(maps.Keys(got)))
+	}
+	if e.Status.CurrentVersion == "" {
+		t.Errorf("extension %s records no current version", name)
+	}
+}
+
+var (
+	waitedFor = regexp.MustCompile(`Waiting for the lock of extension \S+, held by (\S+) `)
+	refusedBy = regexp.MustCompile(`another operation is in progress on extension \S+ \(held by (\S+), which renewed its lease while we watched`)
+	passedOn  = regexp.MustCompile(`another operation is in progress on extension \S+ \(held by (\S+), which took it from (\S+) while we watched`)
+)
+
+// truthfulBusy checks a refused update's story: a refusal that says the holder renewed
+// names the holder it waited for; when the lock passed to another waiter meanwhile,
+// it says so, naming both.
+func truthfulBusy(stderr string) error {
+	w := waitedFor.FindStringSubmatch(stderr)
+	if m := refusedBy.FindStringSubmatch(stderr); m != nil && w != nil && m[1] != w[1] {
+		return fmt.Errorf("it waited for %s, but the refusal says %s renewed the lease", w[1], m[1])
+	}
+	if m := passedOn.FindStringSubmatch(stderr); m != nil && (w == nil || m[2] != w[1] || m[1] == m[2]) {
+		return fmt.Errorf("the refusal says the lock passed from %s to %s, but it waited for %v", m[2], m[1], w)
+	}
+	return nil
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -16,10 +17,14 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/testenv/webhooktest"
 )
 
-// TestWebhookDown (issue 15's webhook row): with the webhook registered but not
-// serving, an Extension write fails closed (failurePolicy Fail), the plugin says the
-// webhook could not be reached and what to check, not that the write was denied, and
-// writes the webhook does not review go through.
+// Reliability matrix: the admission webhook down or slower than its timeout
+//
+// TestWebhookDown (issue 15's webhook rows): with the webhook registered but not
+// serving, or holding each review longer than the registration's timeoutSeconds (the
+// shipped 5 s), an Extension write fails closed (failurePolicy Fail), the plugin says
+// the webhook could not be reached and what to check, not that the write was denied,
+// and writes the webhook does not review go through. A webhook slower than usual but
+// within its timeout only slows the write.
 func TestWebhookDown(t *testing.T) {
 	requireEnv(t)
 	vwc, err := webhooktest.Registration()
@@ -38,7 +43,7 @@ func TestWebhookDown(t *testing.T) {
 	// The type is recorded while the webhook serves (it reviews types too).
 	url := chartsourcetest.ServeHTTP(t, chartsourcetest.Charts(t, chartsourcetest.Podinfo()))
 	et := v1alpha1test.Type(uniq("down.podinfo"), v1alpha1test.Chart(v1alpha1.ChartSource{Repository: url, Name: "podinfo"}),
-		v1alpha1test.DefaultReleaseNamespace(uniq("podinfo")))
+		v1alpha1test.DefaultReleaseNamespace(uniq("podinfo")), v1alpha1test.MultipleInstances)
 	allowLoopbackHTTP(et)
 	if err := e.Client.Create(testCtx(t), et); err != nil {
 		t.Fatal(err)
@@ -51,22 +56,64 @@ func TestWebhookDown(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
+	timeout := time.Duration(*vwc.Webhooks[0].TimeoutSeconds) * time.Second
 
-	name := uniq("down")
-	res, err := e.Kubectl(testCtx(t), binDir, "ext", "create", name, "--extension-type", et.Name, "--no-wait")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "could not reach the kubeext admission webhook, so it refused to create extensions.kubeext.dev") ||
-		!strings.Contains(res.Stderr, "kubectl ext init --check") ||
-		strings.Contains(strings.ToLower(res.Stderr), "denied") {
-		t.Errorf("create with the webhook down: exit %d, want an error saying the webhook could not be reached, not denied:\n%s", res.ExitCode, res.Stderr)
-	}
-	if err := e.Client.Get(testCtx(t), nameKey(name), &v1alpha1.Extension{}); !apierrors.IsNotFound(err) {
-		t.Errorf("extension %s: %v, want none (fail closed)", name, err)
-	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: uniq("unrelated")}}
-	if err := e.Client.Create(testCtx(t), cm); err != nil {
-		t.Errorf("a write the webhook does not review failed: %v", err)
+	// The rows share the control plane, one webhook state after another.
+	for _, tt := range []struct {
+		row string
+		// serve starts the webhook as the row wants it; nil leaves it down.
+		serve *webhooktest.Server
+		// refused: the Extension write fails closed; else it lands.
+		refused bool
+	}{
+		{row: "down", refused: true},
+		{row: "slower-than-timeout", serve: &webhooktest.Server{Delay: timeout + 2*time.Second}, refused: true},
+		{row: "slow-within-timeout", serve: &webhooktest.Server{Delay: timeout / 5}},
+	} {
+		t.Run(tt.row, func(t *testing.T) {
+			if tt.serve != nil {
+				stop, err := tt.serve.Setup(e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() {
+					if err := stop(); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			name := uniq("down")
+			began := time.Now()
+			res, err := e.Kubectl(testCtx(t), binDir, "ext", "create", name, "--extension-type", et.Name, "--no-wait")
+			if err != nil {
+				t.Fatal(err)
+			}
+			took := time.Since(began)
+			t.Logf("create took %s", took.Round(100*time.Millisecond))
+			got := &v1alpha1.Extension{}
+			getErr := e.Client.Get(testCtx(t), nameKey(name), got)
+			if !tt.refused {
+				if res.ExitCode != 0 || getErr != nil || got.Status.ProvisioningState != v1alpha1.ProvisioningSucceeded {
+					t.Errorf("create with a webhook slow within its timeout: exit %d, %v %+v\n%s", res.ExitCode, getErr, got.Status, res.Stderr)
+				}
+				return
+			}
+			if res.ExitCode == 0 || !strings.Contains(res.Stderr, "could not reach the kubeext admission webhook, so it refused to create extensions.kubeext.dev") ||
+				!strings.Contains(res.Stderr, "kubectl ext init --check") ||
+				strings.Contains(strings.ToLower(res.Stderr), "denied") {
+				t.Errorf("create with the webhook %s: exit %d, want an error saying the webhook could not be reached, not denied:\n%s", tt.row, res.ExitCode, res.Stderr)
+			}
+			t.Logf("the plugin says: %s", res.Stderr)
+			if tt.serve != nil && took < timeout {
+				t.Errorf("create was refused after %s, before the webhook's timeout %s: the webhook was not what stopped it", took, timeout)
+			}
+			if !apierrors.IsNotFound(getErr) {
+				t.Errorf("extension %s: %v, want none (fail closed)", name, getErr)
+			}
+			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: uniq("unrelated")}}
+			if err := e.Client.Create(testCtx(t), cm); err != nil {
+				t.Errorf("a write the webhook does not review failed: %v", err)
+			}
+		})
 	}
 }

@@ -8,10 +8,16 @@ package webhooktest
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/go-logr/logr/funcr"
@@ -55,6 +61,12 @@ type Server struct {
 	PolicyFile string
 	// HealthAddr serves /healthz and /readyz.
 	HealthAddr string
+	// Delay, when set before Setup, makes the webhook slow: a proxy on the address the
+	// API server calls holds each review for Delay before the webhook sees it (or until
+	// the API server hangs up). Longer than the registration's timeoutSeconds (5 s as
+	// shipped), the API server gives up on every review and, with failurePolicy Fail,
+	// refuses the write; shorter, writes are only slow.
+	Delay time.Duration
 }
 
 // Setup starts the webhook against e where the API server expects it
@@ -69,6 +81,13 @@ func (s *Server) Setup(e *testenv.Env) (stop func() error, err error) {
 		return nil, err
 	}
 	host, port, certDir := e.WebhookServing()
+	var stopDelay func()
+	if s.Delay > 0 {
+		// The webhook serves on a port of its own, behind the delaying proxy.
+		if stopDelay, err = delayProxy(e, s.Delay, net.JoinHostPort(host, strconv.Itoa(port)), &port); err != nil {
+			return nil, err
+		}
+	}
 	o := webhook.NewOptions()
 	o.Host, o.Port, o.CertDir = host, port, certDir
 	o.ConfigFile = s.PolicyFile
@@ -89,9 +108,15 @@ func (s *Server) Setup(e *testenv.Env) (stop func() error, err error) {
 	go func() { done <- webhook.Serve(ctx, o, e.Config, log) }()
 	if err := waitReady("http://"+s.HealthAddr+"/readyz", done); err != nil {
 		cancel()
+		if stopDelay != nil {
+			stopDelay()
+		}
 		return nil, fmt.Errorf("%w\n%s", err, s.Log.String())
 	}
 	return func() error {
+		if stopDelay != nil {
+			stopDelay()
+		}
 		cancel()
 		if err := <-done; err != nil {
 			return fmt.Errorf("webhook: %w", err)
@@ -120,4 +145,46 @@ func waitReady(readyz string, done <-chan error) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("the webhook was not ready within %s", limit)
+}
+
+// delayProxy serves on addr, where the API server calls the webhook, with the serving
+// certificate the API server trusts, and passes each request on to the webhook after
+// delay, or drops it when the API server hangs up first. It sets *port to a free port
+// of the same host for the webhook itself. The returned stop closes the proxy and the
+// reviews it holds.
+func delayProxy(e *testenv.Env, delay time.Duration, addr string, port *int) (stop func(), err error) {
+	host, _, certDir := e.WebhookServing()
+	free, err := testenv.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	_, p, err := net.SplitHostPort(free)
+	if err != nil {
+		return nil, err
+	}
+	if *port, err = strconv.Atoi(p); err != nil {
+		return nil, err
+	}
+	target := &url.URL{Scheme: "https", Host: net.JoinHostPort(host, p)}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(e.WebhookCABundle()) {
+		return nil, fmt.Errorf("the webhook's CA bundle holds no certificate")
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening where the API server calls the webhook: %w", err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(delay):
+			proxy.ServeHTTP(w, r)
+		case <-r.Context().Done():
+		}
+	})}
+	go func() {
+		_ = srv.ServeTLS(l, filepath.Join(certDir, "tls.crt"), filepath.Join(certDir, "tls.key"))
+	}()
+	return func() { _ = srv.Close() }, nil
 }

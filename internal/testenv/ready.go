@@ -44,6 +44,12 @@ const (
 	// with hundreds of charts that each have a Service would exhaust.
 	serviceCIDR = "10.96.0.0/16"
 
+	// PodFailsLabel, set to "true" on a pod, makes kwok fail the pod once it runs:
+	// phase Failed, its containers terminated with exit code 1. A Job whose pod
+	// carries it fails, which is how a test gets a failing Helm hook on a Ready
+	// cluster (chartsourcetest's hookFails sets it).
+	PodFailsLabel = "testenv.kubeext.dev/fail"
+
 	// readyTimeout bounds the waits of a Ready start together: the components
 	// answering their health checks, the nodes becoming Ready, the first
 	// ServiceAccount. A warm start takes seconds.
@@ -55,6 +61,61 @@ const (
 func ReadyAssetsDir() (string, error) {
 	return assetsDir(true)
 }
+
+// testStages are kwok Stages of testenv's own, loaded after the release's: a pod
+// labelled PodFailsLabel fails once it runs. Its weight wins over the release's
+// pod-complete (weight 0), which would otherwise complete a Job's pod: kwok picks
+// among the Stages that match by weight.
+const testStages = `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: testenv-pod-fails
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.labels["` + PodFailsLabel + `"]'
+      operator: 'In'
+      values:
+      - 'true'
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.status.phase'
+      operator: 'In'
+      values:
+      - 'Running'
+  weight: 1
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      conditions:
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "False"
+        reason: PodFailed
+        type: Ready
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "False"
+        reason: PodFailed
+        type: ContainersReady
+      containerStatuses:
+      {{ range .spec.containers }}
+      - image: {{ .image | Quote }}
+        name: {{ .name | Quote }}
+        ready: false
+        restartCount: 0
+        started: false
+        state:
+          terminated:
+            exitCode: 1
+            finishedAt: {{ $now | Quote }}
+            reason: Error
+            message: failed by testenv's kwok stage (label ` + PodFailsLabel + `)
+            startedAt: {{ $now | Quote }}
+      {{ end }}
+      phase: Failed
+`
 
 // component is a control-plane process that testenv starts beside envtest's:
 // kube-controller-manager, kube-scheduler or kwok.
@@ -242,9 +303,14 @@ func (e *Env) startReady(assets string, opts Options) error {
 	// The nodes' address is loopback, so that anything that ever dials a node (the
 	// API server for kubectl logs) stays on this machine. kwok renews each node's
 	// Lease, which is what keeps the node lifecycle controller from tainting it.
+	ownStages := filepath.Join(e.dir, "kwok-testenv-stages.yaml")
+	if err := os.WriteFile(ownStages, []byte(testStages), 0o600); err != nil {
+		return err
+	}
 	kwok, err := startComponent(e.dir, "kwok", filepath.Join(assets, "kwok"), []string{
 		"--kubeconfig=" + kwokKubeconfig,
 		"--config=" + filepath.Join(assets, "kwok-stages.yaml"),
+		"--config=" + ownStages,
 		"--manage-nodes-with-annotation-selector=" + KwokNodeAnnotation + "=" + kwokNodeValue,
 		"--cidr=" + podCIDR,
 		"--node-ip=127.0.0.1",

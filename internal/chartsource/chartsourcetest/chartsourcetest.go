@@ -15,6 +15,15 @@
 // the chart version and all values as JSON under "values.json", so a test can
 // see which settings reached the release. With fail true, rendering stops with
 // an error, which makes an install or upgrade fail.
+//
+// Two more values, absent from the defaults, serve the tests on a cluster whose
+// pods become Ready (testenv.Options.Ready):
+//   - nodeSelector: the Deployment's pods' nodeSelector (a mapping); one no node
+//     matches keeps the pods Pending, so the Deployment never becomes ready.
+//   - hook: Helm hook events (e.g. "pre-install,pre-upgrade"); the chart then has a
+//     hook Job named <release>-hook (in templates/deployment.yaml). With hookFails
+//     true its pod carries FailingPodLabel, which the Ready cluster's kwok fails:
+//     the hook fails.
 package chartsourcetest
 
 import (
@@ -109,6 +118,12 @@ spec:
       labels:
         app.kubernetes.io/instance: {{ .Release.Name }}
     spec:
+      {{- with .Values.nodeSelector }}
+      nodeSelector:
+        {{- range $k, $v := . }}
+        {{ $k }}: {{ $v | toString | quote }}
+        {{- end }}
+      {{- end }}
       containers:
       - name: {{ .Chart.Name }}
         image: {{ .Values.image | quote }}
@@ -118,6 +133,44 @@ spec:
             configMapKeyRef:
               name: {{ .Release.Name }}
               key: message
+`
+
+// FailingPodLabel is testenv.PodFailsLabel (not imported: this package stays free of
+// the control plane's dependencies): a Ready cluster's kwok fails a pod that has it.
+const FailingPodLabel = "testenv.kubeext.dev/fail"
+
+// hookTemplate is the hook Job of the hook value. It is deleted before the next one
+// is created (Helm's default), so a failed hook stays to be looked at until then. It
+// is a second document of templates/deployment.yaml (Helm tells hooks from the
+// release's objects document by document), so the chart keeps the two templates the
+// tests of chart sources count; without hook it renders nothing, not even a newline,
+// so the Deployment's document stays as it was.
+const hookTemplate = `{{- if .Values.hook }}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ .Release.Name }}-hook
+  labels:
+    app.kubernetes.io/instance: {{ .Release.Name }}
+  annotations:
+    helm.sh/hook: {{ .Values.hook | quote }}
+    helm.sh/hook-delete-policy: before-hook-creation
+spec:
+  backoffLimit: 0
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/component: hook
+        {{- if .Values.hookFails }}
+        ` + FailingPodLabel + `: "true"
+        {{- end }}
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: hook
+        image: {{ .Values.image | quote }}
+{{- end }}
 `
 
 // Chart builds the chart of spec in memory.
@@ -156,7 +209,7 @@ func Chart(spec Spec) (*chart.Chart, error) {
 		},
 		Templates: []*chart.File{
 			{Name: "templates/configmap.yaml", Data: []byte(configMapTemplate)},
-			{Name: "templates/deployment.yaml", Data: []byte(deploymentTemplate)},
+			{Name: "templates/deployment.yaml", Data: []byte(deploymentTemplate + hookTemplate)},
 		},
 		Values: loaded,
 		Raw:    []*chart.File{{Name: chartutil.ValuesfileName, Data: raw}},

@@ -2,11 +2,15 @@ package release
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"helm.sh/helm/v3/pkg/kube"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -122,5 +126,96 @@ func TestWatch(t *testing.T) {
 				t.Errorf("ended %d times, not ready %v; want once, %v", rec.ended, rec.notReady, tt.wantNotReady)
 			}
 		})
+	}
+}
+
+// TestFailedWaitNamesNotReady: a wait that fails, with or without a progress drawn,
+// names each object that is not ready with kstatus's word on it, so the error says
+// what to look at; a wait that fails with every object ready after all (Helm's
+// readiness is not kstatus's) keeps Helm's error as it is, and a wait that succeeds
+// returns nil.
+func TestFailedWaitNamesNotReady(t *testing.T) {
+	pending := obj("apps/v1", "Deployment", "web", map[string]any{
+		"spec":   map[string]any{"replicas": int64(1)},
+		"status": map[string]any{"observedGeneration": int64(1), "replicas": int64(1), "updatedReplicas": int64(1)},
+	})
+	resources := kube.ResourceList{
+		{Name: "web", Namespace: "team-a", Mapping: &meta.RESTMapping{Resource: deployments, GroupVersionKind: schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}}},
+		{Name: "web", Namespace: "team-a", Mapping: &meta.RESTMapping{Resource: configMaps, GroupVersionKind: schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}}},
+		{Name: "api", Namespace: "team-a", Mapping: &meta.RESTMapping{Resource: deployments, GroupVersionKind: schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}}},
+	}
+	helmErr := context.DeadlineExceeded
+	tests := []struct {
+		name     string
+		objs     []runtime.Object
+		waitErr  error
+		progress bool
+		// wantNotReady nil: the error must be waitErr itself.
+		wantNotReady []string
+	}{
+		{name: "timed out, no progress drawn", objs: []runtime.Object{pending, obj("v1", "ConfigMap", "web", nil)}, waitErr: helmErr,
+			wantNotReady: []string{"Deployment team-a/api (missing)", "Deployment team-a/web (InProgress: Available: 0/1)"}},
+		{name: "timed out, progress drawn", objs: []runtime.Object{pending, obj("v1", "ConfigMap", "web", nil)}, waitErr: helmErr, progress: true,
+			wantNotReady: []string{"Deployment team-a/api (missing)", "Deployment team-a/web (InProgress: Available: 0/1)"}},
+		{name: "failed with everything ready", objs: []runtime.Object{readyDeployment("web"), readyDeployment("api"), obj("v1", "ConfigMap", "web", nil)}, waitErr: helmErr},
+		{name: "succeeded", objs: []runtime.Object{pending}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+				map[schema.GroupVersionResource]string{configMaps: "ConfigMapList", deployments: "DeploymentList"}, tt.objs...)
+			w := &watchingKube{ctx: context.Background(), dyn: dyn}
+			rec := &recorder{}
+			if tt.progress {
+				w.progress = rec
+			}
+			err := w.watched(resources, 20*time.Second, func() error { return tt.waitErr })
+			if tt.progress && rec.ended != 1 {
+				t.Errorf("the progress was told the wait ended %d times, want once", rec.ended)
+			}
+			var we *WaitError
+			if tt.wantNotReady == nil {
+				if err != tt.waitErr { //nolint:errorlint // the very error Helm returned, unwrapped
+					t.Fatalf("got %v, want Helm's error as it is (%v)", err, tt.waitErr)
+				}
+				return
+			}
+			if !errors.As(err, &we) || !errors.Is(err, helmErr) {
+				t.Fatalf("got %T %v, want a *WaitError wrapping Helm's", err, err)
+			}
+			if !slices.Equal(we.NotReady, tt.wantNotReady) {
+				t.Errorf("not ready %q, want %q", we.NotReady, tt.wantNotReady)
+			}
+			want := "waiting for the release's objects to be ready: context deadline exceeded; not ready after 20s: " + strings.Join(tt.wantNotReady, ", ")
+			if err.Error() != want {
+				t.Errorf("error %q,\nwant  %q", err, want)
+			}
+		})
+	}
+}
+
+// TestHookErrorOneLine: a hook's failure, which Helm prints as a multi-line list when
+// it comes from WatchUntilReady, is one line, and names the hook Job's failed pods
+// with how their containers ended; pods that did not fail, or belong to another Job,
+// are left out.
+func TestHookErrorOneLine(t *testing.T) {
+	pod := func(name, job, phase string, exit int64) *unstructured.Unstructured {
+		u := obj("v1", "Pod", name, map[string]any{"status": map[string]any{"phase": phase,
+			"containerStatuses": []any{map[string]any{"name": "hook", "state": map[string]any{"terminated": map[string]any{"exitCode": exit, "reason": "Error"}}}}}})
+		u.SetLabels(map[string]string{"batch.kubernetes.io/job-name": job})
+		return u
+	}
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{pods: "PodList"},
+		pod("web-hook-b", "web-hook", "Failed", 1), pod("web-hook-a", "web-hook", "Failed", 2),
+		pod("web-hook-c", "web-hook", "Running", 0), pod("api-hook-a", "api-hook", "Failed", 1))
+	got := failedPods(context.Background(), dyn, "team-a", "web-hook")
+	want := []string{"pod web-hook-a: container hook exited 2 (Error)", "pod web-hook-b: container hook exited 1 (Error)"}
+	if !slices.Equal(got, want) {
+		t.Errorf("failed pods %q, want %q", got, want)
+	}
+	he := &hookError{errs: []error{errors.New("job web-hook failed: BackoffLimitExceeded"), errors.New("job api-hook failed: DeadlineExceeded")}, pods: want}
+	if msg := he.Error(); msg != "job web-hook failed: BackoffLimitExceeded; job api-hook failed: DeadlineExceeded (pod web-hook-a: container hook exited 2 (Error); pod web-hook-b: container hook exited 1 (Error))" {
+		t.Errorf("hook error %q", msg)
 	}
 }

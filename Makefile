@@ -74,7 +74,7 @@ test: envtest-assets lint verify-generate ## Run every test, never -short: unit,
 
 # The tests that need a cluster whose pods become Ready (build tag e2e), apart from
 # make test so that it needs no more than kube-apiserver and etcd.
-E2E_PKGS ?= ./internal/testenv/
+E2E_PKGS ?= ./internal/testenv/ ./internal/e2e/
 
 .PHONY: test-e2e
 test-e2e: cluster-assets ## Run the tests that need pods to become Ready, on kube-controller-manager, kube-scheduler and kwok's simulated nodes

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubeext/kubectl-ext/internal/azflags"
+	"github.com/kubeext/kubectl-ext/internal/failpoint"
 )
 
 // Execute runs cmd on args (az-style settings pairs normalised, see azflags.NormalizeArgs) with
@@ -18,8 +20,15 @@ import (
 func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	failpoint.SetProcessContext(ctx)
 	cmd.SetArgs(azflags.NormalizeArgs(args))
 	if err := cmd.ExecuteContext(ctx); err != nil {
+		if ctx.Err() != nil && !strings.Contains(err.Error(), "interrupted") {
+			// A signal cancelled the command: what failed after it is the interruption's
+			// doing ("context canceled"), and the user is told so first.
+			fmt.Fprintf(streams.ErrOut, "error: interrupted: %v\n", err)
+			return 1
+		}
 		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
 		return 1
 	}

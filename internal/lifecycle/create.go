@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/failpoint"
 	"github.com/kubeext/kubectl-ext/internal/policy"
 )
 
@@ -99,6 +100,7 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (*v1alpha1.Exte
 	operationOf(ctx).hold(l)
 
 	m.progress("Creating extension %s (type %s, version %s)", e.Name, t.Name, version)
+	failpoint.Hit(ctx, failpoint.BeforeExtensionWrite)
 	if err := stillHeld(ctx); err != nil {
 		return nil, err
 	}
@@ -108,6 +110,7 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (*v1alpha1.Exte
 		}
 		return nil, explain(err, "create", "extensions.kubeext.dev")
 	}
+	failpoint.Hit(ctx, failpoint.AfterExtensionWrite)
 	return m.apply(ctx, applyStep{Type: t, Extension: e, State: v1alpha1.ProvisioningCreating, Version: version, Chart: pc.chart,
 		Protected: req.Protected, WriteProtected: req.Protected != nil, Wait: req.Wait, Timeout: req.Timeout})
 }
@@ -164,8 +167,10 @@ func newExtension(req CreateRequest, t *v1alpha1.ExtensionType) *v1alpha1.Extens
 }
 
 // recreate handles create of a name that exists: a Failed (or interrupted) extension
-// of the same type and scope is recovered and installed again; anything else is an
-// error.
+// of the same type and scope is recovered and installed again; so is one recorded
+// without a state, which a create killed between its Extension write and its first
+// status write leaves (and a declared Extension nothing installed yet); anything else
+// is an error.
 func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.ExtensionType, want, existing *v1alpha1.Extension,
 	version string, ch *chart.Chart) (*v1alpha1.Extension, error) {
 	l, err := m.acquire(ctx, ReleaseNamespace(existing), existing.Name, req.Timeout)
@@ -177,7 +182,8 @@ func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.E
 	if err := beingDeleted(existing); err != nil {
 		return nil, err
 	}
-	if !inProgress(existing.Status.ProvisioningState) && existing.Status.ProvisioningState != v1alpha1.ProvisioningFailed {
+	unstarted := existing.Status.ProvisioningState == ""
+	if !unstarted && !inProgress(existing.Status.ProvisioningState) && existing.Status.ProvisioningState != v1alpha1.ProvisioningFailed {
 		return nil, fmt.Errorf("%w: %s is %s; change it with `kubectl ext update %s`", ErrAlreadyExists, existing.Name,
 			orNone(string(existing.Status.ProvisioningState)), existing.Name)
 	}
@@ -187,7 +193,11 @@ func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.E
 	if err := m.recover(ctx, existing, l, false); err != nil {
 		return nil, err
 	}
-	m.progress("Extension %s failed earlier (%s); creating it again", existing.Name, errorMessage(existing))
+	if unstarted {
+		m.progress("Recovered: extension %s was recorded without a state (a create interrupted before its first status write, or declared and never installed); installing it", existing.Name)
+	} else {
+		m.progress("Extension %s failed earlier (%s); creating it again", existing.Name, errorMessage(existing))
+	}
 	updated := existing.DeepCopy()
 	updated.Spec = want.Spec
 	if err := m.judge(ctx, policy.Request{Operation: policy.OperationUpdate, Object: updated, OldObject: existing}); err != nil {
@@ -196,9 +206,11 @@ func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.E
 	if err := stillHeld(ctx); err != nil {
 		return nil, err
 	}
+	failpoint.Hit(ctx, failpoint.BeforeExtensionWrite)
 	if err := m.client.Update(ctx, updated); err != nil {
 		return nil, conflictOr(err, existing.Name)
 	}
+	failpoint.Hit(ctx, failpoint.AfterExtensionWrite)
 	return m.apply(ctx, applyStep{Type: t, Extension: updated, State: v1alpha1.ProvisioningCreating, Version: version, Chart: ch,
 		Protected: req.Protected, WriteProtected: req.Protected != nil, Wait: req.Wait, Timeout: req.Timeout})
 }

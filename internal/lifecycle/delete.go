@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/failpoint"
 	"github.com/kubeext/kubectl-ext/internal/release"
 )
 
@@ -59,12 +60,14 @@ func (m *Manager) delete(ctx context.Context, req DeleteRequest) error {
 	if err := m.recover(ctx, e, l, false); err != nil {
 		return err
 	}
+	failpoint.Hit(ctx, failpoint.BeforeExtensionWrite)
 	if err := m.setStatus(ctx, e, func(s *v1alpha1.ExtensionStatus) {
 		s.ProvisioningState = v1alpha1.ProvisioningDeleting
 		s.TargetVersion = ""
 	}); err != nil {
 		return err
 	}
+	failpoint.Hit(ctx, failpoint.AfterExtensionWrite)
 	m.progress("Uninstalling release %s/%s%s", ns, e.Name, waitNote(req.Wait))
 	m.Event(ctx, e, corev1.EventTypeNormal, ReasonUninstalling, fmt.Sprintf("Uninstalling release %s/%s", ns, e.Name))
 	if err := stillHeld(ctx); err != nil {
@@ -85,10 +88,16 @@ func (m *Manager) delete(ctx context.Context, req DeleteRequest) error {
 		return m.fail(ctx, e, "UninstallFailed", err)
 	}
 	m.Event(ctx, e, corev1.EventTypeNormal, ReasonUninstalled, fmt.Sprintf("Uninstalled release %s/%s", ns, e.Name))
+	failpoint.Hit(ctx, failpoint.BeforeStatusWrite)
 	if err := stillHeld(ctx); err != nil {
 		return err
 	}
-	return m.deleteRecord(ctx, e)
+	if err := m.deleteRecord(ctx, e); err != nil {
+		// Recorded, so the Extension does not stay Deleting with no command at work;
+		// the next delete finds no release and removes the record.
+		return m.fail(ctx, e, "DeleteFailed", fmt.Errorf("release %s/%s was uninstalled, but removing the record of extension %s failed: %w", ns, e.Name, e.Name, err))
+	}
+	return nil
 }
 
 func (m *Manager) deleteRecord(ctx context.Context, e *v1alpha1.Extension) error {

@@ -12,6 +12,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/failpoint"
 	"github.com/kubeext/kubectl-ext/internal/release"
 	"github.com/kubeext/kubectl-ext/internal/settings"
 )
@@ -113,6 +114,7 @@ func (m *Manager) apply(ctx context.Context, s applyStep) (*v1alpha1.Extension, 
 	if err != nil {
 		return e, err
 	}
+	failpoint.Hit(ctx, failpoint.BeforeStatusWrite)
 	if err := m.succeed(ctx, e, s.Version, rec); err != nil {
 		return e, err
 	}

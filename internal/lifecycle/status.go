@@ -89,8 +89,23 @@ func setKstatus(s *v1alpha1.ExtensionStatus, c metav1.Condition) {
 	}
 }
 
-// succeed records the installed version and the record of its revision.
+// succeed records the installed version and the record of its revision. When that
+// cannot be written (the command was interrupted, the API server refused), the
+// failure is recorded with the revision Helm deployed: without it, the next command
+// would find a deployed revision nobody recorded and refuse it as drift. The current
+// version stays the one last recorded as succeeded, so the command run again (create,
+// update, upgrade) applies its version once more, from the recorded revision.
 func (m *Manager) succeed(ctx context.Context, e *v1alpha1.Extension, version string, rec release.Record) error {
+	was := e.Status.DeepCopy()
+	if err := m.recordSuccess(ctx, e, version, rec); err != nil {
+		// The failed write's changes stay out of the failure's.
+		e.Status = *was
+		return m.failRecorded(ctx, e, "StatusFailed", fmt.Errorf("version %s was deployed (release revision %d), but recording it failed: %w", version, rec.Revision, err), rec)
+	}
+	return nil
+}
+
+func (m *Manager) recordSuccess(ctx context.Context, e *v1alpha1.Extension, version string, rec release.Record) error {
 	cluster, err := m.cluster.ClusterInfo(ctx)
 	if err != nil {
 		return err
@@ -123,7 +138,10 @@ func (m *Manager) succeed(ctx context.Context, e *v1alpha1.Extension, version st
 
 // fail records an operation's failure; the returned error is opErr, redacted. The
 // status is written with a detached, bounded context, so a failure is recorded even
-// when the command was cancelled; its message is redacted and truncated.
+// when the command was cancelled; its message is redacted and truncated. A failure
+// after the command's context was cancelled (SIGINT, SIGTERM) is recorded as code
+// Interrupted, whatever step it stopped: the step's own error is then only the
+// cancellation's echo ("context canceled").
 func (m *Manager) fail(ctx context.Context, e *v1alpha1.Extension, code string, opErr error) error {
 	return m.failRecorded(ctx, e, code, opErr, release.Record{})
 }
@@ -132,6 +150,10 @@ func (m *Manager) fail(ctx context.Context, e *v1alpha1.Extension, code string, 
 // is not zero (a failed upgrade that was rolled back).
 func (m *Manager) failRecorded(ctx context.Context, e *v1alpha1.Extension, code string, opErr error, rec release.Record) error {
 	opErr = operationOf(ctx).redactErr(opErr)
+	if ctx.Err() != nil {
+		opErr = fmt.Errorf("the command was interrupted (%w): %w", context.Cause(ctx), opErr)
+		code = codeInterrupted
+	}
 	msg := statusMessage(ctx, opErr.Error())
 	sctx, cancel := detached(ctx)
 	defer cancel()
@@ -166,6 +188,10 @@ func majorMinor(v string) string {
 	}
 	return parts[0] + "." + parts[1]
 }
+
+// codeInterrupted is the errorInfo code of an operation whose command was
+// interrupted: by a signal (fail), or killed, which the next command finds (recover).
+const codeInterrupted = "Interrupted"
 
 // inProgress reports whether a state means an operation was under way.
 func inProgress(s v1alpha1.ProvisioningState) bool {
@@ -203,7 +229,7 @@ func (m *Manager) recover(ctx context.Context, e *v1alpha1.Extension, l *lock, a
 		if err := m.setStatus(ctx, e, func(s *v1alpha1.ExtensionStatus) {
 			s.ProvisioningState = v1alpha1.ProvisioningFailed
 			s.TargetVersion = ""
-			s.ErrorInfo = &v1alpha1.ErrorInfo{Code: "Interrupted",
+			s.ErrorInfo = &v1alpha1.ErrorInfo{Code: codeInterrupted,
 				Message: fmt.Sprintf("the command that set %s was interrupted; the next operation recovers it", was)}
 		}); err != nil {
 			return err

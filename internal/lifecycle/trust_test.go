@@ -380,7 +380,7 @@ func TestRedaction(t *testing.T) {
 }
 
 // TestFailureRecordedAfterCancel: a command interrupted (SIGINT cancels its context)
-// while Helm runs still records the failure, on a detached context.
+// while Helm runs still records the failure, on a detached context, as Interrupted.
 func TestFailureRecordedAfterCancel(t *testing.T) {
 	h := newHarness(t, helmSetup{installErr: context.Canceled}, podinfoType(false))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -393,5 +393,5 @@ func TestFailureRecordedAfterCancel(t *testing.T) {
 	if strings.Contains(err.Error(), "recording the failure") {
 		t.Errorf("the failure was not recorded: %v", err)
 	}
-	wantState("podinfo", v1alpha1.ProvisioningFailed, "", "HelmFailed")(t, h)
+	wantState("podinfo", v1alpha1.ProvisioningFailed, "", "Interrupted")(t, h)
 }

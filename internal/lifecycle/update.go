@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/failpoint"
 	"github.com/kubeext/kubectl-ext/internal/policy"
 )
 
@@ -148,12 +149,14 @@ func (m *Manager) update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 		u.next.Status.TargetVersion = u.target
 		return u.next, nil
 	}
+	failpoint.Hit(ctx, failpoint.BeforeExtensionWrite)
 	if err := stillHeld(ctx); err != nil {
 		return nil, err
 	}
 	if err := m.client.Update(ctx, u.next); err != nil {
 		return nil, conflictOr(err, e.Name)
 	}
+	failpoint.Hit(ctx, failpoint.AfterExtensionWrite)
 	state := v1alpha1.ProvisioningUpdating
 	if recordOf(e).IsZero() && e.Status.CurrentVersion == "" {
 		// Declared (kubectl apply, GitOps) and never installed: this is its install.

@@ -82,6 +82,7 @@ func (c *Client) config(namespace string) (*action.Configuration, error) {
 	if err := cfg.Init(namespaced{c.Getter, namespace}, namespace, "secret", log); err != nil {
 		return nil, fmt.Errorf("helm: %w", err)
 	}
+	stopDuringHelm(cfg)
 	return cfg, nil
 }
 
@@ -324,7 +325,7 @@ func (c *Client) Uninstall(name, namespace string, expect Record, wait bool, tim
 	if stored == nil {
 		return nil
 	}
-	if err := Verify(name, namespace, stored, expect); err != nil {
+	if err := Verify(name, namespace, stored, expect); err != nil && !interruptedUninstall(stored, expect) {
 		return err
 	}
 	un := action.NewUninstall(cfg)
@@ -357,8 +358,11 @@ func (c *Client) RecoverPending(name, namespace string, expect Record, interrupt
 	if err != nil {
 		return "", err
 	}
-	if pending == nil || pending.Info == nil || !pending.Info.Status.IsPending() {
+	if pending == nil || pending.Info == nil {
 		return "", nil
+	}
+	if !pending.Info.Status.IsPending() {
+		return recoverUnrecorded(cfg, name, namespace, pending, expect, interrupted)
 	}
 	var recorded *helmrelease.Release
 	if !expect.IsZero() {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -101,6 +102,8 @@ func (s *Shared) Close() error {
 type Binaries struct {
 	// Names are the directories under cmd/ to build.
 	Names []string
+	// Tags are build tags for them (e.g. "failpoints"); none builds what ships.
+	Tags []string
 
 	once sync.Once
 	dir  string
@@ -113,7 +116,7 @@ func (b *Binaries) Dir(t testing.TB) string {
 	b.once.Do(func() {
 		b.dir, b.err = os.MkdirTemp("", "kubeext-bin-")
 		if b.err == nil {
-			b.err = BuildCommands(b.dir, b.Names...)
+			b.err = BuildTagged(b.dir, b.Tags, b.Names...)
 		}
 	})
 	if b.err != nil {
@@ -170,4 +173,25 @@ func ScratchChartCache() (cleanup func(), err error) {
 	}
 	os.Setenv("XDG_CACHE_HOME", dir)
 	return func() { os.RemoveAll(dir) }, nil
+}
+
+// BuildTagged is BuildCommands with build tags (none: BuildCommands itself), for a
+// test that runs a build of the plugin what ships does not have, e.g. one that stops
+// at failpoints (internal/failpoint).
+func BuildTagged(dir string, tags []string, names ...string) error {
+	if len(tags) == 0 {
+		return BuildCommands(dir, names...)
+	}
+	root, err := ModuleRoot()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		cmd := exec.Command("go", "build", "-tags", strings.Join(tags, ","), "-o", filepath.Join(dir, n), "./cmd/"+n)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build -tags %s ./cmd/%s: %w\n%s", strings.Join(tags, ","), n, err, out)
+		}
+	}
+	return nil
 }

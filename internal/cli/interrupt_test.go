@@ -1,0 +1,338 @@
+package cli_test
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
+	"github.com/kubeext/kubectl-ext/internal/chartsource/chartsourcetest"
+	"github.com/kubeext/kubectl-ext/internal/failpoint"
+	"github.com/kubeext/kubectl-ext/internal/testenv"
+)
+
+// fpBins is the plugin built with the failpoints tag (internal/failpoint), for
+// TestInterrupt alone: every other test runs the build that ships.
+var fpBins = &testenv.Binaries{Names: []string{"kubectl-ext"}, Tags: []string{"failpoints"}}
+
+// interruptStep is one step of one command at which the matrix interrupts it, and
+// what each signal leaves there.
+type interruptStep struct {
+	command, step string
+	kill, sigint  leftState
+}
+
+// leftState is what an interrupted command leaves: the Extension's provisioningState
+// ("" with noExtension: no Extension at all) and errorInfo code, and the newest
+// stored revision of the release and its status ("" when there is no release).
+type leftState struct {
+	noExtension bool
+	state       v1alpha1.ProvisioningState
+	code        string
+	revision    int
+	release     helmrelease.Status
+	// changed: the interrupted command's change is in the Extension's spec.
+	changed bool
+	// recovered: what the next command must say it recovered ("" when nothing).
+	recovered []string
+}
+
+const (
+	recoveredPending  = "by an interrupted command: removed its record"
+	recoveredState    = "by an interrupted command (lock expired"
+	recoveredDeployed = "deployed by an interrupted command that never recorded it"
+)
+
+// interruptSteps: create, update, upgrade and delete, each at its four steps (see
+// internal/failpoint). Create installs revision 1; update and upgrade start from
+// revision 1 (upgrade: version 1.4.0 set up in two commands, so revision 2) and store
+// the next; delete starts from revision 1.
+func interruptSteps() []interruptStep {
+	var rows []interruptStep
+	rows = append(rows,
+		interruptStep{command: "create", step: failpoint.BeforeExtensionWrite,
+			kill:   leftState{noExtension: true},
+			sigint: leftState{noExtension: true}},
+		interruptStep{command: "create", step: failpoint.AfterExtensionWrite,
+			kill:   leftState{state: "", changed: true, recovered: []string{"recorded without a state"}},
+			sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", changed: true}},
+		interruptStep{command: "create", step: failpoint.DuringHelm,
+			kill:   leftState{state: v1alpha1.ProvisioningCreating, revision: 1, release: helmrelease.StatusPendingInstall, changed: true, recovered: []string{recoveredPending, recoveredState}},
+			sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", changed: true}},
+		interruptStep{command: "create", step: failpoint.BeforeStatusWrite,
+			kill:   leftState{state: v1alpha1.ProvisioningCreating, revision: 1, release: helmrelease.StatusDeployed, changed: true, recovered: []string{recoveredDeployed, recoveredState}},
+			sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", revision: 1, release: helmrelease.StatusDeployed, changed: true}},
+	)
+	for _, cmd := range []string{"update", "upgrade"} {
+		base := 1
+		if cmd == "upgrade" {
+			base = 2
+		}
+		rows = append(rows,
+			interruptStep{command: cmd, step: failpoint.BeforeExtensionWrite,
+				kill:   leftState{state: v1alpha1.ProvisioningSucceeded, revision: base, release: helmrelease.StatusDeployed},
+				sigint: leftState{state: v1alpha1.ProvisioningSucceeded, revision: base, release: helmrelease.StatusDeployed}},
+			interruptStep{command: cmd, step: failpoint.AfterExtensionWrite,
+				kill:   leftState{state: v1alpha1.ProvisioningSucceeded, revision: base, release: helmrelease.StatusDeployed, changed: cmd == "update"},
+				sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", revision: base, release: helmrelease.StatusDeployed, changed: cmd == "update"}},
+			interruptStep{command: cmd, step: failpoint.DuringHelm,
+				kill: leftState{state: v1alpha1.ProvisioningUpdating, revision: base + 1, release: helmrelease.StatusPendingUpgrade, changed: cmd == "update",
+					recovered: []string{recoveredPending, recoveredState}},
+				// Rolled back: the rollback stored revision base+2.
+				sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", revision: base + 2, release: helmrelease.StatusDeployed, changed: cmd == "update"}},
+			interruptStep{command: cmd, step: failpoint.BeforeStatusWrite,
+				kill: leftState{state: v1alpha1.ProvisioningUpdating, revision: base + 1, release: helmrelease.StatusDeployed, changed: cmd == "update",
+					recovered: []string{recoveredDeployed, recoveredState}},
+				sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", revision: base + 1, release: helmrelease.StatusDeployed, changed: cmd == "update"}},
+		)
+	}
+	rows = append(rows,
+		interruptStep{command: "delete", step: failpoint.BeforeExtensionWrite,
+			kill:   leftState{state: v1alpha1.ProvisioningSucceeded, revision: 1, release: helmrelease.StatusDeployed},
+			sigint: leftState{state: v1alpha1.ProvisioningSucceeded, revision: 1, release: helmrelease.StatusDeployed}},
+		interruptStep{command: "delete", step: failpoint.AfterExtensionWrite,
+			kill:   leftState{state: v1alpha1.ProvisioningDeleting, revision: 1, release: helmrelease.StatusDeployed, recovered: []string{recoveredState}},
+			sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", revision: 1, release: helmrelease.StatusDeployed}},
+		// Helm marks the release uninstalling before it deletes anything.
+		interruptStep{command: "delete", step: failpoint.DuringHelm,
+			kill:   leftState{state: v1alpha1.ProvisioningDeleting, revision: 1, release: helmrelease.StatusUninstalling, recovered: []string{recoveredState}},
+			sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", revision: 1, release: helmrelease.StatusUninstalling}},
+		interruptStep{command: "delete", step: failpoint.BeforeStatusWrite,
+			kill:   leftState{state: v1alpha1.ProvisioningDeleting, recovered: []string{recoveredState}},
+			sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted"}},
+	)
+	return rows
+}
+
+// Reliability matrix: SIGKILL and SIGINT at each step of create, update, upgrade and delete
+func TestInterrupt(t *testing.T) {
+	requireEnv(t)
+	fpDir := fpBins.Dir(t)
+	t.Cleanup(func() { _ = fpBins.Close() })
+	typ := httpType(t, chartsourcetest.Podinfo())
+	for _, s := range interruptSteps() {
+		for _, sig := range []struct {
+			name   string
+			signal syscall.Signal
+			left   leftState
+		}{{"sigkill", syscall.SIGKILL, s.kill}, {"sigint", syscall.SIGINT, s.sigint}} {
+			t.Run(s.command+"/"+sig.name+"/"+s.step, func(t *testing.T) {
+				t.Parallel()
+				interruptRow(t, fpDir, typ, s, sig.signal, sig.left)
+			})
+		}
+	}
+}
+
+func interruptRow(t *testing.T, fpDir, typ string, s interruptStep, sig syscall.Signal, left leftState) {
+	name, ns := uniq("intr"), uniq("intr")
+	createArgs := []string{"create", name, "--extension-type", typ, "--release-namespace", ns, "--no-wait"}
+	var args []string
+	switch s.command {
+	case "create":
+		args = createArgs
+	case "update":
+		mustKext(t, createArgs...)
+		args = []string{"update", name, "--config", "message=interrupted", "--no-wait"}
+	case "upgrade":
+		mustKext(t, "create", name, "--extension-type", typ, "--release-namespace", ns, "--auto-upgrade", "false", "--version", "1.4.0", "--no-wait")
+		mustKext(t, "update", name, "--auto-upgrade", "true", "--no-wait")
+		args = []string{"upgrade", name, "--no-wait"}
+	case "delete":
+		mustKext(t, createArgs...)
+		args = []string{"delete", name, "--yes", "--no-wait"}
+	}
+	before := time.Now()
+	exit, stderr := interrupted(t, fpDir, s.command+"/"+s.step, sig, args...)
+	t.Logf("interrupted in %s; its stderr:\n%s", time.Since(before).Round(time.Millisecond), stderr)
+
+	// What the interrupted command left.
+	if sig == syscall.SIGINT {
+		if exit == 0 || !strings.Contains(stderr, "interrupted") {
+			t.Errorf("after SIGINT: exit %d, want non-zero and a word that it was interrupted", exit)
+		}
+	}
+	e, err := readExt(t, name)
+	switch {
+	case left.noExtension:
+		if err == nil || !apierrors.IsNotFound(err) {
+			t.Errorf("want no Extension, got %v (%v)", e, err)
+		}
+	case err != nil:
+		t.Fatal(err)
+	default:
+		if e.Status.ProvisioningState != left.state {
+			t.Errorf("provisioningState %q, want %q (status %+v)", e.Status.ProvisioningState, left.state, e.Status)
+		}
+		code := ""
+		if e.Status.ErrorInfo != nil {
+			code = e.Status.ErrorInfo.Code
+			if left.code == "Interrupted" && !strings.Contains(e.Status.ErrorInfo.Message, "interrupted") {
+				t.Errorf("errorInfo %+v does not say the command was interrupted", e.Status.ErrorInfo)
+			}
+		}
+		if code != left.code {
+			t.Errorf("errorInfo code %q, want %q (%+v)", code, left.code, e.Status.ErrorInfo)
+		}
+		if got := e.Spec.ConfigurationSettings["message"] == "interrupted"; s.command == "update" && got != left.changed {
+			t.Errorf("the spec holds the interrupted update's setting: %v, want %v", got, left.changed)
+		}
+	}
+	rev, st := newest(t, name, ns)
+	if rev != left.revision || st != left.release {
+		t.Errorf("newest release revision %d %q, want %d %q", rev, st, left.revision, left.release)
+	}
+	if sig == syscall.SIGINT {
+		// The interrupted Helm action was finished off (rolled back, uninstalled), and
+		// what is deployed is what the status records.
+		if st.IsPending() {
+			t.Errorf("SIGINT left revision %d %s", rev, st)
+		}
+		if err == nil && st == helmrelease.StatusDeployed && e.Status.Release.Revision != rev {
+			t.Errorf("revision %d is deployed, but the status records %d", rev, e.Status.Release.Revision)
+		}
+	}
+
+	// The next command a user runs: the same one again.
+	res := kext(t, args...)
+	if res.ExitCode != 0 {
+		t.Fatalf("the next %s: exit %d\nstderr: %s", s.command, res.ExitCode, res.Stderr)
+	}
+	for _, want := range left.recovered {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("the next %s does not say %q:\n%s", s.command, want, res.Stderr)
+		}
+	}
+	if len(left.recovered) == 0 && strings.Contains(res.Stderr, "Recovered:") {
+		t.Errorf("the next %s recovered what nothing left:\n%s", s.command, res.Stderr)
+	}
+	t.Logf("the next %s:\n%s%s", s.command, res.Stdout, res.Stderr)
+
+	// The end state.
+	if s.command == "delete" {
+		if _, err := readExt(t, name); !apierrors.IsNotFound(err) {
+			t.Errorf("after the next delete the Extension is still there (%v)", err)
+		}
+		if rev, st := newest(t, name, ns); rev != 0 {
+			t.Errorf("after the next delete the release has revision %d %s", rev, st)
+		}
+		return
+	}
+	e = getExt(t, name)
+	if e.Status.ProvisioningState != v1alpha1.ProvisioningSucceeded || e.Status.ObservedGeneration != e.Generation {
+		t.Errorf("after the next %s: state %q, observedGeneration %d of %d", s.command, e.Status.ProvisioningState, e.Status.ObservedGeneration, e.Generation)
+	}
+	h := history(t, name, ns)
+	last := h[len(h)-1]
+	for _, r := range h {
+		if r.Info.Status.IsPending() {
+			t.Errorf("revision %d is still %s", r.Version, r.Info.Status)
+		}
+	}
+	if last.Info.Status != helmrelease.StatusDeployed || e.Status.Release.Revision != last.Version {
+		t.Errorf("after the next %s: newest revision %d %s, recorded %d (history %v)", s.command, last.Version, last.Info.Status, e.Status.Release.Revision, summary(h))
+	}
+	switch s.command {
+	case "update":
+		if e.Spec.ConfigurationSettings["message"] != "interrupted" || last.Config["message"] != "interrupted" {
+			t.Errorf("the update's setting is missing: spec %v, release values %v", e.Spec.ConfigurationSettings, last.Config)
+		}
+	case "upgrade":
+		if e.Status.CurrentVersion == "1.4.0" || last.Chart.Metadata.Version != e.Status.CurrentVersion {
+			t.Errorf("after the next upgrade: current version %s, release chart %s", e.Status.CurrentVersion, last.Chart.Metadata.Version)
+		}
+	}
+}
+
+// interrupted runs `kubectl ext ARGS...` with the failpoints build, stopping at point,
+// waits until it says it reached it, sends sig and waits for it to exit. It returns
+// the exit code and stderr.
+func interrupted(t *testing.T, fpDir, point string, sig syscall.Signal, args ...string) (int, string) {
+	t.Helper()
+	kubectl, err := testenv.KubectlPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(kubectl, append([]string{"ext"}, args...)...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+env.Kubeconfig, failpoint.Env+"="+point,
+		"PATH="+fpDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu      sync.Mutex
+		stderr  strings.Builder
+		reached = make(chan struct{})
+		drained = make(chan struct{})
+	)
+	marker := fmt.Sprintf("failpoint %s reached", point)
+	go func() {
+		defer close(drained)
+		sc := bufio.NewScanner(pipe)
+		seen := false
+		for sc.Scan() {
+			mu.Lock()
+			stderr.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			if !seen && sc.Text() == marker {
+				seen = true
+				close(reached)
+			}
+		}
+	}()
+	exited := make(chan error, 1)
+	// kubectl execs the plugin, so the signal goes to the plugin itself.
+	go func() { <-drained; exited <- cmd.Wait() }()
+	text := func() string { mu.Lock(); defer mu.Unlock(); return stderr.String() }
+	select {
+	case <-reached:
+	case err := <-exited:
+		t.Fatalf("the command ended (%v) before reaching failpoint %s:\n%s", err, point, text())
+	case <-time.After(90 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("the command did not reach failpoint %s:\n%s", point, text())
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("the command did not exit after %v:\n%s", sig, text())
+	}
+	return cmd.ProcessState.ExitCode(), text()
+}
+
+// readExt reads an Extension, returning the API's error (NotFound when there is none).
+func readExt(t *testing.T, name string) (*v1alpha1.Extension, error) {
+	t.Helper()
+	e := &v1alpha1.Extension{}
+	err := env.Client.Get(testCtx(t), nameKey(name), e)
+	return e, err
+}
+
+// newest is the newest stored revision of a release and its status; 0 and "" when
+// there is none.
+func newest(t *testing.T, name, ns string) (int, helmrelease.Status) {
+	t.Helper()
+	h, err := helmClient().History(name, ns)
+	if err != nil || len(h) == 0 {
+		return 0, ""
+	}
+	last := h[len(h)-1]
+	return last.Version, last.Info.Status
+}

@@ -1,0 +1,69 @@
+package release
+
+import (
+	"errors"
+	"fmt"
+
+	"helm.sh/helm/v3/pkg/action"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
+)
+
+// What a kubectl ext command interrupted after Helm finished, but before the outcome
+// was recorded in the Extension's status, leaves behind; RecoverPending covers what
+// one interrupted while Helm was at work leaves (a pending-* revision).
+
+// interruptedUninstall reports whether stored is the recorded revision left
+// uninstalling by an uninstall that never finished (Helm marks the record so before
+// it deletes anything): the same revision, manifest and values as recorded, so
+// uninstalling it again deletes only what kubectl ext recorded.
+func interruptedUninstall(stored *helmrelease.Release, expect Record) bool {
+	return stored.Info != nil && stored.Info.Status == helmrelease.StatusUninstalling &&
+		stored.Version == expect.Revision && len(contentDiffs(stored, expect)) == 0
+}
+
+// recoverUnrecorded repairs a deployed revision an interrupted command stored but
+// never recorded: Helm deployed it, and the command was killed before its status
+// write. It must be the revision after the recorded one, the Extension must show a
+// command that never finished, and the recorded revision (which Helm marked
+// superseded) must still match the record; then, as for a pending revision, the
+// unrecorded one is not trusted: its record is deleted and the recorded revision is
+// marked deployed again. Nothing in the cluster is touched: the next upgrade diffs
+// against the recorded revision and the next install takes over, by Helm's ownership
+// annotations, what the interrupted one created. Anything else is left for Verify
+// to report.
+func recoverUnrecorded(cfg *action.Configuration, name, namespace string, newest *helmrelease.Release, expect Record, interrupted bool) (string, error) {
+	if !interrupted || newest.Info.Status != helmrelease.StatusDeployed || newest.Version != expect.Revision+1 {
+		return "", nil
+	}
+	var recorded *helmrelease.Release
+	if !expect.IsZero() {
+		var err error
+		recorded, err = cfg.Releases.Get(name, expect.Revision)
+		if errors.Is(err, driver.ErrReleaseNotFound) {
+			return "", &DriftError{Name: name, Namespace: namespace, Differences: []string{fmt.Sprintf("the recorded revision %d no longer exists", expect.Revision)}}
+		}
+		if err != nil {
+			return "", err
+		}
+		if recorded.Info == nil {
+			return "", &DriftError{Name: name, Namespace: namespace, Differences: []string{fmt.Sprintf("the recorded revision %d has no status", expect.Revision)}}
+		}
+		if diffs := contentDiffs(recorded, expect); len(diffs) > 0 {
+			return "", &DriftError{Name: name, Namespace: namespace, Differences: diffs}
+		}
+	}
+	if _, err := cfg.Releases.Delete(name, newest.Version); err != nil {
+		return "", fmt.Errorf("removing the unrecorded revision %d: %w", newest.Version, err)
+	}
+	if recorded == nil {
+		return fmt.Sprintf("release %s/%s revision %d was deployed by an interrupted command that never recorded it: removed its record; the next install takes over what it created",
+			namespace, name, newest.Version), nil
+	}
+	recorded.Info.Status = helmrelease.StatusDeployed
+	if err := cfg.Releases.Update(recorded); err != nil {
+		return "", fmt.Errorf("marking the recorded revision %d deployed again: %w", recorded.Version, err)
+	}
+	return fmt.Sprintf("release %s/%s revision %d was deployed by an interrupted command that never recorded it: removed its record; recorded revision %d is the deployed one again",
+		namespace, name, newest.Version, expect.Revision), nil
+}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubeext/kubectl-ext/internal/fleet"
 )
@@ -112,7 +114,53 @@ type clusterOp func(ctx context.Context, f *factory, out, errOut io.Writer) (str
 
 // runFleet runs op on every context with fleet.Run, each with its own factory.
 func runFleet(ctx context.Context, f *factory, contexts []string, parallel int, out, errOut io.Writer, op clusterOp) error {
+	raw, err := f.flags.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return fmt.Errorf("reading the kubeconfig: %w", err)
+	}
 	return fleet.Run(ctx, contexts, parallel, out, errOut, func(ctx context.Context, name string, out, errOut io.Writer) (string, error) {
-		return op(ctx, f.forContext(name), out, errOut)
+		summary, err := op(ctx, f.forContext(name), out, errOut)
+		return summary, lostCluster(err, serverOf(raw, name))
 	})
+}
+
+// serverOf is the API server address of a kubeconfig context, "" when it has none.
+func serverOf(raw clientcmdapi.Config, context string) string {
+	c, ok := raw.Contexts[context]
+	if !ok || c == nil {
+		return ""
+	}
+	if cl, ok := raw.Clusters[c.Cluster]; ok && cl != nil {
+		return strings.TrimSuffix(cl.Server, "/")
+	}
+	return ""
+}
+
+// networkFailures are what Go's HTTP client and net package say when a connection
+// could not be made or was lost.
+var networkFailures = []string{"dial tcp", "connection refused", "connection reset", "i/o timeout", "no route to host",
+	"no such host", "unexpected EOF", "TLS handshake timeout", "http2: client connection lost"}
+
+// lostCluster says first that a cluster could not be reached when a step failed for
+// that reason. Where the plugin talks to the cluster itself it says so already
+// ("cannot reach the cluster ..."), but a cluster lost halfway fails in whatever step
+// was talking to it, often inside Helm, whose error names that step and is often
+// flattened into text: the fleet's table, which cuts a message, would show the step
+// and cut off the cause. It is judged from the text: a network failure on a request
+// to this cluster's API server (a chart repository that cannot be reached is not the
+// cluster).
+func lostCluster(err error, server string) error {
+	if err == nil || server == "" {
+		return err
+	}
+	msg := err.Error()
+	if strings.HasPrefix(msg, "cannot reach the cluster") || !strings.Contains(msg, server+"/") {
+		return err
+	}
+	for _, f := range networkFailures {
+		if strings.Contains(msg, f) {
+			return fmt.Errorf("cannot reach the cluster at %s: it was lost while the operation ran (check that its API server is up, then run the command again there: it recovers what was left): %w", server, err)
+		}
+	}
+	return err
 }

@@ -87,8 +87,9 @@ type Result struct {
 // Run runs op on every context, at most parallel at once. Each cluster's output is
 // buffered and written whole, each line prefixed with [context], when it finishes, so
 // that clusters' lines never interleave; then a table says what happened where. A
-// cluster never started (the context was cancelled first, as by Ctrl-C) says so. Run
-// fails when any cluster did not succeed.
+// cluster never started (the context was cancelled first, as by Ctrl-C) says so. A
+// failed cluster's error is written whole in its block, as the table cuts it. Run fails
+// when any cluster did not succeed, saying how to run again on those alone.
 func Run(ctx context.Context, contexts []string, parallel int, out, errOut io.Writer, op Op) error {
 	if parallel < 1 {
 		parallel = 1
@@ -119,6 +120,8 @@ func Run(ctx context.Context, contexts []string, parallel int, out, errOut io.Wr
 				if ctx.Err() != nil {
 					r.Message = "interrupted: " + r.Message
 				}
+				// The table cuts a long message; the cluster's own block keeps it whole.
+				fmt.Fprintf(&e, "error: %v\n", err)
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -142,7 +145,10 @@ func Run(ctx context.Context, contexts []string, parallel int, out, errOut io.Wr
 		return err
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d clusters did not succeed: %s", len(failed), len(results), strings.Join(failed, ", "))
+		// An operation that failed halfway is finished by running it again on those
+		// clusters (the others may refuse it again: a create finds its extension).
+		return fmt.Errorf("%d of %d clusters did not succeed: %s (to run it again on those alone: --contexts %s)",
+			len(failed), len(results), strings.Join(failed, ", "), strings.Join(failed, ","))
 	}
 	return nil
 }

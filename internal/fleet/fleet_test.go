@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"reflect"
 	"regexp"
 	"strings"
@@ -102,7 +103,23 @@ func TestRun(t *testing.T) {
 				return "ok", nil
 			},
 			wantRows: map[string][2]string{"up": {"succeeded", "ok"}, "down": {"failed", "cannot reach the cluster; dial tcp 127.0.0.1:1: refused"}, "up2": {"succeeded", "ok"}},
-			wantErr:  "1 of 3 clusters did not succeed: down",
+			wantErr:  "1 of 3 clusters did not succeed: down (to run it again on those alone: --contexts down)",
+		},
+		{
+			// The table cuts a long error; the cluster's block keeps it whole.
+			name:     "a failed cluster's whole error in its block",
+			contexts: []string{"up", "lost"},
+			op: func(_ context.Context, c string, _, errOut io.Writer) (string, error) {
+				if c == "lost" {
+					fmt.Fprintln(errOut, "Upgrading release")
+					return "", fmt.Errorf("helm upgrade: %s: %w", strings.Repeat("x", 240),
+						&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")})
+				}
+				return "ok", nil
+			},
+			wantRows:   map[string][2]string{"up": {"succeeded", "ok"}, "lost": {"failed", "helm upgrade: " + strings.Repeat("x", 223) + "..."}},
+			wantErrOut: []string{"[lost] Upgrading release", "[lost] error: helm upgrade: " + strings.Repeat("x", 240) + ": dial tcp: connect: connection refused"},
+			wantErr:    "1 of 2 clusters did not succeed: lost (to run it again on those alone: --contexts lost)",
 		},
 		{
 			name:     "a long error is cut",
@@ -111,7 +128,7 @@ func TestRun(t *testing.T) {
 				return "", errors.New(strings.Repeat("e", 300))
 			},
 			wantRows: map[string][2]string{"x": {"failed", strings.Repeat("e", 237) + "..."}},
-			wantErr:  "1 of 1 clusters did not succeed: x",
+			wantErr:  "1 of 1 clusters did not succeed: x (to run it again on those alone: --contexts x)",
 		},
 	}
 	for _, tt := range tests {

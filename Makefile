@@ -71,6 +71,7 @@ test-unit: ## Run the unit tier: the tests that need no control plane (go test -
 test: envtest-assets lint verify-generate ## Run every test, never -short: unit, Rego, integration against a real kube-apiserver, end to end through kubectl
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh 2>/dev/null)" \
 		$(GO) test -p $(TEST_PARALLEL) -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
+	$(GO) test $(TEST_FLAGS) -tags failpoints ./internal/failpoint/
 
 # The tests that need a cluster whose pods become Ready (build tag e2e), apart from
 # make test so that it needs no more than kube-apiserver and etcd.

@@ -11,9 +11,11 @@ import (
 	"testing"
 
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/chartsource/chartsourcetest"
+	"github.com/kubeext/kubectl-ext/internal/release"
 	"github.com/kubeext/kubectl-ext/internal/testenv"
 )
 
@@ -98,33 +100,47 @@ func TestTenConcurrentUpdates(t *testing.T) {
 // deployed with those values, and no revision is left pending or failed.
 func assertSettled(t *testing.T, name, ns string, want map[string]string) {
 	t.Helper()
-	e := getExt(t, name)
-	if e.Status.ProvisioningState != v1alpha1.ProvisioningSucceeded || e.Status.ErrorInfo != nil {
-		t.Errorf("extension %s: %s %+v, want Succeeded", name, e.Status.ProvisioningState, e.Status.ErrorInfo)
+	settledWith(t, "the cluster", env, name, ns, want)
+}
+
+// settledWith is assertSettled on the control plane e, called cluster in messages.
+func settledWith(t *testing.T, cluster string, e *testenv.Env, name, ns string, want map[string]string) {
+	t.Helper()
+	got := &v1alpha1.Extension{}
+	if err := e.Client.Get(testCtx(t), nameKey(name), got); err != nil {
+		t.Errorf("on %s: %v", cluster, err)
+		return
 	}
-	if !maps.Equal(e.Spec.ConfigurationSettings, want) {
-		t.Errorf("extension %s's settings:\n got %v\nwant %v", name, e.Spec.ConfigurationSettings, want)
+	if got.Status.ProvisioningState != v1alpha1.ProvisioningSucceeded || got.Status.ErrorInfo != nil {
+		t.Errorf("on %s: extension %s: %s %+v, want Succeeded", cluster, name, got.Status.ProvisioningState, got.Status.ErrorInfo)
 	}
-	h := history(t, name, ns)
+	if !maps.Equal(got.Spec.ConfigurationSettings, want) {
+		t.Errorf("on %s: extension %s's settings:\n got %v\nwant %v", cluster, name, got.Spec.ConfigurationSettings, want)
+	}
+	h, err := (&release.Client{Getter: &genericclioptions.ConfigFlags{KubeConfig: &e.Kubeconfig}}).History(name, ns)
+	if err != nil || len(h) == 0 {
+		t.Errorf("on %s: helm history %s/%s: %v", cluster, ns, name, err)
+		return
+	}
 	slices.SortFunc(h, func(a, b *helmrelease.Release) int { return a.Version - b.Version })
 	for _, r := range h {
 		if r.Info.Status.IsPending() || r.Info.Status == helmrelease.StatusFailed {
-			t.Errorf("revision %d of %s/%s is %s", r.Version, ns, name, r.Info.Status)
+			t.Errorf("on %s: revision %d of %s/%s is %s", cluster, r.Version, ns, name, r.Info.Status)
 		}
 	}
 	last := h[len(h)-1]
 	if last.Info.Status != helmrelease.StatusDeployed {
-		t.Errorf("the last revision %d is %s, want deployed", last.Version, last.Info.Status)
+		t.Errorf("on %s: the last revision %d is %s, want deployed", cluster, last.Version, last.Info.Status)
 	}
-	got := map[string]string{}
+	values := map[string]string{}
 	for k, v := range last.Config {
-		got[k] = fmt.Sprint(v)
+		values[k] = fmt.Sprint(v)
 	}
-	if !maps.Equal(got, want) {
-		t.Errorf("release %s/%s revision %d's values:\n got %v\nwant %v (keys %v)", ns, name, last.Version, got, want, slices.Sorted(maps.Keys(got)))
+	if !maps.Equal(values, want) {
+		t.Errorf("on %s: release %s/%s revision %d's values:\n got %v\nwant %v", cluster, ns, name, last.Version, values, want)
 	}
-	if e.Status.CurrentVersion == "" {
-		t.Errorf("extension %s records no current version", name)
+	if got.Status.CurrentVersion == "" || got.Status.Release.Revision != last.Version {
+		t.Errorf("on %s: extension %s records version %q revision %d, the release is at revision %d", cluster, name, got.Status.CurrentVersion, got.Status.Release.Revision, last.Version)
 	}
 }
 

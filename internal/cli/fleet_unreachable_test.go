@@ -259,17 +259,7 @@ func TestFleetUnreachable(t *testing.T) {
 		t.Run(tt.row, func(t *testing.T) {
 			t.Parallel()
 			p := newCutProxy(t, c)
-			kubeconfig := threeClusterKubeconfig(t, env, b, p)
-			run := func(args ...string) testenv.Result {
-				t.Helper()
-				fleet := *env
-				fleet.Kubeconfig = kubeconfig
-				res, err := fleet.Kubectl(testCtx(t), binDir, append([]string{"ext"}, args...)...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return res
-			}
+			run := fleetRunner(t, threeClusterKubeconfig(t, env, b, p))
 			name, ns := uniq("unreach"), uniq("unreach")
 			command := []string{"create", name, "--extension-type", typ, "--release-namespace", ns, "--config", "added=1", "--no-wait", "--contexts", "a,b,c"}
 			if !tt.create {
@@ -330,6 +320,122 @@ func TestFleetUnreachable(t *testing.T) {
 				settledOn(t, k, e, name, ns, v1alpha1.ProvisioningSucceeded, helmrelease.StatusDeployed, true)
 			}
 		})
+	}
+
+	// Issue 15's ten concurrent updates, on the fleet, with c lost halfway: c is cut
+	// off at the second update that lands there, before its status write.
+	t.Run("ten-concurrent-updates/c-lost-halfway", func(t *testing.T) {
+		t.Parallel()
+		p := newCutProxy(t, c)
+		run := fleetRunner(t, threeClusterKubeconfig(t, env, b, p))
+		name, ns := uniq("tenfleet"), uniq("tenfleet")
+		if res := run("create", name, "--extension-type", typ, "--release-namespace", ns, "--config", "original=kept", "--no-wait", "--contexts", "a,b,c"); res.ExitCode != 0 {
+			t.Fatalf("create on the fleet: exit %d\n%s\n%s", res.ExitCode, res.Stdout, res.Stderr)
+		}
+		landedOnC := 0
+		succeeded := extensionStatusWrite(name, v1alpha1.ProvisioningSucceeded)
+		p.arm(func(r *http.Request, body []byte) bool {
+			if !succeeded(r, body) {
+				return false
+			}
+			landedOnC++ // under p.mu
+			return landedOnC == 2
+		})
+
+		const n = 10
+		results := make([]testenv.Result, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = run("update", name, "--config", fmt.Sprintf("k%d=v%d", i, i), "--no-wait", "--contexts", "a,b,c")
+			}()
+		}
+		wg.Wait()
+		if cut, log := p.wasCut(); !cut {
+			t.Fatalf("cluster c was never cut off; its requests:\n%s", log)
+		}
+
+		// Each update, on each cluster, landed, was told to retry, or (on c) could not
+		// reach it; the settings of a and b hold exactly the keys that landed there.
+		want := map[string]map[string]string{"a": {"original": "kept"}, "b": {"original": "kept"}}
+		again := map[int]string{}
+		row := regexp.MustCompile(`(?m)^([abc])\s+(succeeded|failed)\s+(.*)$`)
+		hint := regexp.MustCompile(`to run it again on those alone: --contexts (\S+)\)`)
+		for i, res := range results {
+			key, value := fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i)
+			rows := row.FindAllStringSubmatch(res.Stdout, -1)
+			if len(rows) != 3 {
+				t.Errorf("update %d: %d result rows, want 3:\n%s\n%s", i, len(rows), res.Stdout, res.Stderr)
+				continue
+			}
+			var failed []string
+			for _, r := range rows {
+				switch {
+				case r[2] == "succeeded":
+					if r[1] != "c" {
+						want[r[1]][key] = value
+					}
+				case strings.HasPrefix(r[3], "another operation is in progress"),
+					r[1] == "c" && strings.HasPrefix(r[3], "cannot reach the cluster"):
+					failed = append(failed, r[1])
+				default:
+					t.Errorf("update %d on %s neither landed nor was told to retry: %s", i, r[1], r[3])
+				}
+			}
+			if len(failed) == 0 {
+				if res.ExitCode != 0 {
+					t.Errorf("update %d landed everywhere but exited %d", i, res.ExitCode)
+				}
+				continue
+			}
+			m := hint.FindStringSubmatch(res.Stderr)
+			if res.ExitCode != 1 || m == nil || m[1] != strings.Join(failed, ",") {
+				t.Errorf("update %d failed on %v: exit %d, want 1 and the hint to run it again there:\n%s", i, failed, res.ExitCode, res.Stderr)
+				continue
+			}
+			again[i] = m[1]
+		}
+		t.Logf("updates to run again, and where: %v", again)
+		for _, k := range []string{"a", "b"} {
+			settledWith(t, k, clusters[k], name, ns, want[k])
+		}
+
+		// Once c is back, each update that did not land everywhere is run again where
+		// its hint says, one after the other: each lands, and c is recovered by the
+		// first that reaches it.
+		p.restore(t)
+		for i := range n {
+			contexts, ok := again[i]
+			if !ok {
+				continue
+			}
+			if res := run("update", name, "--config", fmt.Sprintf("k%d=v%d", i, i), "--no-wait", "--contexts", contexts); res.ExitCode != 0 {
+				t.Errorf("update %d again on %s: exit %d\n%s\n%s", i, contexts, res.ExitCode, res.Stdout, res.Stderr)
+			}
+		}
+		all := map[string]string{"original": "kept"}
+		for i := range n {
+			all[fmt.Sprintf("k%d", i)] = fmt.Sprintf("v%d", i)
+		}
+		for k, e := range clusters {
+			settledWith(t, k, e, name, ns, all)
+		}
+	})
+}
+
+// fleetRunner runs `kubectl ext ARGS...` through the real kubectl with kubeconfig.
+func fleetRunner(t *testing.T, kubeconfig string) func(args ...string) testenv.Result {
+	return func(args ...string) testenv.Result {
+		t.Helper()
+		fleet := *env
+		fleet.Kubeconfig = kubeconfig
+		res, err := fleet.Kubectl(testCtx(t), binDir, append([]string{"ext"}, args...)...)
+		if err != nil {
+			t.Error(err)
+		}
+		return res
 	}
 }
 

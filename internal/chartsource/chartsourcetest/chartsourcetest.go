@@ -18,8 +18,9 @@
 //
 // Two more values, absent from the defaults, serve the tests on a cluster whose
 // pods become Ready (testenv.Options.Ready):
-//   - nodeSelector: the Deployment's pods' nodeSelector (a mapping); one no node
-//     matches keeps the pods Pending, so the Deployment never becomes ready.
+//   - nodeSelector: the Deployment's pods' nodeSelector (a mapping; a null entry
+//     is left out); one no node matches keeps the pods Pending, so the Deployment
+//     never becomes ready.
 //   - hook: Helm hook events (e.g. "pre-install,pre-upgrade"); the chart then has a
 //     hook Job named <release>-hook (in templates/deployment.yaml). With hookFails
 //     true its pod carries FailingPodLabel, which the Ready cluster's kwok fails:
@@ -121,7 +122,9 @@ spec:
       {{- with .Values.nodeSelector }}
       nodeSelector:
         {{- range $k, $v := . }}
+        {{- if not (kindIs "invalid" $v) }}
         {{ $k }}: {{ $v | toString | quote }}
+        {{- end }}
         {{- end }}
       {{- end }}
       containers:

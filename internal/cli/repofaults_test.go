@@ -63,6 +63,8 @@ func serveFaultyRepo(t *testing.T) *faultyRepo {
 	return r
 }
 
+// Reliability matrix: the chart repository fails
+//
 // TestChartRepositoryFaults (issue 15's chart repository rows): when the chart cannot
 // be fetched, create fails with an error that says so, and the cluster is unchanged:
 // no Extension, Namespace, Secret or release. An update of an installed extension to a

@@ -29,7 +29,7 @@ func TestLostCluster(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := lostCluster(tt.err, server)
 			if !tt.lost {
-				if got != tt.err {
+				if got != tt.err { //nolint:errorlint // the very error, unchanged
 					t.Errorf("changed to %v", got)
 				}
 				return

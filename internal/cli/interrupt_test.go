@@ -42,6 +42,9 @@ type leftState struct {
 	release     helmrelease.Status
 	// changed: the interrupted command's change is in the Extension's spec.
 	changed bool
+	// unapplied (checked for update): the status's observedGeneration is behind the
+	// spec's generation, which tells that the spec written was never applied.
+	unapplied bool
 	// recovered: what the next command must say it recovered ("" when nothing).
 	recovered []string
 }
@@ -82,15 +85,15 @@ func interruptSteps() []interruptStep {
 				kill:   leftState{state: v1alpha1.ProvisioningSucceeded, revision: base, release: helmrelease.StatusDeployed},
 				sigint: leftState{state: v1alpha1.ProvisioningSucceeded, revision: base, release: helmrelease.StatusDeployed}},
 			interruptStep{command: cmd, step: failpoint.AfterExtensionWrite,
-				kill:   leftState{state: v1alpha1.ProvisioningSucceeded, revision: base, release: helmrelease.StatusDeployed, changed: cmd == "update"},
+				kill:   leftState{state: v1alpha1.ProvisioningSucceeded, revision: base, release: helmrelease.StatusDeployed, changed: cmd == "update", unapplied: cmd == "update"},
 				sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", revision: base, release: helmrelease.StatusDeployed, changed: cmd == "update"}},
 			interruptStep{command: cmd, step: failpoint.DuringHelm,
-				kill: leftState{state: v1alpha1.ProvisioningUpdating, revision: base + 1, release: helmrelease.StatusPendingUpgrade, changed: cmd == "update",
+				kill: leftState{state: v1alpha1.ProvisioningUpdating, revision: base + 1, release: helmrelease.StatusPendingUpgrade, changed: cmd == "update", unapplied: cmd == "update",
 					recovered: []string{recoveredPending, recoveredState}},
 				// Rolled back: the rollback stored revision base+2.
 				sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", revision: base + 2, release: helmrelease.StatusDeployed, changed: cmd == "update"}},
 			interruptStep{command: cmd, step: failpoint.BeforeStatusWrite,
-				kill: leftState{state: v1alpha1.ProvisioningUpdating, revision: base + 1, release: helmrelease.StatusDeployed, changed: cmd == "update",
+				kill: leftState{state: v1alpha1.ProvisioningUpdating, revision: base + 1, release: helmrelease.StatusDeployed, changed: cmd == "update", unapplied: cmd == "update",
 					recovered: []string{recoveredDeployed, recoveredState}},
 				sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", revision: base + 1, release: helmrelease.StatusDeployed, changed: cmd == "update"}},
 		)
@@ -185,6 +188,9 @@ func interruptRow(t *testing.T, fpDir, typ string, s interruptStep, sig syscall.
 		}
 		if got := e.Spec.ConfigurationSettings["message"] == "interrupted"; s.command == "update" && got != left.changed {
 			t.Errorf("the spec holds the interrupted update's setting: %v, want %v", got, left.changed)
+		}
+		if got := e.Status.ObservedGeneration < e.Generation; s.command == "update" && got != left.unapplied {
+			t.Errorf("observedGeneration %d of generation %d: unapplied %v, want %v", e.Status.ObservedGeneration, e.Generation, got, left.unapplied)
 		}
 	}
 	rev, st := newest(t, name, ns)

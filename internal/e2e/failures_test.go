@@ -120,10 +120,11 @@ func TestNeverReady(t *testing.T) {
 	// The nodes are labelled type=kwok (testenv.AddNode); no node is type=none, so
 	// the pods of a release with that nodeSelector stay Pending.
 	tests := []failRow{{
-		name:     "install",
-		failing:  []string{"nodeSelector.type=none"},
-		timeout:  "20s",
-		wantErr:  []string{"not ready after 20s: Deployment {ns}/{name} (InProgress: Available: 0/1)", "the failed release was uninstalled"},
+		name:    "install",
+		failing: []string{"nodeSelector.type=none"},
+		timeout: "20s",
+		wantErr: []string{"not ready after 20s: Deployment {ns}/{name} (InProgress: Available: 0/1; pod {name}-",
+			"unschedulable: 0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector", "the failed release was uninstalled"},
 		wantCode: "HelmFailed", wantMessage: "Deployment {ns}/{name} (InProgress",
 		wantHistory:          nil,
 		recover:              []string{"nodeSelector.type=kwok"},
@@ -134,8 +135,9 @@ func TestNeverReady(t *testing.T) {
 		installed: []string{"nodeSelector.type=kwok"},
 		failing:   []string{"nodeSelector.type=none"},
 		timeout:   "20s",
-		wantErr:   []string{"not ready after 20s: Deployment {ns}/{name} (InProgress", "rolled back to revision 1"},
-		wantCode:  "HelmFailed", wantMessage: "rolled back to revision 1",
+		wantErr: []string{"not ready after 20s: Deployment {ns}/{name} (InProgress",
+			"; pod {name}-", "unschedulable: 0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector", "rolled back to revision 1"},
+		wantCode: "HelmFailed", wantMessage: "rolled back to revision 1",
 		wantHistory:          []string{"1:superseded", "2:failed", "3:deployed"},
 		recover:              []string{"nodeSelector.type=kwok"},
 		wantRecovered:        []string{"Upgrading release {ns}/{name}", "Extension {name} is Succeeded at version 1.4.0 (release {ns}/{name} revision 4)"},

@@ -122,7 +122,8 @@ func TestAPIServerRestart(t *testing.T) {
 				if exit != 1 {
 					t.Errorf("the upgrade exited %d, want 1", exit)
 				}
-				wantSays(t, "the upgrade", stderr, "not ready after 15s: Deployment "+ns+"/"+name+" (InProgress", "rolled back to revision 1")
+				wantSays(t, "the upgrade", stderr, "not ready after 15s: Deployment "+ns+"/"+name+" (InProgress",
+					"; pod "+name+"-", "unschedulable: 0/2 nodes are available", "rolled back to revision 1")
 				checkHistory(t, name, ns, "1:superseded", "2:failed", "3:deployed")
 				checkExt(t, name, endState{state: v1alpha1.ProvisioningFailed, code: "HelmFailed", message: "rolled back to revision 1",
 					revision: 3, settings: map[string]string{"nodeSelector.pool": pool}})

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
@@ -111,11 +112,91 @@ func describeNotReady(ctx context.Context, dyn dynamic.Interface, objs []objectR
 			if res.Message != "" {
 				detail += ": " + res.Message
 			}
+			if why := podHint(ctx, dyn, u); why != "" {
+				detail += "; " + why
+			}
 			out = append(out, fmt.Sprintf("%s %s (%s)", o.kind, name, detail))
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// podHint says why a workload is not ready, from the first of its pods (by name)
+// that is not: unschedulable (the scheduler's message), a container waiting or
+// ended (its reason), "" for any other object or when no pod says. A count of
+// workloads' replicas names no cause; the pod's condition usually does.
+func podHint(ctx context.Context, dyn dynamic.Interface, u *unstructured.Unstructured) string {
+	switch u.GetKind() {
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet":
+	default:
+		return ""
+	}
+	raw, found, _ := unstructured.NestedMap(u.Object, "spec", "selector")
+	if !found {
+		return ""
+	}
+	ls := &metav1.LabelSelector{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, ls); err != nil {
+		return ""
+	}
+	sel, err := metav1.LabelSelectorAsSelector(ls)
+	if err != nil || sel.Empty() {
+		return ""
+	}
+	list, err := dyn.Resource(pods).Namespace(u.GetNamespace()).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return ""
+	}
+	var hints []string
+	for i := range list.Items {
+		if h := podNotReady(&list.Items[i]); h != "" {
+			hints = append(hints, h)
+		}
+	}
+	if len(hints) == 0 {
+		return ""
+	}
+	sort.Strings(hints)
+	if len(hints) > 1 {
+		return fmt.Sprintf("%s; %d more pods not ready", hints[0], len(hints)-1)
+	}
+	return hints[0]
+}
+
+// podNotReady says why a pod is not ready, "" when it is (or is going away).
+func podNotReady(p *unstructured.Unstructured) string {
+	if p.GetDeletionTimestamp() != nil {
+		return ""
+	}
+	conds, _, _ := unstructured.NestedSlice(p.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		typ, _, _ := unstructured.NestedString(m, "type")
+		status, _, _ := unstructured.NestedString(m, "status")
+		msg, _, _ := unstructured.NestedString(m, "message")
+		switch {
+		case typ == "Ready" && status == "True":
+			return ""
+		case typ == "PodScheduled" && status == "False":
+			return fmt.Sprintf("pod %s unschedulable: %s", p.GetName(), msg)
+		}
+	}
+	statuses, _, _ := unstructured.NestedSlice(p.Object, "status", "containerStatuses")
+	for _, cs := range statuses {
+		m, _ := cs.(map[string]any)
+		name, _, _ := unstructured.NestedString(m, "name")
+		if reason, found, _ := unstructured.NestedString(m, "state", "waiting", "reason"); found {
+			msg, _, _ := unstructured.NestedString(m, "state", "waiting", "message")
+			return strings.TrimSuffix(fmt.Sprintf("pod %s: container %s waiting: %s: %s", p.GetName(), name, reason, msg), ": ")
+		}
+		if code, found, _ := unstructured.NestedInt64(m, "state", "terminated", "exitCode"); found {
+			reason, _, _ := unstructured.NestedString(m, "state", "terminated", "reason")
+			return fmt.Sprintf("pod %s: container %s exited %d (%s)", p.GetName(), name, code, reason)
+		}
+	}
+	phase, _, _ := unstructured.NestedString(p.Object, "status", "phase")
+	return fmt.Sprintf("pod %s %s, not ready", p.GetName(), phase)
 }
 
 // watch polls objs every interval until stop is closed, reporting to p; then polls

@@ -157,13 +157,20 @@ func TestFailedWaitNamesNotReady(t *testing.T) {
 			wantNotReady: []string{"Deployment team-a/api (missing)", "Deployment team-a/web (InProgress: Available: 0/1)"}},
 		{name: "timed out, progress drawn", objs: []runtime.Object{pending, obj("v1", "ConfigMap", "web", nil)}, waitErr: helmErr, progress: true,
 			wantNotReady: []string{"Deployment team-a/api (missing)", "Deployment team-a/web (InProgress: Available: 0/1)"}},
+		{name: "timed out, the pods say why", objs: []runtime.Object{withSelector(pending), obj("v1", "ConfigMap", "web", nil),
+			podOf("web-1", "Running", map[string]any{"type": "Ready", "status": "True"}),
+			podOf("web-2", "Pending", map[string]any{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector."}),
+			podOf("web-3", "Pending", map[string]any{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/2 nodes are available."}),
+			podOf("other-1", "Pending", map[string]any{"type": "PodScheduled", "status": "False", "message": "not web's"})}, waitErr: helmErr,
+			wantNotReady: []string{"Deployment team-a/api (missing)",
+				"Deployment team-a/web (InProgress: Available: 0/1; pod web-2 unschedulable: 0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector.; 1 more pods not ready)"}},
 		{name: "failed with everything ready", objs: []runtime.Object{readyDeployment("web"), readyDeployment("api"), obj("v1", "ConfigMap", "web", nil)}, waitErr: helmErr},
 		{name: "succeeded", objs: []runtime.Object{pending}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
-				map[schema.GroupVersionResource]string{configMaps: "ConfigMapList", deployments: "DeploymentList"}, tt.objs...)
+				map[schema.GroupVersionResource]string{configMaps: "ConfigMapList", deployments: "DeploymentList", pods: "PodList"}, tt.objs...)
 			w := &watchingKube{ctx: context.Background(), dyn: dyn}
 			rec := &recorder{}
 			if tt.progress {
@@ -218,4 +225,19 @@ func TestHookErrorOneLine(t *testing.T) {
 	if msg := he.Error(); msg != "job web-hook failed: BackoffLimitExceeded; job api-hook failed: DeadlineExceeded (pod web-hook-a: container hook exited 2 (Error); pod web-hook-b: container hook exited 1 (Error))" {
 		t.Errorf("hook error %q", msg)
 	}
+}
+
+// withSelector gives a Deployment the selector app=<its name>.
+func withSelector(d *unstructured.Unstructured) *unstructured.Unstructured {
+	d = d.DeepCopy()
+	_ = unstructured.SetNestedMap(d.Object, map[string]any{"matchLabels": map[string]any{"app": d.GetName()}}, "spec", "selector")
+	return d
+}
+
+// podOf is a pod labelled app=<its name up to the dash>, in phase with one condition.
+func podOf(name, phase string, cond map[string]any) *unstructured.Unstructured {
+	u := obj("v1", "Pod", name, map[string]any{"status": map[string]any{"phase": phase, "conditions": []any{cond}}})
+	app, _, _ := strings.Cut(name, "-")
+	u.SetLabels(map[string]string{"app": app})
+	return u
 }

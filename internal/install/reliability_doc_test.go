@@ -27,7 +27,9 @@ import (
 //     value of a string constant the file refers to (TestInterrupt composes its rows
 //     from the command, the signal and internal/failpoint's step constants);
 //   - every test function marked with a comment line "Reliability matrix: <fault>" in
-//     its doc comment is named by the table.
+//     its doc comment is named by the table, and so is each of its rows whose name
+//     the source spells out (rowNames: t.Run with a literal, or with a field of a
+//     table written in the test).
 //
 // So renaming a row or a test, or marking a new one, fails `make test` until the doc
 // follows. It reads the sources with go/parser, whatever their build tags (the Ready
@@ -111,6 +113,9 @@ type sources struct {
 	tests map[string][]*testFile
 	// marked are the test functions marked as matrix tests: name -> file.
 	marked map[string]string
+	// rows are the row names of a marked test that can be read from its source
+	// (rowNames); a test whose rows are composed at run time has none here.
+	rows map[string][]string
 	// consts maps a string constant's name to its values, over every package.
 	consts map[string][]string
 }
@@ -124,7 +129,7 @@ type testFile struct {
 
 // readSources parses the Go files of files (path -> content).
 func readSources(files map[string][]byte) (*sources, error) {
-	s := &sources{tests: map[string][]*testFile{}, marked: map[string]string{}, consts: map[string][]string{}}
+	s := &sources{tests: map[string][]*testFile{}, marked: map[string]string{}, rows: map[string][]string{}, consts: map[string][]string{}}
 	fset := token.NewFileSet()
 	for _, path := range slices.Sorted(maps.Keys(files)) {
 		f, err := parser.ParseFile(fset, path, files[path], parser.ParseComments)
@@ -174,11 +179,123 @@ func readSources(files map[string][]byte) (*sources, error) {
 			for _, c := range fn.Doc.List {
 				if strings.HasPrefix(strings.TrimSpace(strings.TrimPrefix(c.Text, "//")), matrixMarker) {
 					s.marked[fn.Name.Name] = path
+					s.rows[fn.Name.Name] = rowNames(fn)
 				}
 			}
 		}
 	}
 	return s, nil
+}
+
+// rowNames reads the names of a table-driven test's rows from its source, where they
+// are spelled out: t.Run("literal", ...), and t.Run(tt.field, ...) or t.Run(row, ...)
+// inside a range over a table written in the function (a composite literal, or a
+// variable it assigns one to), whose elements give the field by key or by position.
+// Names composed at run time (TestInterrupt's command/signal/step) are not read; the
+// doc's rows of such a test are still checked to exist.
+func rowNames(fn *ast.FuncDecl) []string {
+	// tables maps a variable of the function to the composite literal assigned to it.
+	tables := map[string]*ast.CompositeLit{}
+	// ranged maps a range statement's value variable to the table it ranges over.
+	ranged := map[string]*ast.CompositeLit{}
+	var rows []string
+	ast.Inspect(fn.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			for i, lhs := range n.Lhs {
+				id, ok := lhs.(*ast.Ident)
+				if !ok || i >= len(n.Rhs) {
+					continue
+				}
+				if cl, ok := n.Rhs[i].(*ast.CompositeLit); ok {
+					tables[id.Name] = cl
+				}
+			}
+		case *ast.RangeStmt:
+			v, ok := n.Value.(*ast.Ident)
+			if !ok {
+				break
+			}
+			switch x := n.X.(type) {
+			case *ast.CompositeLit:
+				ranged[v.Name] = x
+			case *ast.Ident:
+				if cl, ok := tables[x.Name]; ok {
+					ranged[v.Name] = cl
+				}
+			}
+		case *ast.CallExpr:
+			sel, ok := n.Fun.(*ast.SelectorExpr)
+			if !ok || sel.Sel.Name != "Run" || len(n.Args) != 2 {
+				break
+			}
+			switch arg := n.Args[0].(type) {
+			case *ast.BasicLit:
+				if v, ok := stringLit(arg); ok {
+					rows = append(rows, v)
+				}
+			case *ast.Ident:
+				if cl, ok := ranged[arg.Name]; ok {
+					for _, el := range cl.Elts {
+						if v, ok := stringLit(el); ok {
+							rows = append(rows, v)
+						}
+					}
+				}
+			case *ast.SelectorExpr:
+				if x, ok := arg.X.(*ast.Ident); ok {
+					if cl, ok := ranged[x.Name]; ok {
+						rows = append(rows, fieldValues(cl, arg.Sel.Name)...)
+					}
+				}
+			}
+		}
+		return true
+	})
+	return rows
+}
+
+// fieldValues are the string values of field in each element of a table: keyed, or by
+// position when the table's element type is a struct written in the literal.
+func fieldValues(table *ast.CompositeLit, field string) []string {
+	position := -1
+	if at, ok := table.Type.(*ast.ArrayType); ok {
+		if st, ok := at.Elt.(*ast.StructType); ok {
+			i := 0
+			for _, f := range st.Fields.List {
+				for _, n := range f.Names {
+					if n.Name == field {
+						position = i
+					}
+					i++
+				}
+			}
+		}
+	}
+	var values []string
+	for _, el := range table.Elts {
+		if u, ok := el.(*ast.UnaryExpr); ok {
+			el = u.X
+		}
+		cl, ok := el.(*ast.CompositeLit)
+		if !ok {
+			continue
+		}
+		for i, e := range cl.Elts {
+			if kv, ok := e.(*ast.KeyValueExpr); ok {
+				if k, ok := kv.Key.(*ast.Ident); ok && k.Name == field {
+					if v, ok := stringLit(kv.Value); ok {
+						values = append(values, v)
+					}
+				}
+			} else if i == position {
+				if v, ok := stringLit(e); ok {
+					values = append(values, v)
+				}
+			}
+		}
+	}
+	return values
 }
 
 func stringLit(e ast.Expr) (string, bool) {
@@ -224,6 +341,7 @@ func checkMatrix(doc string, files map[string][]byte) error {
 	named := map[string]bool{}
 	for _, r := range refs {
 		named[r.test] = true
+		named[r.test+"/"+r.row] = true
 		defs := s.tests[r.test]
 		if len(defs) == 0 {
 			errs = append(errs, fmt.Errorf("%s line %d: no test %s in the repository", docName, r.line, r.test))
@@ -239,6 +357,12 @@ func checkMatrix(doc string, files map[string][]byte) error {
 	for _, test := range slices.Sorted(maps.Keys(s.marked)) {
 		if !named[test] {
 			errs = append(errs, fmt.Errorf("%s (%s) is marked %q but %s does not name it", test, s.marked[test], matrixMarker, docName))
+			continue
+		}
+		for _, row := range s.rows[test] {
+			if !named[test+"/"+row] {
+				errs = append(errs, fmt.Errorf("%s has a row %q that %s does not name (as `%s/%s`)", test, row, docName, test, row))
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -296,14 +420,18 @@ func TestReliabilityDoc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(refs) < 10 || len(s.marked) < 5 {
-		t.Errorf("the doc names %d tests and %d are marked: the checker does not see the matrix", len(refs), len(s.marked))
+	rows := 0
+	for _, r := range s.rows {
+		rows += len(r)
+	}
+	if len(refs) < 10 || len(s.marked) < 5 || rows < 20 {
+		t.Errorf("the doc names %d tests, %d are marked, %d rows read from them: the checker does not see the matrix", len(refs), len(s.marked), rows)
 	}
 }
 
 // TestCheckMatrix: the checker fails on a renamed row, a renamed or removed test, a
-// marked test the doc leaves out and a malformed table, and accepts rows composed
-// from literals and constants.
+// marked test or one of its rows the doc leaves out and a malformed table, and
+// accepts rows composed from literals and constants.
 func TestCheckMatrix(t *testing.T) {
 	const steps = `package failpoint
 
@@ -331,15 +459,29 @@ func TestWebhookDown(t *testing.T) {
 	}
 }
 
+// Reliability matrix: the chart repository
+func TestRepo(t *testing.T) {
+	tests := []struct {
+		fault, want string
+	}{{"500", "status"}, {"hang", "deadline"}}
+	for _, tt := range tests {
+		t.Run(tt.fault, nil)
+	}
+	t.Run("literal/row", nil)
+}
+
 // TestUnmarked is not in the matrix.
-func TestUnmarked(t *testing.T) {}
+func TestUnmarked(t *testing.T) {
+	t.Run("not-a-matrix-row", nil)
+}
 `
 	files := func(src string) map[string][]byte {
 		return map[string][]byte{"internal/failpoint/failpoint.go": []byte(steps), "internal/cli/x_test.go": []byte(src)}
 	}
 	const header = "| Fault | What happens | What the user sees | How it recovers | Test |\n|---|---|---|---|---|\n"
 	const rows = "| kill | left | msg | next | `TestInterrupt/create/sigkill/during-helm`, `TestInterrupt/update/sigkill/during-helm` |\n" +
-		"| webhook | refused | says | retry | `TestWebhookDown/down`<br>`TestWebhookDown/slower-than-timeout` |\n"
+		"| webhook | refused | says | retry | `TestWebhookDown/down`<br>`TestWebhookDown/slower-than-timeout` |\n" +
+		"| repo | fails | says | again | `TestRepo/500`, `TestRepo/hang`, `TestRepo/literal/row` |\n"
 	for _, tt := range []struct {
 		name, doc, src string
 		want           string // "" when it passes
@@ -355,6 +497,14 @@ func TestUnmarked(t *testing.T) {}
 			want: "no test TestWebhookDown in the repository"},
 		{name: "a marked test left out", doc: header + rows[:strings.Index(rows, "| webhook")], src: tests,
 			want: `TestWebhookDown (internal/cli/x_test.go) is marked "Reliability matrix:" but docs/reliability.md does not name it`},
+		{name: "a table row the doc leaves out", doc: strings.Replace(header+rows, "<br>`TestWebhookDown/slower-than-timeout`", "", 1), src: tests,
+			want: "TestWebhookDown has a row \"slower-than-timeout\" that docs/reliability.md does not name"},
+		{name: "a positional table's row the doc leaves out", doc: strings.Replace(header+rows, ", `TestRepo/hang`", "", 1), src: tests,
+			want: "TestRepo has a row \"hang\" that docs/reliability.md does not name"},
+		{name: "a literal row the doc leaves out", doc: strings.Replace(header+rows, ", `TestRepo/literal/row`", "", 1), src: tests,
+			want: "TestRepo has a row \"literal/row\" that docs/reliability.md does not name"},
+		{name: "a new row in the test", doc: header + rows, src: strings.Replace(tests, `{"hang", "deadline"}`, `{"hang", "deadline"}, {"truncated", "archive"}`, 1),
+			want: "TestRepo has a row \"truncated\" that docs/reliability.md does not name"},
 		{name: "a row with no test", doc: header + rows + "| x | y | z | w | none |\n", src: tests,
 			want: "the test column names no test"},
 		{name: "a row missing a column", doc: header + rows + "| x | y | `TestWebhookDown` |\n", src: tests,

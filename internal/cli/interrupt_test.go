@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -56,7 +57,8 @@ const (
 )
 
 // interruptSteps: create, update, upgrade and delete, each at its four steps (see
-// internal/failpoint). Create installs revision 1; update and upgrade start from
+// internal/failpoint), and at Helm's wait for the objects (the only rows run without
+// --no-wait; nothing becomes ready on this cluster, so Helm waits until the signal). Create installs revision 1; update and upgrade start from
 // revision 1 (upgrade: version 1.4.0 set up in two commands, so revision 2) and store
 // the next; delete starts from revision 1.
 func interruptSteps() []interruptStep {
@@ -69,6 +71,9 @@ func interruptSteps() []interruptStep {
 			kill:   leftState{state: "", changed: true, recovered: []string{"recorded without a state"}},
 			sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", changed: true}},
 		interruptStep{command: "create", step: failpoint.DuringHelm,
+			kill:   leftState{state: v1alpha1.ProvisioningCreating, revision: 1, release: helmrelease.StatusPendingInstall, changed: true, recovered: []string{recoveredPending, recoveredState}},
+			sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", changed: true}},
+		interruptStep{command: "create", step: failpoint.DuringHelmWait,
 			kill:   leftState{state: v1alpha1.ProvisioningCreating, revision: 1, release: helmrelease.StatusPendingInstall, changed: true, recovered: []string{recoveredPending, recoveredState}},
 			sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", changed: true}},
 		interruptStep{command: "create", step: failpoint.BeforeStatusWrite,
@@ -92,6 +97,10 @@ func interruptSteps() []interruptStep {
 					recovered: []string{recoveredPending, recoveredState}},
 				// Rolled back: the rollback stored revision base+2.
 				sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", revision: base + 2, release: helmrelease.StatusDeployed, changed: cmd == "update"}},
+			interruptStep{command: cmd, step: failpoint.DuringHelmWait,
+				kill: leftState{state: v1alpha1.ProvisioningUpdating, revision: base + 1, release: helmrelease.StatusPendingUpgrade, changed: cmd == "update", unapplied: cmd == "update",
+					recovered: []string{recoveredPending, recoveredState}},
+				sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", revision: base + 2, release: helmrelease.StatusDeployed, changed: cmd == "update"}},
 			interruptStep{command: cmd, step: failpoint.BeforeStatusWrite,
 				kill: leftState{state: v1alpha1.ProvisioningUpdating, revision: base + 1, release: helmrelease.StatusDeployed, changed: cmd == "update", unapplied: cmd == "update",
 					recovered: []string{recoveredDeployed, recoveredState}},
@@ -105,10 +114,15 @@ func interruptSteps() []interruptStep {
 		interruptStep{command: "delete", step: failpoint.AfterExtensionWrite,
 			kill:   leftState{state: v1alpha1.ProvisioningDeleting, revision: 1, release: helmrelease.StatusDeployed, recovered: []string{recoveredState}},
 			sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", revision: 1, release: helmrelease.StatusDeployed}},
-		// Helm marks the release uninstalling before it deletes anything.
+		// Helm marks the release uninstalling before it deletes anything. Uninstalling
+		// takes no context, so after SIGINT it finishes, and the record removal fails.
 		interruptStep{command: "delete", step: failpoint.DuringHelm,
 			kill:   leftState{state: v1alpha1.ProvisioningDeleting, revision: 1, release: helmrelease.StatusUninstalling, recovered: []string{recoveredState}},
-			sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted", revision: 1, release: helmrelease.StatusUninstalling}},
+			sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted"}},
+		// The objects are deleted; Helm waits for them to go.
+		interruptStep{command: "delete", step: failpoint.DuringHelmWait,
+			kill:   leftState{state: v1alpha1.ProvisioningDeleting, revision: 1, release: helmrelease.StatusUninstalling, recovered: []string{recoveredState}},
+			sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted"}},
 		interruptStep{command: "delete", step: failpoint.BeforeStatusWrite,
 			kill:   leftState{state: v1alpha1.ProvisioningDeleting, recovered: []string{recoveredState}},
 			sigint: leftState{state: v1alpha1.ProvisioningFailed, code: "Interrupted"}},
@@ -138,21 +152,28 @@ func TestInterrupt(t *testing.T) {
 
 func interruptRow(t *testing.T, fpDir, typ string, s interruptStep, sig syscall.Signal, left leftState) {
 	name, ns := uniq("intr"), uniq("intr")
-	createArgs := []string{"create", name, "--extension-type", typ, "--release-namespace", ns, "--no-wait"}
+	createArgs := []string{"create", name, "--extension-type", typ, "--release-namespace", ns}
 	var args []string
 	switch s.command {
 	case "create":
 		args = createArgs
 	case "update":
-		mustKext(t, createArgs...)
-		args = []string{"update", name, "--config", "message=interrupted", "--no-wait"}
+		mustKext(t, append(createArgs, "--no-wait")...)
+		args = []string{"update", name, "--config", "message=interrupted"}
 	case "upgrade":
 		mustKext(t, "create", name, "--extension-type", typ, "--release-namespace", ns, "--auto-upgrade", "false", "--version", "1.4.0", "--no-wait")
 		mustKext(t, "update", name, "--auto-upgrade", "true", "--no-wait")
-		args = []string{"upgrade", name, "--no-wait"}
+		args = []string{"upgrade", name}
 	case "delete":
-		mustKext(t, createArgs...)
-		args = []string{"delete", name, "--yes", "--no-wait"}
+		mustKext(t, append(createArgs, "--no-wait")...)
+		args = []string{"delete", name, "--yes"}
+	}
+	// The next command never waits: nothing becomes ready here.
+	next := append(slices.Clone(args), "--no-wait")
+	if s.step == failpoint.DuringHelmWait {
+		args = append(args, "--timeout", "2m")
+	} else {
+		args = next
 	}
 	before := time.Now()
 	exit, stderr := interrupted(t, fpDir, s.command+"/"+s.step, sig, args...)
@@ -209,7 +230,7 @@ func interruptRow(t *testing.T, fpDir, typ string, s interruptStep, sig syscall.
 	}
 
 	// The next command a user runs: the same one again.
-	res := kext(t, args...)
+	res := kext(t, next...)
 	if res.ExitCode != 0 {
 		t.Fatalf("the next %s: exit %d\nstderr: %s", s.command, res.ExitCode, res.Stderr)
 	}

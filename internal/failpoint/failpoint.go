@@ -35,6 +35,9 @@ const (
 	// DuringHelm: Helm has stored its pending revision (delete: marked the release
 	// uninstalling) and is about to change the cluster's objects.
 	DuringHelm = "during-helm"
+	// DuringHelmWait: Helm has applied the objects (uninstall: deleted them) and
+	// waits for them (without --no-wait).
+	DuringHelmWait = "during-helm-wait"
 	// BeforeStatusWrite: Helm is done; the outcome is not recorded yet.
 	BeforeStatusWrite = "before-status-write"
 )

@@ -68,7 +68,11 @@ func (m *Manager) delete(ctx context.Context, req DeleteRequest) error {
 		return err
 	}
 	failpoint.Hit(ctx, failpoint.AfterExtensionWrite)
-	m.progress("Uninstalling release %s/%s%s", ns, e.Name, waitNote(req.Wait))
+	deleting := ""
+	if req.Wait {
+		deleting = " and waiting for its objects to be deleted"
+	}
+	m.progress("Uninstalling release %s/%s%s", ns, e.Name, deleting)
 	m.Event(ctx, e, corev1.EventTypeNormal, ReasonUninstalling, fmt.Sprintf("Uninstalling release %s/%s", ns, e.Name))
 	if err := stillHeld(ctx); err != nil {
 		return err

@@ -2,6 +2,7 @@ package release
 
 import (
 	"fmt"
+	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/kube"
@@ -10,30 +11,47 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/failpoint"
 )
 
-// stopDuringHelm gives a failpoints build (internal/failpoint) the step during-helm:
-// Helm's kube client stops before its first change to the cluster's objects, which
-// every action makes after it stored its revision (install: pending-install; upgrade:
-// pending-upgrade; uninstall: the record marked uninstalling). Helm's kube client
-// takes no context, so the step waits on the command's (failpoint.HitProcess). When
-// an interruption ends the wait, that one change is not made and fails: the action
-// Helm was running stops there, as one whose command went away would, and whatever
-// runs after it (the rollback, the uninstall of a failed install) passes the step.
-// The failed change returns an empty Result, as Helm's own client does: Helm reads
-// it after an error. In a production build stopDuringHelm does nothing.
+// stopDuringHelm gives a failpoints build (internal/failpoint) two steps inside the
+// Helm action cfg is about to run; in a production build it does nothing.
+//
+//   - during-helm: Helm's kube client stops before its first change to the cluster's
+//     objects, which every action makes after it stored its revision (install:
+//     pending-install; upgrade: pending-upgrade; uninstall: the record marked
+//     uninstalling). Install and upgrade watch the command's context: when an
+//     interruption ends the wait, that one change is not made and fails (with an empty
+//     Result, as Helm's own client fails: Helm reads it), and the action stops there,
+//     as Helm's does once its context is done. An uninstall takes no context, so its
+//     deletions go on after the interruption, as they would.
+//   - during-helm-wait: the objects are applied (uninstall: deleted) and Helm starts
+//     to wait for them. After an interruption the wait goes on, as Helm's does: its
+//     kube client takes no context.
+//
+// Helm's kube client takes no context, so both steps wait on the command's
+// (failpoint.HitProcess). Each stops once, so whatever runs after the interruption
+// (the rollback, the uninstall of a failed install) passes them. The client is
+// wrapped after any other wrapper (progress.go's), whose methods it calls.
 func stopDuringHelm(cfg *action.Configuration) {
 	if !failpoint.Enabled {
 		return
 	}
-	if kc, ok := cfg.KubeClient.(*kube.Client); ok {
-		// Embedding the concrete client keeps the optional interfaces Helm asserts
-		// (InterfaceExt, InterfaceDeletionPropagation, ...).
-		cfg.KubeClient = &stoppingKube{Client: kc}
+	if inner, ok := cfg.KubeClient.(fullKube); ok {
+		cfg.KubeClient = &stoppingKube{fullKube: inner}
 	}
 }
 
-type stoppingKube struct{ *kube.Client }
+// fullKube is Helm's kube client with the optional interfaces Helm's actions look for.
+type fullKube interface {
+	kube.Interface
+	kube.InterfaceExt
+	kube.InterfaceThreeWayMerge
+	kube.InterfaceLogs
+	kube.InterfaceDeletionPropagation
+	kube.InterfaceResources
+}
 
-func (k *stoppingKube) stop() error {
+type stoppingKube struct{ fullKube }
+
+func stop() error {
 	if failpoint.HitProcess(failpoint.DuringHelm) {
 		return fmt.Errorf("interrupted at failpoint %s", failpoint.DuringHelm)
 	}
@@ -41,36 +59,47 @@ func (k *stoppingKube) stop() error {
 }
 
 func (k *stoppingKube) Create(resources kube.ResourceList) (*kube.Result, error) {
-	if err := k.stop(); err != nil {
+	if err := stop(); err != nil {
 		return &kube.Result{}, err
 	}
-	return k.Client.Create(resources)
+	return k.fullKube.Create(resources)
 }
 
 func (k *stoppingKube) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
-	if err := k.stop(); err != nil {
+	if err := stop(); err != nil {
 		return &kube.Result{}, err
 	}
-	return k.Client.Update(original, target, force)
+	return k.fullKube.Update(original, target, force)
 }
 
 func (k *stoppingKube) UpdateThreeWayMerge(original, target kube.ResourceList, force bool) (*kube.Result, error) {
-	if err := k.stop(); err != nil {
+	if err := stop(); err != nil {
 		return &kube.Result{}, err
 	}
-	return k.Client.UpdateThreeWayMerge(original, target, force)
+	return k.fullKube.UpdateThreeWayMerge(original, target, force)
 }
 
 func (k *stoppingKube) Delete(resources kube.ResourceList) (*kube.Result, []error) {
-	if err := k.stop(); err != nil {
-		return &kube.Result{}, []error{err}
-	}
-	return k.Client.Delete(resources)
+	failpoint.HitProcess(failpoint.DuringHelm)
+	return k.fullKube.Delete(resources)
 }
 
 func (k *stoppingKube) DeleteWithPropagationPolicy(resources kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
-	if err := k.stop(); err != nil {
-		return &kube.Result{}, []error{err}
-	}
-	return k.Client.DeleteWithPropagationPolicy(resources, policy)
+	failpoint.HitProcess(failpoint.DuringHelm)
+	return k.fullKube.DeleteWithPropagationPolicy(resources, policy)
+}
+
+func (k *stoppingKube) Wait(resources kube.ResourceList, timeout time.Duration) error {
+	failpoint.HitProcess(failpoint.DuringHelmWait)
+	return k.fullKube.Wait(resources, timeout)
+}
+
+func (k *stoppingKube) WaitWithJobs(resources kube.ResourceList, timeout time.Duration) error {
+	failpoint.HitProcess(failpoint.DuringHelmWait)
+	return k.fullKube.WaitWithJobs(resources, timeout)
+}
+
+func (k *stoppingKube) WaitForDelete(resources kube.ResourceList, timeout time.Duration) error {
+	failpoint.HitProcess(failpoint.DuringHelmWait)
+	return k.fullKube.WaitForDelete(resources, timeout)
 }

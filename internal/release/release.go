@@ -82,7 +82,6 @@ func (c *Client) config(namespace string) (*action.Configuration, error) {
 	if err := cfg.Init(namespaced{c.Getter, namespace}, namespace, "secret", log); err != nil {
 		return nil, fmt.Errorf("helm: %w", err)
 	}
-	stopDuringHelm(cfg)
 	return cfg, nil
 }
 
@@ -191,6 +190,7 @@ func (c *Client) install(ctx context.Context, cfg *action.Configuration, req Req
 	if err := c.watchWaits(ctx, cfg, req); err != nil {
 		return nil, err
 	}
+	stopDuringHelm(cfg)
 	in := action.NewInstall(cfg)
 	in.ReleaseName, in.Namespace = req.Name, req.Namespace
 	in.Wait, in.Timeout = req.Wait, timeoutOr(req.Timeout)
@@ -268,6 +268,7 @@ func (c *Client) Upgrade(ctx context.Context, req Request) (*helmrelease.Release
 	if err := c.watchWaits(ctx, cfg, req); err != nil {
 		return nil, err
 	}
+	stopDuringHelm(cfg)
 	up := action.NewUpgrade(cfg)
 	up.Namespace = req.Namespace
 	up.Wait, up.Timeout = req.Wait, timeoutOr(req.Timeout)
@@ -328,6 +329,7 @@ func (c *Client) Uninstall(name, namespace string, expect Record, wait bool, tim
 	if err := Verify(name, namespace, stored, expect); err != nil && !interruptedUninstall(stored, expect) {
 		return err
 	}
+	stopDuringHelm(cfg)
 	un := action.NewUninstall(cfg)
 	un.Wait, un.Timeout = wait, timeoutOr(timeout)
 	un.IgnoreNotFound = true

@@ -53,16 +53,22 @@ func recoverUnrecorded(cfg *action.Configuration, name, namespace string, newest
 			return "", &DriftError{Name: name, Namespace: namespace, Differences: diffs}
 		}
 	}
+	// The recorded revision is marked deployed before the unrecorded one is dropped: a
+	// recovery killed between the two writes leaves both deployed, which the next
+	// command recovers the same way; the other order would leave only a superseded
+	// revision, which nothing but --adopt-release clears.
+	if recorded != nil && recorded.Info.Status != helmrelease.StatusDeployed {
+		recorded.Info.Status = helmrelease.StatusDeployed
+		if err := cfg.Releases.Update(recorded); err != nil {
+			return "", fmt.Errorf("marking the recorded revision %d deployed again: %w", recorded.Version, err)
+		}
+	}
 	if _, err := cfg.Releases.Delete(name, newest.Version); err != nil {
 		return "", fmt.Errorf("removing the unrecorded revision %d: %w", newest.Version, err)
 	}
 	if recorded == nil {
 		return fmt.Sprintf("release %s/%s revision %d was deployed by an interrupted command that never recorded it: removed its record; the next install takes over what it created",
 			namespace, name, newest.Version), nil
-	}
-	recorded.Info.Status = helmrelease.StatusDeployed
-	if err := cfg.Releases.Update(recorded); err != nil {
-		return "", fmt.Errorf("marking the recorded revision %d deployed again: %w", recorded.Version, err)
 	}
 	return fmt.Sprintf("release %s/%s revision %d was deployed by an interrupted command that never recorded it: removed its record; recorded revision %d is the deployed one again",
 		namespace, name, newest.Version, expect.Revision), nil

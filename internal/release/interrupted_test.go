@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
 
 	"github.com/kubeext/kubectl-ext/internal/release"
 )
@@ -65,6 +66,25 @@ func TestInterruptedAfterHelm(t *testing.T) {
 			act:         recoverAs(true),
 			wantSaid:    "the next install takes over what it created",
 			wantHistory: "",
+		},
+		{
+			// The recovery above killed between its two writes (the second one fails, as
+			// if the process died there): whichever write came first, the next command
+			// must still find something to recover, and leave the recorded revision the
+			// deployed one.
+			name:  "a recovery killed between its two writes is finished by the next one",
+			setup: upgraded,
+			act: func(t *testing.T, c *cluster, rec release.Record) (string, error) {
+				healthy := c.cfg.Releases.Driver
+				c.cfg.Releases.Driver = &killedAfterOneWrite{Driver: healthy}
+				if _, err := c.client().RecoverPending("podinfo", ns, rec, true); err == nil {
+					t.Fatal("the recovery killed after its first write returned no error")
+				}
+				c.cfg.Releases.Driver = healthy
+				return c.client().RecoverPending("podinfo", ns, rec, true)
+			},
+			wantSaid:    "release podinfo/podinfo revision 2 was deployed by an interrupted command that never recorded it: removed its record; recorded revision 1 is the deployed one again",
+			wantHistory: "1:deployed",
 		},
 		{
 			name:        "without an interrupted command it is left for the drift check",
@@ -172,4 +192,40 @@ func TestUpgradeAfterRecovery(t *testing.T) {
 	if got := history(t, c); got != "1:superseded 2:deployed" {
 		t.Errorf("history %q", got)
 	}
+}
+
+// killedAfterOneWrite is a release store whose process dies after its first write:
+// every later write fails.
+type killedAfterOneWrite struct {
+	driver.Driver
+	writes int
+}
+
+func (k *killedAfterOneWrite) wrote() error {
+	k.writes++
+	if k.writes > 1 {
+		return errors.New("killed")
+	}
+	return nil
+}
+
+func (k *killedAfterOneWrite) Create(key string, rls *helmrelease.Release) error {
+	if err := k.wrote(); err != nil {
+		return err
+	}
+	return k.Driver.Create(key, rls)
+}
+
+func (k *killedAfterOneWrite) Update(key string, rls *helmrelease.Release) error {
+	if err := k.wrote(); err != nil {
+		return err
+	}
+	return k.Driver.Update(key, rls)
+}
+
+func (k *killedAfterOneWrite) Delete(key string) (*helmrelease.Release, error) {
+	if err := k.wrote(); err != nil {
+		return nil, err
+	}
+	return k.Driver.Delete(key)
 }

@@ -13,7 +13,10 @@ import (
 	"time"
 
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/chartsource/chartsourcetest"
@@ -30,6 +33,8 @@ var fpBins = &testenv.Binaries{Names: []string{"kubectl-ext"}, Tags: []string{"f
 type interruptStep struct {
 	command, step string
 	kill, sigint  leftState
+	// then is the command run next ("" for the same command again).
+	then string
 }
 
 // leftState is what an interrupted command leaves: the Extension's provisioningState
@@ -148,6 +153,23 @@ func TestInterrupt(t *testing.T) {
 			})
 		}
 	}
+	// The user gives up and deletes the extension: what the interrupted revision
+	// created (or, for update, what it applied) must go with it, although nobody
+	// recorded that revision.
+	for _, r := range []struct{ name, command, step string }{
+		{"create/sigkill/during-helm-wait/then-delete", "create", failpoint.DuringHelmWait},
+		{"create/sigkill/before-status-write/then-delete", "create", failpoint.BeforeStatusWrite},
+		{"update/sigkill/during-helm/then-delete", "update", failpoint.DuringHelm},
+		{"update/sigkill/before-status-write/then-delete", "update", failpoint.BeforeStatusWrite},
+	} {
+		i := slices.IndexFunc(interruptSteps(), func(s interruptStep) bool { return s.command == r.command && s.step == r.step })
+		s := interruptSteps()[i]
+		s.then = "delete"
+		t.Run(r.name, func(t *testing.T) {
+			t.Parallel()
+			interruptRow(t, fpDir, typ, s, syscall.SIGKILL, s.kill)
+		})
+	}
 }
 
 func interruptRow(t *testing.T, fpDir, typ string, s interruptStep, sig syscall.Signal, left leftState) {
@@ -229,10 +251,19 @@ func interruptRow(t *testing.T, fpDir, typ string, s interruptStep, sig syscall.
 		}
 	}
 
-	// The next command a user runs: the same one again.
+	// The next command a user runs: the same one again, or s.then.
+	nextCmd := s.command
+	if s.then == "delete" {
+		nextCmd, next = s.then, []string{"delete", name, "--yes", "--no-wait"}
+		// The release's objects (the chart's ConfigMap and Deployment), which the
+		// interrupted revision lists: deleted with it, not left behind.
+		left.recovered = []string{fmt.Sprintf("by an interrupted command%s: deleted its 2 objects (ConfigMap %s, Deployment %s); removed its record", map[string]string{
+			failpoint.DuringHelm: "", failpoint.DuringHelmWait: "", failpoint.BeforeStatusWrite: " that never recorded it",
+		}[s.step], name, name), recoveredState}
+	}
 	res := kext(t, next...)
 	if res.ExitCode != 0 {
-		t.Fatalf("the next %s: exit %d\nstderr: %s", s.command, res.ExitCode, res.Stderr)
+		t.Fatalf("the next %s: exit %d\nstderr: %s", nextCmd, res.ExitCode, res.Stderr)
 	}
 	for _, want := range left.recovered {
 		if !strings.Contains(res.Stderr, want) {
@@ -242,10 +273,19 @@ func interruptRow(t *testing.T, fpDir, typ string, s interruptStep, sig syscall.
 	if len(left.recovered) == 0 && strings.Contains(res.Stderr, "Recovered:") {
 		t.Errorf("the next %s recovered what nothing left:\n%s", s.command, res.Stderr)
 	}
-	t.Logf("the next %s:\n%s%s", s.command, res.Stdout, res.Stderr)
+	t.Logf("the next %s:\n%s%s", nextCmd, res.Stdout, res.Stderr)
 
 	// The end state.
-	if s.command == "delete" {
+	if nextCmd == "delete" {
+		if !strings.Contains(res.Stderr+res.Stdout, "Deleted extension "+name) {
+			t.Errorf("the next delete does not say it deleted extension %s", name)
+		}
+		if err := env.Client.Get(testCtx(t), client.ObjectKey{Namespace: ns, Name: name}, &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
+			t.Errorf("after the next delete the release's ConfigMap is still there (%v)", err)
+		}
+		if err := env.Client.Get(testCtx(t), client.ObjectKey{Namespace: ns, Name: name}, &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
+			t.Errorf("after the next delete the release's Deployment is still there (%v)", err)
+		}
 		if _, err := readExt(t, name); !apierrors.IsNotFound(err) {
 			t.Errorf("after the next delete the Extension is still there (%v)", err)
 		}

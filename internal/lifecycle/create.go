@@ -190,7 +190,7 @@ func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.E
 	if existing.Spec.ExtensionType != want.Spec.ExtensionType || ReleaseNamespace(existing) != ReleaseNamespace(want) || ScopeOf(existing) != ScopeOf(want) {
 		return nil, fmt.Errorf("%w: %s failed earlier with another type or scope; delete it first with `kubectl ext delete %s`", ErrAlreadyExists, existing.Name, existing.Name)
 	}
-	if err := m.recover(ctx, existing, l, false); err != nil {
+	if err := m.recover(ctx, existing, l, thenApply); err != nil {
 		return nil, err
 	}
 	if unstarted {

@@ -57,7 +57,7 @@ func (m *Manager) delete(ctx context.Context, req DeleteRequest) error {
 	if _, err := m.readProtected(ctx, e); err != nil && !errors.Is(err, ErrNotOwned) && !errors.Is(err, ErrProtectedChanged) {
 		return err
 	}
-	if err := m.recover(ctx, e, l, false); err != nil {
+	if err := m.recover(ctx, e, l, thenUninstall); err != nil {
 		return err
 	}
 	failpoint.Hit(ctx, failpoint.BeforeExtensionWrite)

@@ -130,6 +130,11 @@ func (h *fakeHelm) Uninstall(name, namespace string, expect release.Record, _ bo
 	return nil
 }
 
+// RecoverForUninstall: the fake holds no objects, so it recovers as RecoverPending.
+func (h *fakeHelm) RecoverForUninstall(name, namespace string, expect release.Record, interrupted bool) (string, error) {
+	return h.RecoverPending(name, namespace, expect, interrupted)
+}
+
 func (h *fakeHelm) RecoverPending(name, namespace string, expect release.Record, interrupted bool) (string, error) {
 	key := namespace + "/" + name
 	pending := h.stored[key]

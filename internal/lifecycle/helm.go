@@ -33,6 +33,10 @@ type Helm interface {
 	Uninstall(name, namespace string, expect release.Record, wait bool, timeout time.Duration) error
 	// RecoverPending removes a pending revision an interrupted command left.
 	RecoverPending(name, namespace string, expect release.Record, interrupted bool) (string, error)
+	// RecoverForUninstall is RecoverPending before an uninstall: it also deletes what
+	// the interrupted revision created (the live objects carrying this release's
+	// ownership annotations).
+	RecoverForUninstall(name, namespace string, expect release.Record, interrupted bool) (string, error)
 }
 
 // HelmClient adapts *release.Client to Helm.

@@ -198,23 +198,38 @@ func inProgress(s v1alpha1.ProvisioningState) bool {
 	return s == v1alpha1.ProvisioningCreating || s == v1alpha1.ProvisioningUpdating || s == v1alpha1.ProvisioningDeleting
 }
 
+// nextAction is what a command does to the release after recover.
+type nextAction int
+
+const (
+	thenApply     nextAction = iota // install or upgrade it
+	thenAdopt                       // replace the stored release whole (--adopt-release)
+	thenUninstall                   // uninstall it
+)
+
 // recover repairs what an interrupted command left: a pending Helm revision that
 // command stored (release.Client trusts it only when it follows the recorded revision
 // and the extension shows an unfinished operation) and a Creating/Updating/Deleting
 // state no live command holds. The lock is held.
 //
-// With adopt, the stored release is left alone: the adoption that follows replaces it
-// whole.
-func (m *Manager) recover(ctx context.Context, e *v1alpha1.Extension, l *lock, adopt bool) error {
+// then is what the command does next: with thenAdopt, the stored release is left
+// alone (the adoption replaces it whole); with thenUninstall, what an interrupted
+// revision created is deleted with its record (release.Client.RecoverForUninstall),
+// since no later install would take it over.
+func (m *Manager) recover(ctx context.Context, e *v1alpha1.Extension, l *lock, then nextAction) error {
 	if err := stillHeld(ctx); err != nil {
 		return err
 	}
-	if !adopt {
+	if then != thenAdopt {
 		h, err := m.helmFor(ctx, nil, e) // Helm acts as the install identity (identity.go)
 		if err != nil {
 			return err
 		}
-		did, err := h.RecoverPending(e.Name, ReleaseNamespace(e), recordOf(e), inProgress(e.Status.ProvisioningState))
+		recoverRelease := h.RecoverPending
+		if then == thenUninstall {
+			recoverRelease = h.RecoverForUninstall
+		}
+		did, err := recoverRelease(e.Name, ReleaseNamespace(e), recordOf(e), inProgress(e.Status.ProvisioningState))
 		if err != nil {
 			return fmt.Errorf("recovering the interrupted release of extension %s: %w", e.Name, err)
 		}

@@ -116,7 +116,11 @@ func (m *Manager) update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 				return e, err
 			}
 		}
-		if err := m.recover(ctx, e, l, req.AdoptRelease); err != nil {
+		then := thenApply
+		if req.AdoptRelease {
+			then = thenAdopt
+		}
+		if err := m.recover(ctx, e, l, then); err != nil {
 			return nil, err
 		}
 	}

@@ -3,8 +3,13 @@ package release
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/kube"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 )
@@ -32,7 +37,11 @@ func interruptedUninstall(stored *helmrelease.Release, expect Record) bool {
 // against the recorded revision and the next install takes over, by Helm's ownership
 // annotations, what the interrupted one created. Anything else is left for Verify
 // to report.
-func recoverUnrecorded(cfg *action.Configuration, name, namespace string, newest *helmrelease.Release, expect Record, interrupted bool) (string, error) {
+//
+// With uninstall (the command that follows uninstalls the release), what the
+// unrecorded revision created is deleted first (deleteOwned): no later install would
+// take it over.
+func recoverUnrecorded(cfg *action.Configuration, name, namespace string, newest *helmrelease.Release, expect Record, interrupted, uninstall bool) (string, error) {
 	if !interrupted || newest.Info.Status != helmrelease.StatusDeployed || newest.Version != expect.Revision+1 {
 		return "", nil
 	}
@@ -53,6 +62,13 @@ func recoverUnrecorded(cfg *action.Configuration, name, namespace string, newest
 			return "", &DriftError{Name: name, Namespace: namespace, Differences: diffs}
 		}
 	}
+	deleted := ""
+	if uninstall {
+		var err error
+		if deleted, err = deleteOwned(cfg, name, namespace, newest); err != nil {
+			return "", err
+		}
+	}
 	// The recorded revision is marked deployed before the unrecorded one is dropped: a
 	// recovery killed between the two writes leaves both deployed, which the next
 	// command recovers the same way; the other order would leave only a superseded
@@ -66,10 +82,61 @@ func recoverUnrecorded(cfg *action.Configuration, name, namespace string, newest
 	if _, err := cfg.Releases.Delete(name, newest.Version); err != nil {
 		return "", fmt.Errorf("removing the unrecorded revision %d: %w", newest.Version, err)
 	}
+	if uninstall {
+		return fmt.Sprintf("release %s/%s revision %d was deployed by an interrupted command that never recorded it: %sremoved its record",
+			namespace, name, newest.Version, deleted), nil
+	}
 	if recorded == nil {
 		return fmt.Sprintf("release %s/%s revision %d was deployed by an interrupted command that never recorded it: removed its record; the next install takes over what it created",
 			namespace, name, newest.Version), nil
 	}
 	return fmt.Sprintf("release %s/%s revision %d was deployed by an interrupted command that never recorded it: removed its record; recorded revision %d is the deployed one again",
 		namespace, name, newest.Version, expect.Revision), nil
+}
+
+// Helm's ownership annotations: Helm sets them on every object it creates and refuses
+// to take over an object whose annotations name another release.
+const (
+	helmReleaseName      = "meta.helm.sh/release-name"
+	helmReleaseNamespace = "meta.helm.sh/release-namespace"
+)
+
+// deleteOwned deletes the live objects the manifest of rel (a revision an
+// interrupted command stored but never recorded) lists and whose own metadata
+// carries this release's ownership annotations, and says what it deleted ("" for
+// nothing). The manifest alone is not trusted: a release record is a Secret any
+// admin of its namespace can write, so an object is deleted only when the live
+// object says Helm created it for this release. Hooks are not run: nobody recorded
+// them.
+func deleteOwned(cfg *action.Configuration, name, namespace string, rel *helmrelease.Release) (string, error) {
+	listed, err := cfg.KubeClient.Build(strings.NewReader(rel.Manifest), false)
+	if err != nil {
+		return "", fmt.Errorf("reading the manifest of the interrupted revision %d: %w", rel.Version, err)
+	}
+	var owned kube.ResourceList
+	var names []string
+	for _, info := range listed {
+		if err := info.Get(); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return "", fmt.Errorf("reading %s %s of the interrupted revision %d: %w", info.Mapping.GroupVersionKind.Kind, info.Name, rel.Version, err)
+		}
+		obj, err := meta.Accessor(info.Object)
+		if err != nil {
+			return "", err
+		}
+		if a := obj.GetAnnotations(); a[helmReleaseName] != name || a[helmReleaseNamespace] != namespace {
+			continue
+		}
+		owned = append(owned, info)
+		names = append(names, info.Mapping.GroupVersionKind.Kind+" "+info.Name)
+	}
+	if len(owned) == 0 {
+		return "", nil
+	}
+	if _, errs := cfg.KubeClient.Delete(owned); len(errs) > 0 {
+		return "", fmt.Errorf("deleting what the interrupted revision %d created: %w", rel.Version, errors.Join(errs...))
+	}
+	return fmt.Sprintf("deleted its %d objects (%s); ", len(owned), strings.Join(names, ", ")), nil
 }

@@ -352,6 +352,20 @@ func (c *Client) Uninstall(name, namespace string, expect Record, wait bool, tim
 // against the recorded revision; objects the interrupted command created stay until
 // an upgrade or install of the release takes them over.
 func (c *Client) RecoverPending(name, namespace string, expect Record, interrupted bool) (string, error) {
+	return c.recoverPending(name, namespace, expect, interrupted, false)
+}
+
+// RecoverForUninstall is RecoverPending before an uninstall: forgetting the
+// interrupted revision would leave what it created, with no release left to delete
+// it. So, once the revision is trusted on the same conditions, the live objects its
+// manifest lists that carry this release's Helm ownership annotations are deleted
+// before its record is removed (see deleteOwned); the uninstall of the recorded
+// revision, if any, deletes the rest.
+func (c *Client) RecoverForUninstall(name, namespace string, expect Record, interrupted bool) (string, error) {
+	return c.recoverPending(name, namespace, expect, interrupted, true)
+}
+
+func (c *Client) recoverPending(name, namespace string, expect Record, interrupted, uninstall bool) (string, error) {
 	cfg, err := c.config(namespace)
 	if err != nil {
 		return "", err
@@ -364,7 +378,7 @@ func (c *Client) RecoverPending(name, namespace string, expect Record, interrupt
 		return "", nil
 	}
 	if !pending.Info.Status.IsPending() {
-		return recoverUnrecorded(cfg, name, namespace, pending, expect, interrupted)
+		return recoverUnrecorded(cfg, name, namespace, pending, expect, interrupted, uninstall)
 	}
 	var recorded *helmrelease.Release
 	if !expect.IsZero() {
@@ -376,8 +390,18 @@ func (c *Client) RecoverPending(name, namespace string, expect Record, interrupt
 	if err := VerifyPending(name, namespace, pending, recorded, expect, interrupted); err != nil {
 		return "", err
 	}
+	deleted := ""
+	if uninstall {
+		if deleted, err = deleteOwned(cfg, name, namespace, pending); err != nil {
+			return "", err
+		}
+	}
 	if _, err := cfg.Releases.Delete(name, pending.Version); err != nil {
 		return "", fmt.Errorf("removing the interrupted revision %d: %w", pending.Version, err)
+	}
+	if deleted != "" || expect.IsZero() && uninstall {
+		return fmt.Sprintf("release %s/%s was left %s by an interrupted command: %sremoved its record",
+			namespace, name, pending.Info.Status, deleted), nil
 	}
 	if expect.IsZero() {
 		return fmt.Sprintf("release %s/%s was left %s by an interrupted command: removed its record; the next install takes over what it created",

@@ -2,9 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubeext/kubectl-ext/internal/azflags"
 	"github.com/kubeext/kubectl-ext/internal/failpoint"
+	"github.com/kubeext/kubectl-ext/internal/lifecycle"
 )
 
 // Execute runs cmd on args (az-style settings pairs normalised, see azflags.NormalizeArgs) with
@@ -23,11 +24,12 @@ func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams, args []stri
 	failpoint.SetProcessContext(ctx)
 	cmd.SetArgs(azflags.NormalizeArgs(args))
 	if err := cmd.ExecuteContext(ctx); err != nil {
-		if ctx.Err() != nil && !strings.Contains(err.Error(), "interrupted") {
+		var recorded *lifecycle.InterruptedError
+		if ctx.Err() != nil && !errors.As(err, &recorded) {
 			// A signal cancelled the command: what failed after it is the interruption's
-			// doing ("context canceled"), and the user is told so first.
-			fmt.Fprintf(streams.ErrOut, "error: interrupted: %v\n", err)
-			return 1
+			// doing ("context canceled"), and the user is told so first, in the form
+			// a recorded interruption has.
+			err = &lifecycle.InterruptedError{Cause: context.Cause(ctx), Err: err}
 		}
 		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
 		return 1

@@ -59,6 +59,9 @@ const (
 	recoveredPending  = "by an interrupted command: removed its record"
 	recoveredState    = "by an interrupted command (lock expired"
 	recoveredDeployed = "deployed by an interrupted command that never recorded it"
+	// recoveredSpec is what the next update says of the spec a killed one wrote but
+	// never applied (generation 2: create wrote 1).
+	recoveredSpec = "Recovered: the spec of generation 2 of extension %s was never applied (status at generation 1); applying it"
 )
 
 // interruptSteps: create, update, upgrade and delete, each at its four steps (see
@@ -203,8 +206,10 @@ func interruptRow(t *testing.T, fpDir, typ string, s interruptStep, sig syscall.
 
 	// What the interrupted command left.
 	if sig == syscall.SIGINT {
-		if exit == 0 || !strings.Contains(stderr, "interrupted") {
-			t.Errorf("after SIGINT: exit %d, want non-zero and a word that it was interrupted", exit)
+		// Its last words: one error line saying it was interrupted.
+		lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+		if exit != 1 || !strings.HasPrefix(lines[len(lines)-1], "error: interrupted: ") {
+			t.Errorf("after SIGINT: exit %d, last line %q, want 1 and \"error: interrupted: ...\"", exit, lines[len(lines)-1])
 		}
 	}
 	e, err := readExt(t, name)
@@ -261,7 +266,12 @@ func interruptRow(t *testing.T, fpDir, typ string, s interruptStep, sig syscall.
 			failpoint.DuringHelm: "", failpoint.DuringHelmWait: "", failpoint.BeforeStatusWrite: " that never recorded it",
 		}[s.step], name, name), recoveredState}
 	}
+	if s.command == "update" && left.unapplied && s.then == "" {
+		left.recovered = append(slices.Clone(left.recovered), fmt.Sprintf(recoveredSpec, name))
+	}
+	started := time.Now()
 	res := kext(t, next...)
+	took := time.Since(started)
 	if res.ExitCode != 0 {
 		t.Fatalf("the next %s: exit %d\nstderr: %s", nextCmd, res.ExitCode, res.Stderr)
 	}
@@ -269,6 +279,16 @@ func interruptRow(t *testing.T, fpDir, typ string, s interruptStep, sig syscall.
 		if !strings.Contains(res.Stderr, want) {
 			t.Errorf("the next %s does not say %q:\n%s", s.command, want, res.Stderr)
 		}
+	}
+	// A killed command leaves its lock's Lease, which the next one takes over at once
+	// (its holder was a process of this machine that has exited), without waiting
+	// for it to expire; after SIGINT the lock was released.
+	kill := sig == syscall.SIGKILL
+	if msg := fmt.Sprintf("Taking over the lock of extension %s: its holder", name); kill != strings.Contains(res.Stderr, msg) {
+		t.Errorf("the next %s says %q: %v, want %v", nextCmd, msg, !kill, kill)
+	}
+	if kill && took > 15*time.Second { // the Lease lasts 20 s
+		t.Errorf("the next %s took %v to take over the Lease", nextCmd, took)
 	}
 	if len(left.recovered) == 0 && strings.Contains(res.Stderr, "Recovered:") {
 		t.Errorf("the next %s recovered what nothing left:\n%s", s.command, res.Stderr)

@@ -150,11 +150,12 @@ func (m *Manager) fail(ctx context.Context, e *v1alpha1.Extension, code string, 
 // is not zero (a failed upgrade that was rolled back).
 func (m *Manager) failRecorded(ctx context.Context, e *v1alpha1.Extension, code string, opErr error, rec release.Record) error {
 	opErr = operationOf(ctx).redactErr(opErr)
+	msg := statusMessage(ctx, opErr.Error())
 	if ctx.Err() != nil {
-		opErr = fmt.Errorf("the command was interrupted (%w): %w", context.Cause(ctx), opErr)
+		msg = statusMessage(ctx, fmt.Sprintf("the command was interrupted (%v): %v", context.Cause(ctx), opErr))
+		opErr = &InterruptedError{Cause: context.Cause(ctx), Err: opErr}
 		code = codeInterrupted
 	}
-	msg := statusMessage(ctx, opErr.Error())
 	sctx, cancel := detached(ctx)
 	defer cancel()
 	reason := failureReason(e)
@@ -188,6 +189,19 @@ func majorMinor(v string) string {
 	}
 	return parts[0] + "." + parts[1]
 }
+
+// InterruptedError is the error of an operation whose context was cancelled (Ctrl-C,
+// SIGTERM, the manager shutting down) once its failure is recorded: Err is what failed
+// after the cancellation, which is the interruption's doing. The command line shows
+// every error of an interrupted command in this one form ("interrupted: ...").
+type InterruptedError struct {
+	Cause, Err error
+}
+
+func (e *InterruptedError) Error() string { return "interrupted: " + e.Err.Error() }
+
+// Unwrap lets errors.Is find both the cancellation (context.Canceled) and the error.
+func (e *InterruptedError) Unwrap() []error { return []error{e.Cause, e.Err} }
 
 // codeInterrupted is the errorInfo code of an operation whose command was
 // interrupted: by a signal (fail), or killed, which the next command finds (recover).

@@ -123,6 +123,11 @@ func (m *Manager) update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 		if err := m.recover(ctx, e, l, then); err != nil {
 			return nil, err
 		}
+		if g := e.Status.ObservedGeneration; g > 0 && g < e.Generation {
+			// An update killed after its spec write (or a spec edited by hand) left a
+			// spec no command applied: this one applies it under its own change.
+			m.progress("Recovered: the spec of generation %d of extension %s was never applied (status at generation %d); applying it", e.Generation, e.Name, g)
+		}
 	}
 	u, err := m.prepareUpdate(ctx, t, e, req, pc)
 	var refusal *settingsRefusal

@@ -21,6 +21,21 @@ import (
 func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// The first signal cancels the command, which then records what it was doing and
+	// cleans up, each step bounded. Signals are caught no longer from then on, so a
+	// second Ctrl-C ends the process at once (Go's default), as kubectl and helm users
+	// expect. stop also ends this goroutine when the command returns.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		<-ctx.Done()
+		stop()
+		select {
+		case <-done:
+		default:
+			fmt.Fprintln(streams.ErrOut, "interrupted: cleaning up (Ctrl-C again to stop at once)")
+		}
+	}()
 	failpoint.SetProcessContext(ctx)
 	cmd.SetArgs(azflags.NormalizeArgs(args))
 	if err := cmd.ExecuteContext(ctx); err != nil {

@@ -206,10 +206,11 @@ func interruptRow(t *testing.T, fpDir, typ string, s interruptStep, sig syscall.
 
 	// What the interrupted command left.
 	if sig == syscall.SIGINT {
-		// Its last words: one error line saying it was interrupted.
-		lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
-		if exit != 1 || !strings.HasPrefix(lines[len(lines)-1], "error: interrupted: ") {
-			t.Errorf("after SIGINT: exit %d, last line %q, want 1 and \"error: interrupted: ...\"", exit, lines[len(lines)-1])
+		// It says it cleans up, and its error (which may span lines: Helm's lists)
+		// begins with the word that it was interrupted.
+		_, errText, _ := strings.Cut(stderr, "\nerror: ")
+		if exit != 1 || !strings.Contains(stderr, "\ninterrupted: cleaning up (Ctrl-C again to stop at once)\n") || !strings.HasPrefix(errText, "interrupted: ") {
+			t.Errorf("after SIGINT: exit %d, error %q, want 1, the clean-up line and \"error: interrupted: ...\"", exit, errText)
 		}
 	}
 	e, err := readExt(t, name)

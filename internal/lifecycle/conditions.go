@@ -29,7 +29,7 @@ func (m *Manager) SetCondition(ctx context.Context, e *v1alpha1.Extension, c met
 	if err != nil {
 		return err
 	}
-	defer l.release(context.WithoutCancel(ctx))
+	defer releaseDetached(ctx, l)
 	if err := m.client.Get(ctx, client.ObjectKeyFromObject(e), e); err != nil {
 		return explain(err, "get", "extensions.kubeext.dev")
 	}

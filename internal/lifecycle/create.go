@@ -96,7 +96,7 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (*v1alpha1.Exte
 	if err != nil {
 		return nil, err
 	}
-	defer l.release(context.WithoutCancel(ctx))
+	defer releaseDetached(ctx, l)
 	operationOf(ctx).hold(l)
 
 	m.progress("Creating extension %s (type %s, version %s)", e.Name, t.Name, version)
@@ -177,7 +177,7 @@ func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.E
 	if err != nil {
 		return nil, err
 	}
-	defer l.release(context.WithoutCancel(ctx))
+	defer releaseDetached(ctx, l)
 	operationOf(ctx).hold(l)
 	if err := beingDeleted(existing); err != nil {
 		return nil, err

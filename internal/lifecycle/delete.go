@@ -46,7 +46,7 @@ func (m *Manager) delete(ctx context.Context, req DeleteRequest) error {
 	if err != nil {
 		return err
 	}
-	defer l.release(context.WithoutCancel(ctx))
+	defer releaseDetached(ctx, l)
 	operationOf(ctx).hold(l)
 	// Re-read under the lock: the record the uninstall is checked against is current.
 	if e, err = m.Get(ctx, req.Name); err != nil {

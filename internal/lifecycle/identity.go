@@ -166,7 +166,10 @@ func (h *identityHelm) Install(ctx context.Context, req release.Request) (releas
 	// A failed install is uninstalled (release.Client), so nothing needs the account;
 	// the next operation makes it again.
 	if h.id.Managed {
-		if rerr := h.m.removeInstallAccount(context.WithoutCancel(ctx), h.e); rerr != nil {
+		// Bounded like a status write: after Ctrl-C the clean-up must end.
+		rctx, cancel := detached(ctx)
+		defer cancel()
+		if rerr := h.m.removeInstallAccount(rctx, h.e); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 	}

@@ -282,3 +282,12 @@ func orNone(s string) string {
 	}
 	return s
 }
+
+// releaseDetached releases l when a command ends, with a context of its own bounded
+// like a status write: after Ctrl-C with an API server that no longer answers, the
+// release must not hold the command (the Lease then expires by itself).
+func releaseDetached(ctx context.Context, l *lock) {
+	rctx, cancel := detached(ctx)
+	defer cancel()
+	l.release(rctx)
+}

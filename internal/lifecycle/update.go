@@ -102,7 +102,7 @@ func (m *Manager) update(ctx context.Context, req UpdateRequest) (*v1alpha1.Exte
 		if err != nil {
 			return nil, err
 		}
-		defer l.release(context.WithoutCancel(ctx))
+		defer releaseDetached(ctx, l)
 		operationOf(ctx).hold(l)
 		// Re-read under the lock: the spec this update merges into is the current one.
 		if e, err = m.Get(ctx, req.Name); err != nil {

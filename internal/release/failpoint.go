@@ -17,19 +17,18 @@ import (
 //   - during-helm: Helm's kube client stops before its first change to the cluster's
 //     objects, which every action makes after it stored its revision (install:
 //     pending-install; upgrade: pending-upgrade; uninstall: the record marked
-//     uninstalling). Install and upgrade watch the command's context: when an
-//     interruption ends the wait, that one change is not made and fails (with an empty
-//     Result, as Helm's own client fails: Helm reads it), and the action stops there,
-//     as Helm's does once its context is done. An uninstall takes no context, so its
-//     deletions go on after the interruption, as they would.
+//     uninstalling), until the command's context is done, then makes it: an install's
+//     or upgrade's requests carry that context (interrupted_transport.go), so the
+//     change fails as a real request would and the action stops there. An uninstall
+//     takes no context, so its deletions go on after the interruption, as they would.
 //   - during-helm-wait: the objects are applied (uninstall: deleted) and Helm starts
-//     to wait for them. After an interruption the wait goes on, as Helm's does: its
-//     kube client takes no context.
+//     to wait for them. After an interruption an install's or upgrade's wait returns
+//     (boundWaits); an uninstall's goes on.
 //
-// Helm's kube client takes no context, so both steps wait on the command's
+// Helm's kube client methods take no context, so both steps wait on the command's
 // (failpoint.HitProcess). Each stops once, so whatever runs after the interruption
 // (the rollback, the uninstall of a failed install) passes them. The client is
-// wrapped after any other wrapper (progress.go's), whose methods it calls.
+// wrapped after any other wrapper (progress.go's, boundWaits), whose methods it calls.
 func stopDuringHelm(cfg *action.Configuration) {
 	if !failpoint.Enabled {
 		return
@@ -59,23 +58,17 @@ func stop() error {
 }
 
 func (k *stoppingKube) Create(resources kube.ResourceList) (*kube.Result, error) {
-	if err := stop(); err != nil {
-		return &kube.Result{}, err
-	}
+	failpoint.HitProcess(failpoint.DuringHelm)
 	return k.fullKube.Create(resources)
 }
 
 func (k *stoppingKube) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
-	if err := stop(); err != nil {
-		return &kube.Result{}, err
-	}
+	failpoint.HitProcess(failpoint.DuringHelm)
 	return k.fullKube.Update(original, target, force)
 }
 
 func (k *stoppingKube) UpdateThreeWayMerge(original, target kube.ResourceList, force bool) (*kube.Result, error) {
-	if err := stop(); err != nil {
-		return &kube.Result{}, err
-	}
+	failpoint.HitProcess(failpoint.DuringHelm)
 	return k.fullKube.UpdateThreeWayMerge(original, target, force)
 }
 

@@ -172,10 +172,11 @@ func verifyStored(cfg *action.Configuration, name, namespace string, rec Record)
 // uninstalled again so nothing half-installed stays, and the error carries Helm's
 // message.
 func (c *Client) Install(ctx context.Context, req Request) (*helmrelease.Release, error) {
-	cfg, err := c.config(req.Namespace)
+	cfg, b, err := c.boundConfig(ctx, req.Namespace)
 	if err != nil {
 		return nil, err
 	}
+	defer b.stop()
 	before, err := last(cfg, req.Name, req.Namespace)
 	if err != nil {
 		return nil, fmt.Errorf("helm install: reading release %s/%s: %w", req.Namespace, req.Name, err)
@@ -183,22 +184,26 @@ func (c *Client) Install(ctx context.Context, req Request) (*helmrelease.Release
 	if err := Verify(req.Name, req.Namespace, before, Record{}); err != nil {
 		return nil, err
 	}
-	return c.install(ctx, cfg, req)
+	return c.install(ctx, cfg, b, req)
 }
 
-func (c *Client) install(ctx context.Context, cfg *action.Configuration, req Request) (*helmrelease.Release, error) {
+func (c *Client) install(ctx context.Context, cfg *action.Configuration, b *boundContexts, req Request) (*helmrelease.Release, error) {
 	if err := c.watchWaits(ctx, cfg, req); err != nil {
 		return nil, err
 	}
+	waitsBound(cfg, b)
 	stopDuringHelm(cfg)
 	in := action.NewInstall(cfg)
 	in.ReleaseName, in.Namespace = req.Name, req.Namespace
 	in.Wait, in.Timeout = req.Wait, timeoutOr(req.Timeout)
 	in.Description = req.Description
-	rel, err := in.RunWithContext(ctx, req.Chart, req.Values)
+	// Run, not RunWithContext: the latter returns on ctx.Done with the install still
+	// running (interrupted_transport.go); ctx reaches Helm's requests instead.
+	rel, err := in.Run(req.Chart, req.Values)
 	if err == nil {
 		return rel, nil
 	}
+	b.cleaningUp()
 	installErr := fmt.Errorf("helm install: %w", err)
 	// No release existed before, so a stored one is this install's.
 	if _, lerr := cfg.Releases.Last(req.Name); lerr != nil {
@@ -229,10 +234,11 @@ func (c *Client) install(ctx context.Context, cfg *action.Configuration, req Req
 // exist already with this release's Helm ownership are taken over; objects only the
 // old records listed stay in the cluster.
 func (c *Client) Adopt(ctx context.Context, req Request) (*helmrelease.Release, error) {
-	cfg, err := c.config(req.Namespace)
+	cfg, b, err := c.boundConfig(ctx, req.Namespace)
 	if err != nil {
 		return nil, err
 	}
+	defer b.stop()
 	hist, err := cfg.Releases.History(req.Name)
 	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
 		return nil, fmt.Errorf("adopting release %s/%s: %w", req.Namespace, req.Name, err)
@@ -242,7 +248,7 @@ func (c *Client) Adopt(ctx context.Context, req Request) (*helmrelease.Release, 
 			return nil, fmt.Errorf("adopting release %s/%s: deleting the record of revision %d: %w", req.Namespace, req.Name, r.Version, err)
 		}
 	}
-	return c.install(ctx, cfg, req)
+	return c.install(ctx, cfg, b, req)
 }
 
 // Upgrade upgrades an existing release whose newest revision is the one req.Expect
@@ -251,10 +257,11 @@ func (c *Client) Adopt(ctx context.Context, req Request) (*helmrelease.Release, 
 // recorded revision; the error then comes with the new revision the rollback stored
 // (the same manifest and values under a new number), which the caller records.
 func (c *Client) Upgrade(ctx context.Context, req Request) (*helmrelease.Release, error) {
-	cfg, err := c.config(req.Namespace)
+	cfg, b, err := c.boundConfig(ctx, req.Namespace)
 	if err != nil {
 		return nil, err
 	}
+	defer b.stop()
 	before, err := last(cfg, req.Name, req.Namespace)
 	if err != nil {
 		return nil, fmt.Errorf("helm upgrade: reading release %s/%s: %w", req.Namespace, req.Name, err)
@@ -268,6 +275,7 @@ func (c *Client) Upgrade(ctx context.Context, req Request) (*helmrelease.Release
 	if err := c.watchWaits(ctx, cfg, req); err != nil {
 		return nil, err
 	}
+	waitsBound(cfg, b)
 	stopDuringHelm(cfg)
 	up := action.NewUpgrade(cfg)
 	up.Namespace = req.Namespace
@@ -277,10 +285,12 @@ func (c *Client) Upgrade(ctx context.Context, req Request) (*helmrelease.Release
 	// settings cleared (or values forged in the record) would survive.
 	up.ResetValues, up.ReuseValues = true, false
 	up.MaxHistory = maxHistory
-	rel, err := up.RunWithContext(ctx, req.Name, req.Chart, req.Values)
+	// Run, as for install: ctx reaches Helm's requests (interrupted_transport.go).
+	rel, err := up.Run(req.Name, req.Chart, req.Values)
 	if err == nil {
 		return rel, nil
 	}
+	b.cleaningUp()
 	upErr := fmt.Errorf("helm upgrade: %w", err)
 	after, lerr := cfg.Releases.Last(req.Name)
 	if lerr != nil || after.Version == before.Version {

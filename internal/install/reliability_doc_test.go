@@ -27,9 +27,9 @@ import (
 //     value of a string constant the file refers to (TestInterrupt composes its rows
 //     from the command, the signal and internal/failpoint's step constants);
 //   - every test function marked with a comment line "Reliability matrix: <fault>" in
-//     its doc comment is named by the table, and so is each of its rows whose name
-//     the source spells out (rowNames: t.Run with a literal, or with a field of a
-//     table written in the test).
+//     its doc comment is named by the table, and so is each of its rows that rowNames
+//     can read from the source: spelled out, or composed from tables written in the
+//     test or its file and from constants (TestInterrupt's COMMAND/SIGNAL/STEP).
 //
 // So renaming a row or a test, or marking a new one, fails `make test` until the doc
 // follows. It reads the sources with go/parser, whatever their build tags (the Ready
@@ -179,25 +179,71 @@ func readSources(files map[string][]byte) (*sources, error) {
 			for _, c := range fn.Doc.List {
 				if strings.HasPrefix(strings.TrimSpace(strings.TrimPrefix(c.Text, "//")), matrixMarker) {
 					s.marked[fn.Name.Name] = path
-					s.rows[fn.Name.Name] = rowNames(fn)
+					s.rows[fn.Name.Name] = rowNames(f, fn)
 				}
 			}
 		}
+	}
+	for test, rows := range s.rows {
+		s.rows[test] = resolveConsts(rows, s.consts)
 	}
 	return s, nil
 }
 
 // rowNames reads the names of a table-driven test's rows from its source, where they
-// are spelled out: t.Run("literal", ...), and t.Run(tt.field, ...) or t.Run(row, ...)
-// inside a range over a table written in the function (a composite literal, or a
-// variable it assigns one to), whose elements give the field by key or by position.
-// Names composed at run time (TestInterrupt's command/signal/step) are not read; the
+// are spelled out or composed from spelled-out parts: the first argument of each
+// t.Run in the test function, a string literal, a range variable, a field of one, a
+// constant, or a + of those. A range variable ranges over a table written in the
+// test (a composite literal, or a variable it assigns one to) or returned by a
+// function of the same file (the composite literals of its element type in that
+// function); the variables a name uses take each element of their table in turn, as
+// the nested loops do. A field is read by key, or by position when the struct type
+// is written in the literal or declared in the file; a field set from a variable that
+// ranges over a list of strings takes each of them. Constants are left as markers
+// that resolveConsts fills in. A name with a part it cannot read is left out: the
 // doc's rows of such a test are still checked to exist.
-func rowNames(fn *ast.FuncDecl) []string {
-	// tables maps a variable of the function to the composite literal assigned to it.
-	tables := map[string]*ast.CompositeLit{}
-	// ranged maps a range statement's value variable to the table it ranges over.
-	ranged := map[string]*ast.CompositeLit{}
+func rowNames(file *ast.File, fn *ast.FuncDecl) []string {
+	r := rowReader{file: file, funcs: map[string]*ast.FuncDecl{}, types: map[string]*ast.StructType{}}
+	for _, d := range file.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			if d.Recv == nil {
+				r.funcs[d.Name.Name] = d
+			}
+		case *ast.GenDecl:
+			for _, spec := range d.Specs {
+				if ts, ok := spec.(*ast.TypeSpec); ok {
+					if st, ok := ts.Type.(*ast.StructType); ok {
+						r.types[ts.Name.Name] = st
+					}
+				}
+			}
+		}
+	}
+	return r.rows(fn)
+}
+
+type rowReader struct {
+	file  *ast.File
+	funcs map[string]*ast.FuncDecl
+	types map[string]*ast.StructType
+}
+
+// table is what a range variable ranges over.
+type table struct {
+	elts []ast.Expr
+	// fields are the element struct's field names in order, for positional elements.
+	fields []string
+	// scope is the function the elements are written in, for the variables they use.
+	scope *ast.FuncDecl
+}
+
+// maxRows bounds the names one t.Run may stand for.
+const maxRows = 1000
+
+func (r rowReader) rows(fn *ast.FuncDecl) []string {
+	assigned := map[string]*ast.CompositeLit{}
+	ranged := map[string]table{}
 	var rows []string
 	ast.Inspect(fn.Body, func(n ast.Node) bool {
 		switch n := n.(type) {
@@ -208,20 +254,13 @@ func rowNames(fn *ast.FuncDecl) []string {
 					continue
 				}
 				if cl, ok := n.Rhs[i].(*ast.CompositeLit); ok {
-					tables[id.Name] = cl
+					assigned[id.Name] = cl
 				}
 			}
 		case *ast.RangeStmt:
-			v, ok := n.Value.(*ast.Ident)
-			if !ok {
-				break
-			}
-			switch x := n.X.(type) {
-			case *ast.CompositeLit:
-				ranged[v.Name] = x
-			case *ast.Ident:
-				if cl, ok := tables[x.Name]; ok {
-					ranged[v.Name] = cl
+			if v, ok := n.Value.(*ast.Ident); ok {
+				if t, ok := r.tableOf(n.X, assigned, fn); ok {
+					ranged[v.Name] = t
 				}
 			}
 		case *ast.CallExpr:
@@ -229,73 +268,247 @@ func rowNames(fn *ast.FuncDecl) []string {
 			if !ok || sel.Sel.Name != "Run" || len(n.Args) != 2 {
 				break
 			}
-			switch arg := n.Args[0].(type) {
-			case *ast.BasicLit:
-				if v, ok := stringLit(arg); ok {
-					rows = append(rows, v)
-				}
-			case *ast.Ident:
-				if cl, ok := ranged[arg.Name]; ok {
-					for _, el := range cl.Elts {
-						if v, ok := stringLit(el); ok {
-							rows = append(rows, v)
-						}
-					}
-				}
-			case *ast.SelectorExpr:
-				if x, ok := arg.X.(*ast.Ident); ok {
-					if cl, ok := ranged[x.Name]; ok {
-						rows = append(rows, fieldValues(cl, arg.Sel.Name)...)
-					}
-				}
-			}
+			rows = append(rows, r.names(n.Args[0], ranged)...)
 		}
 		return true
 	})
 	return rows
 }
 
-// fieldValues are the string values of field in each element of a table: keyed, or by
-// position when the table's element type is a struct written in the literal.
-func fieldValues(table *ast.CompositeLit, field string) []string {
-	position := -1
-	if at, ok := table.Type.(*ast.ArrayType); ok {
-		if st, ok := at.Elt.(*ast.StructType); ok {
-			i := 0
-			for _, f := range st.Fields.List {
-				for _, n := range f.Names {
-					if n.Name == field {
-						position = i
-					}
-					i++
-				}
-			}
+// tableOf is the table x ranges over, when it is written in the source.
+func (r rowReader) tableOf(x ast.Expr, assigned map[string]*ast.CompositeLit, fn *ast.FuncDecl) (table, bool) {
+	switch x := x.(type) {
+	case *ast.CompositeLit:
+		return r.literalTable(x, fn), true
+	case *ast.Ident:
+		if cl, ok := assigned[x.Name]; ok {
+			return r.literalTable(cl, fn), true
 		}
-	}
-	var values []string
-	for _, el := range table.Elts {
-		if u, ok := el.(*ast.UnaryExpr); ok {
-			el = u.X
+	case *ast.CallExpr:
+		id, ok := x.Fun.(*ast.Ident)
+		if !ok || len(x.Args) != 0 {
+			break
 		}
-		cl, ok := el.(*ast.CompositeLit)
+		f, ok := r.funcs[id.Name]
+		if !ok || f.Type.Results == nil || len(f.Type.Results.List) != 1 {
+			break
+		}
+		at, ok := f.Type.Results.List[0].Type.(*ast.ArrayType)
 		if !ok {
-			continue
+			break
 		}
-		for i, e := range cl.Elts {
-			if kv, ok := e.(*ast.KeyValueExpr); ok {
-				if k, ok := kv.Key.(*ast.Ident); ok && k.Name == field {
-					if v, ok := stringLit(kv.Value); ok {
-						values = append(values, v)
-					}
+		elt, ok := at.Elt.(*ast.Ident)
+		if !ok {
+			break
+		}
+		t := table{fields: r.fieldsOf(elt), scope: f}
+		ast.Inspect(f.Body, func(n ast.Node) bool {
+			if cl, ok := n.(*ast.CompositeLit); ok {
+				if tid, ok := cl.Type.(*ast.Ident); ok && tid.Name == elt.Name {
+					t.elts = append(t.elts, cl)
 				}
-			} else if i == position {
-				if v, ok := stringLit(e); ok {
-					values = append(values, v)
+			}
+			return true
+		})
+		return t, true
+	}
+	return table{}, false
+}
+
+func (r rowReader) literalTable(cl *ast.CompositeLit, fn *ast.FuncDecl) table {
+	t := table{elts: cl.Elts, scope: fn}
+	if at, ok := cl.Type.(*ast.ArrayType); ok {
+		elt := at.Elt
+		if st, ok := elt.(*ast.StarExpr); ok {
+			elt = st.X
+		}
+		t.fields = r.fieldsOf(elt)
+	}
+	return t
+}
+
+// fieldsOf names the fields of a struct type written in place or declared in the file.
+func (r rowReader) fieldsOf(typ ast.Expr) []string {
+	st, ok := typ.(*ast.StructType)
+	if id, isIdent := typ.(*ast.Ident); isIdent {
+		st, ok = r.types[id.Name]
+	}
+	if !ok {
+		return nil
+	}
+	var names []string
+	for _, f := range st.Fields.List {
+		for _, n := range f.Names {
+			names = append(names, n.Name)
+		}
+	}
+	return names
+}
+
+// names are the row names a t.Run argument stands for: for each binding of the range
+// variables it uses to an element of their table.
+func (r rowReader) names(arg ast.Expr, ranged map[string]table) []string {
+	var vars []string
+	ast.Inspect(arg, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			if _, ok := ranged[id.Name]; ok && !slices.Contains(vars, id.Name) {
+				vars = append(vars, id.Name)
+			}
+		}
+		return true
+	})
+	var out []string
+	binding := map[string]ast.Expr{}
+	var bind func(i int) bool
+	bind = func(i int) bool {
+		if i == len(vars) {
+			v := r.values(arg, ranged, binding)
+			if v == nil {
+				return false
+			}
+			out = append(out, v...)
+			return len(out) <= maxRows
+		}
+		for _, el := range ranged[vars[i]].elts {
+			binding[vars[i]] = el
+			if !bind(i + 1) {
+				return false
+			}
+		}
+		return true
+	}
+	if !bind(0) {
+		return nil
+	}
+	return out
+}
+
+// values are the strings e stands for under a binding; nil when a part is unreadable.
+func (r rowReader) values(e ast.Expr, ranged map[string]table, binding map[string]ast.Expr) []string {
+	switch e := e.(type) {
+	case *ast.ParenExpr:
+		return r.values(e.X, ranged, binding)
+	case *ast.BinaryExpr:
+		if e.Op != token.ADD {
+			return nil
+		}
+		x, y := r.values(e.X, ranged, binding), r.values(e.Y, ranged, binding)
+		if x == nil || y == nil {
+			return nil
+		}
+		var out []string
+		for _, a := range x {
+			for _, b := range y {
+				out = append(out, a+b)
+			}
+		}
+		return out
+	case *ast.Ident:
+		if el, ok := binding[e.Name]; ok {
+			return r.written(el, ranged[e.Name].scope)
+		}
+		return nil
+	case *ast.SelectorExpr:
+		if x, ok := e.X.(*ast.Ident); ok {
+			if el, ok := binding[x.Name]; ok {
+				t := ranged[x.Name]
+				if f := fieldOf(el, e.Sel.Name, t.fields); f != nil {
+					return r.written(f, t.scope)
 				}
+				return nil
 			}
 		}
 	}
-	return values
+	return r.written(e, nil)
+}
+
+// written is what an expression written in a table stands for: a string literal, a
+// constant (a marker for resolveConsts), or a variable of scope that ranges over a
+// list of strings.
+func (r rowReader) written(e ast.Expr, scope *ast.FuncDecl) []string {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		if v, ok := stringLit(e); ok {
+			return []string{v}
+		}
+	case *ast.SelectorExpr:
+		if _, ok := e.X.(*ast.Ident); ok {
+			return []string{constMark + e.Sel.Name + constMark}
+		}
+	case *ast.Ident:
+		if scope == nil {
+			return nil
+		}
+		var out []string
+		ast.Inspect(scope.Body, func(n ast.Node) bool {
+			rs, ok := n.(*ast.RangeStmt)
+			if !ok {
+				return true
+			}
+			if v, ok := rs.Value.(*ast.Ident); ok && v.Name == e.Name {
+				if cl, ok := rs.X.(*ast.CompositeLit); ok {
+					for _, el := range cl.Elts {
+						if s, ok := stringLit(el); ok {
+							out = append(out, s)
+						}
+					}
+				}
+			}
+			return true
+		})
+		return out
+	}
+	return nil
+}
+
+// fieldOf is the value of a struct literal's field, by key or by position.
+func fieldOf(el ast.Expr, name string, fields []string) ast.Expr {
+	if u, ok := el.(*ast.UnaryExpr); ok {
+		el = u.X
+	}
+	cl, ok := el.(*ast.CompositeLit)
+	if !ok {
+		return nil
+	}
+	for i, e := range cl.Elts {
+		if kv, ok := e.(*ast.KeyValueExpr); ok {
+			if k, ok := kv.Key.(*ast.Ident); ok && k.Name == name {
+				return kv.Value
+			}
+		} else if i < len(fields) && fields[i] == name {
+			return e
+		}
+	}
+	return nil
+}
+
+// constMark brackets the name of a constant in a row name read from the source.
+const constMark = "\x00"
+
+// resolveConsts fills in the constants of row names read from the source: each name
+// once for each value a constant of that name has in the repository; a name with an
+// unknown constant is dropped.
+func resolveConsts(rows []string, consts map[string][]string) []string {
+	var out []string
+	for _, row := range rows {
+		parts := strings.Split(row, constMark)
+		names := []string{""}
+		for i, p := range parts {
+			vals := []string{p}
+			if i%2 == 1 {
+				vals = consts[p]
+			}
+			var next []string
+			for _, n := range names {
+				for _, v := range vals {
+					next = append(next, n+v)
+				}
+			}
+			names = next
+		}
+		out = append(out, names...)
+	}
+	return out
 }
 
 func stringLit(e ast.Expr) (string, bool) {
@@ -470,6 +683,28 @@ func TestRepo(t *testing.T) {
 	t.Run("literal/row", nil)
 }
 
+type step struct{ command, step string }
+
+func steps() []step {
+	rows := []step{{command: "create", step: failpoint.DuringHelm}}
+	for _, cmd := range []string{"delete"} {
+		rows = append(rows, step{cmd, failpoint.DuringHelm})
+	}
+	return rows
+}
+
+// Reliability matrix: rows composed from a table a function builds
+func TestSteps(t *testing.T) {
+	for _, s := range steps() {
+		for _, sig := range []struct {
+			name string
+			n    int
+		}{{"sigint", 2}} {
+			t.Run(s.command+"/"+sig.name+"/"+s.step, nil)
+		}
+	}
+}
+
 // TestUnmarked is not in the matrix.
 func TestUnmarked(t *testing.T) {
 	t.Run("not-a-matrix-row", nil)
@@ -481,7 +716,8 @@ func TestUnmarked(t *testing.T) {
 	const header = "| Fault | What happens | What the user sees | How it recovers | Test |\n|---|---|---|---|---|\n"
 	const rows = "| kill | left | msg | next | `TestInterrupt/create/sigkill/during-helm`, `TestInterrupt/update/sigkill/during-helm` |\n" +
 		"| webhook | refused | says | retry | `TestWebhookDown/down`<br>`TestWebhookDown/slower-than-timeout` |\n" +
-		"| repo | fails | says | again | `TestRepo/500`, `TestRepo/hang`, `TestRepo/literal/row` |\n"
+		"| repo | fails | says | again | `TestRepo/500`, `TestRepo/hang`, `TestRepo/literal/row` |\n" +
+		"| steps | left | msg | next | `TestSteps/create/sigint/during-helm`, `TestSteps/delete/sigint/during-helm` |\n"
 	for _, tt := range []struct {
 		name, doc, src string
 		want           string // "" when it passes
@@ -505,6 +741,8 @@ func TestUnmarked(t *testing.T) {
 			want: "TestRepo has a row \"literal/row\" that docs/reliability.md does not name"},
 		{name: "a new row in the test", doc: header + rows, src: strings.Replace(tests, `{"hang", "deadline"}`, `{"hang", "deadline"}, {"truncated", "archive"}`, 1),
 			want: "TestRepo has a row \"truncated\" that docs/reliability.md does not name"},
+		{name: "a composed row the doc leaves out", doc: strings.Replace(header+rows, ", `TestSteps/delete/sigint/during-helm`", "", 1), src: tests,
+			want: "TestSteps has a row \"delete/sigint/during-helm\" that docs/reliability.md does not name"},
 		{name: "a row with no test", doc: header + rows + "| x | y | z | w | none |\n", src: tests,
 			want: "the test column names no test"},
 		{name: "a row missing a column", doc: header + rows + "| x | y | `TestWebhookDown` |\n", src: tests,

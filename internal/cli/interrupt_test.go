@@ -3,11 +3,17 @@ package cli_test
 import (
 	"bufio"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +22,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
@@ -172,6 +181,105 @@ func TestInterrupt(t *testing.T) {
 			t.Parallel()
 			interruptRow(t, fpDir, typ, s, syscall.SIGKILL, s.kill)
 		})
+	}
+	// The API server stops answering once the create reached its status write; then
+	// Ctrl-C. Every step after it (the failure's status write, its Event, the lock's
+	// release) must give up within its bound, and the command end saying what it could
+	// not record; a second Ctrl-C must end it at once.
+	for _, r := range []struct {
+		name   string
+		twice  bool
+		within time.Duration
+	}{
+		{"create/sigint/hung-api-server", false, 90 * time.Second},
+		{"create/sigint-twice/hung-api-server", true, 5 * time.Second},
+	} {
+		t.Run(r.name, func(t *testing.T) {
+			t.Parallel()
+			hungRow(t, fpDir, typ, r.twice, r.within)
+		})
+	}
+}
+
+// hungProxy is a TLS reverse proxy in front of the test API server, with its
+// system:masters credentials, that holds every request from the moment it is hung
+// until the client gives up. kubeconfig talks to it.
+type hungProxy struct {
+	hung       atomic.Bool
+	held       atomic.Int32
+	kubeconfig string
+}
+
+func newHungProxy(t *testing.T) *hungProxy {
+	t.Helper()
+	target, err := url.Parse(env.Config.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := rest.TransportFor(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &hungProxy{}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = rt
+	released := make(chan struct{})
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.hung.Load() {
+			p.held.Add(1)
+			select {
+			case <-r.Context().Done():
+			case <-released:
+			}
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { close(released); srv.Close() })
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["hung"] = &clientcmdapi.Cluster{Server: srv.URL, InsecureSkipTLSVerify: true}
+	cfg.AuthInfos["hung"] = &clientcmdapi.AuthInfo{}
+	cfg.Contexts["hung"] = &clientcmdapi.Context{Cluster: "hung", AuthInfo: "hung"}
+	cfg.CurrentContext = "hung"
+	p.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, p.kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func hungRow(t *testing.T, fpDir, typ string, twice bool, within time.Duration) {
+	name, ns := uniq("hung"), uniq("hung")
+	p := newHungProxy(t)
+	point := "create/" + failpoint.BeforeStatusWrite
+	c := startInterruptible(t, fpDir, p.kubeconfig, point, "create", name, "--extension-type", typ, "--release-namespace", ns, "--no-wait")
+	c.waitFor(t, fmt.Sprintf("failpoint %s reached", point), 90*time.Second)
+	p.hung.Store(true)
+	c.signal(t, syscall.SIGINT)
+	if twice {
+		c.waitFor(t, "interrupted: cleaning up (Ctrl-C again to stop at once)", 10*time.Second)
+		c.signal(t, syscall.SIGINT)
+	}
+	sent := time.Now()
+	if !c.exitsWithin(within) {
+		t.Fatalf("still running %v after the last SIGINT (%d requests held):\n%s", within, p.held.Load(), c.text())
+	}
+	took := time.Since(sent).Round(time.Millisecond)
+	t.Logf("exited %v after the last SIGINT, %d requests held; stderr:\n%s", took, p.held.Load(), c.text())
+	if p.held.Load() == 0 {
+		t.Error("the API server held no request: the row tests nothing")
+	}
+	st := c.cmd.ProcessState
+	if twice {
+		// Go's default for a signal no longer caught: the process dies of it.
+		if ws, ok := st.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGINT {
+			t.Errorf("after the second SIGINT: %v, want killed by SIGINT", st)
+		}
+		return
+	}
+	_, errText, _ := strings.Cut(c.text(), "\nerror: ")
+	if st.ExitCode() != 1 || !strings.HasPrefix(errText, "interrupted: ") || !strings.Contains(errText, "recording the failure: ") {
+		t.Errorf("exit %d, error %q: want 1, interrupted, and that the failure could not be recorded", st.ExitCode(), errText)
 	}
 }
 
@@ -346,63 +454,111 @@ func interruptRow(t *testing.T, fpDir, typ string, s interruptStep, sig syscall.
 // the exit code and stderr.
 func interrupted(t *testing.T, fpDir, point string, sig syscall.Signal, args ...string) (int, string) {
 	t.Helper()
+	c := startInterruptible(t, fpDir, env.Kubeconfig, point, args...)
+	c.waitFor(t, fmt.Sprintf("failpoint %s reached", point), 90*time.Second)
+	c.signal(t, sig)
+	if !c.exitsWithin(60 * time.Second) {
+		t.Fatalf("the command did not exit after %v:\n%s", sig, c.text())
+	}
+	return c.cmd.ProcessState.ExitCode(), c.text()
+}
+
+// interruptible is `kubectl ext` of the failpoints build, running.
+type interruptible struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	stderr strings.Builder
+	lines  chan string
+	exited chan struct{}
+}
+
+// startInterruptible starts `kubectl ext ARGS...` with the failpoints build on
+// kubeconfig, stopping at point.
+func startInterruptible(t *testing.T, fpDir, kubeconfig, point string, args ...string) *interruptible {
+	t.Helper()
 	kubectl, err := testenv.KubectlPath()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(kubectl, append([]string{"ext"}, args...)...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+env.Kubeconfig, failpoint.Env+"="+point,
+	c := &interruptible{lines: make(chan string, 1024), exited: make(chan struct{})}
+	c.cmd = exec.Command(kubectl, append([]string{"ext"}, args...)...)
+	c.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, failpoint.Env+"="+point,
 		"PATH="+fpDir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	pipe, err := cmd.StderrPipe()
+	pipe, err := c.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu      sync.Mutex
-		stderr  strings.Builder
-		reached = make(chan struct{})
-		drained = make(chan struct{})
-	)
-	marker := fmt.Sprintf("failpoint %s reached", point)
+	t.Cleanup(func() {
+		select {
+		case <-c.exited:
+		default:
+			_ = c.cmd.Process.Kill()
+			<-c.exited
+		}
+	})
 	go func() {
-		defer close(drained)
 		sc := bufio.NewScanner(pipe)
-		seen := false
 		for sc.Scan() {
-			mu.Lock()
-			stderr.WriteString(sc.Text() + "\n")
-			mu.Unlock()
-			if !seen && sc.Text() == marker {
-				seen = true
-				close(reached)
+			c.mu.Lock()
+			c.stderr.WriteString(sc.Text() + "\n")
+			c.mu.Unlock()
+			select {
+			case c.lines <- sc.Text():
+			default:
 			}
 		}
+		close(c.lines)
+		// kubectl execs the plugin, so the signals go to the plugin itself.
+		_ = c.cmd.Wait()
+		close(c.exited)
 	}()
-	exited := make(chan error, 1)
-	// kubectl execs the plugin, so the signal goes to the plugin itself.
-	go func() { <-drained; exited <- cmd.Wait() }()
-	text := func() string { mu.Lock(); defer mu.Unlock(); return stderr.String() }
-	select {
-	case <-reached:
-	case err := <-exited:
-		t.Fatalf("the command ended (%v) before reaching failpoint %s:\n%s", err, point, text())
-	case <-time.After(90 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("the command did not reach failpoint %s:\n%s", point, text())
+	return c
+}
+
+func (c *interruptible) text() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stderr.String()
+}
+
+// waitFor waits until the command prints line.
+func (c *interruptible) waitFor(t *testing.T, line string, within time.Duration) {
+	t.Helper()
+	timeout := time.After(within)
+	for {
+		select {
+		case l, ok := <-c.lines:
+			if !ok {
+				<-c.exited
+				t.Fatalf("the command ended (%v) before it said %q:\n%s", c.cmd.ProcessState, line, c.text())
+			}
+			if l == line {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("the command did not say %q within %v:\n%s", line, within, c.text())
+		}
 	}
-	if err := cmd.Process.Signal(sig); err != nil {
+}
+
+func (c *interruptible) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// exitsWithin reports whether the command exits within d.
+func (c *interruptible) exitsWithin(d time.Duration) bool {
 	select {
-	case <-exited:
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("the command did not exit after %v:\n%s", sig, text())
+	case <-c.exited:
+		return true
+	case <-time.After(d):
+		return false
 	}
-	return cmd.ProcessState.ExitCode(), text()
 }
 
 // readExt reads an Extension, returning the API's error (NotFound when there is none).

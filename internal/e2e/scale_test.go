@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"helm.sh/helm/v3/pkg/repo/repotest"
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/rest"
@@ -227,6 +228,16 @@ func TestTwoHundred(t *testing.T) {
 		checkHistory(t, name, name, "1:superseded", "2:superseded", "3:deployed")
 	}
 	checkPodsReady(t, names)
+	// Each command released its lock: no Lease is left for the next one to take over.
+	leases := &coordinationv1.LeaseList{}
+	if err := env.Client.List(ctx, leases); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range leases.Items {
+		if strings.HasPrefix(l.Name, "kubeext-"+prefix+"-") {
+			t.Errorf("lock lease %s/%s is left behind: %+v", l.Namespace, l.Name, l.Spec)
+		}
+	}
 	t.Logf("%d extensions created, listed, upgraded and checked in %v", scaleN, time.Since(begin).Round(time.Millisecond))
 }
 

@@ -131,11 +131,11 @@ func (h *fakeHelm) Uninstall(name, namespace string, expect release.Record, _ bo
 }
 
 // RecoverForUninstall: the fake holds no objects, so it recovers as RecoverPending.
-func (h *fakeHelm) RecoverForUninstall(name, namespace string, expect release.Record, interrupted bool) (string, error) {
-	return h.RecoverPending(name, namespace, expect, interrupted)
+func (h *fakeHelm) RecoverForUninstall(name, namespace string, expect release.Record, interrupted bool, by string) (string, error) {
+	return h.RecoverPending(name, namespace, expect, interrupted, by)
 }
 
-func (h *fakeHelm) RecoverPending(name, namespace string, expect release.Record, interrupted bool) (string, error) {
+func (h *fakeHelm) RecoverPending(name, namespace string, expect release.Record, interrupted bool, _ string) (string, error) {
 	key := namespace + "/" + name
 	pending := h.stored[key]
 	if pending == nil || !pending.Info.Status.IsPending() {

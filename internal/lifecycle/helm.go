@@ -32,11 +32,13 @@ type Helm interface {
 	Adopt(ctx context.Context, req release.Request) (release.Record, error)
 	Uninstall(name, namespace string, expect release.Record, wait bool, timeout time.Duration) error
 	// RecoverPending removes a pending revision an interrupted command left.
-	RecoverPending(name, namespace string, expect release.Record, interrupted bool) (string, error)
+	// by is the lock holder identity of the interrupted command (the holder this
+	// command took the lock over from, "" for none): the revision must carry its stamp.
+	RecoverPending(name, namespace string, expect release.Record, interrupted bool, by string) (string, error)
 	// RecoverForUninstall is RecoverPending before an uninstall: it also deletes what
 	// the interrupted revision created (the live objects carrying this release's
 	// ownership annotations).
-	RecoverForUninstall(name, namespace string, expect release.Record, interrupted bool) (string, error)
+	RecoverForUninstall(name, namespace string, expect release.Record, interrupted bool, by string) (string, error)
 }
 
 // HelmClient adapts *release.Client to Helm.
@@ -156,7 +158,9 @@ func (m *Manager) helmApply(ctx context.Context, s helmStep) (release.Record, er
 	req := release.Request{Name: e.Name, Namespace: ReleaseNamespace(e), Chart: s.Chart, Values: vals, Wait: s.Wait, Timeout: s.Timeout,
 		Description: fmt.Sprintf("kubectl ext %s: version %s", s.Command, s.Version), Expect: recordOf(e),
 		// A lock lost while Helm waited stops the rollback or uninstall that would follow.
-		Proceed: func() error { return stillHeld(ctx) }, Progress: m.liveReady(e)}
+		Proceed: func() error { return stillHeld(ctx) }, Progress: m.liveReady(e),
+		// Stamped into the revision: recovery trusts it only for this command.
+		Operation: operationOf(ctx).holder()}
 	if err := stillHeld(ctx); err != nil {
 		return release.Record{}, err
 	}

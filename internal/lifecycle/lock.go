@@ -98,6 +98,9 @@ type lock struct {
 	// stale is true when the lock was taken over from a holder that stopped renewing
 	// (or whose process is gone): its Creating/Updating/Deleting state is stale.
 	stale bool
+	// tookFrom is the holder identity of the stale lock taken over: the interrupted
+	// command whose Helm revision recovery may repair (release.OperationLabel).
+	tookFrom string
 
 	stop context.CancelFunc
 	done sync.WaitGroup
@@ -259,6 +262,7 @@ func (w *watcher) create(ctx context.Context) (bool, error) {
 func (w *watcher) take(ctx context.Context, lease *coordinationv1.Lease, stale bool) (bool, error) {
 	l := w.l
 	sent := w.lk.clock.Now()
+	from := ptr.Deref(lease.Spec.HolderIdentity, "")
 	w.lk.claim(lease, sent)
 	if err := l.c.Update(ctx, lease); err != nil {
 		if apierrors.IsConflict(err) {
@@ -267,6 +271,9 @@ func (w *watcher) take(ctx context.Context, lease *coordinationv1.Lease, stale b
 		return false, fmt.Errorf("taking the lock of extension %s: %w", l.extension, err)
 	}
 	l.lease, l.renewed, l.stale = lease, sent, stale
+	if stale {
+		l.tookFrom = from
+	}
 	return true, nil
 }
 

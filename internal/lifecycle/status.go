@@ -243,7 +243,7 @@ func (m *Manager) recover(ctx context.Context, e *v1alpha1.Extension, l *lock, t
 		if then == thenUninstall {
 			recoverRelease = h.RecoverForUninstall
 		}
-		did, err := recoverRelease(e.Name, ReleaseNamespace(e), recordOf(e), inProgress(e.Status.ProvisioningState))
+		did, err := recoverRelease(e.Name, ReleaseNamespace(e), recordOf(e), inProgress(e.Status.ProvisioningState), l.tookFrom)
 		if err != nil {
 			return fmt.Errorf("recovering the interrupted release of extension %s: %w", e.Name, err)
 		}
@@ -290,4 +290,18 @@ func releaseDetached(ctx context.Context, l *lock) {
 	rctx, cancel := detached(ctx)
 	defer cancel()
 	l.release(rctx)
+}
+
+// holder is the lock holder identity of the operation's command ("" before it holds
+// its lock, or without an operation): stamped into the revisions it stores.
+func (o *operation) holder() string {
+	if o == nil {
+		return ""
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.lock == nil {
+		return ""
+	}
+	return o.lock.holder
 }

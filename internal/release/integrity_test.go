@@ -276,7 +276,7 @@ func uninstall(_ *testing.T, c *cluster, rec release.Record) error {
 
 func recoverPending(interrupted bool) func(*testing.T, *cluster, release.Record) error {
 	return func(_ *testing.T, c *cluster, rec release.Record) error {
-		_, err := c.client().RecoverPending("podinfo", ns, rec, interrupted)
+		_, err := c.client().RecoverPending("podinfo", ns, rec, interrupted, interruptedHolder)
 		return err
 	}
 }

@@ -1,6 +1,8 @@
 package release
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -38,12 +40,20 @@ func interruptedUninstall(stored *helmrelease.Release, expect Record) bool {
 // annotations, what the interrupted one created. Anything else is left for Verify
 // to report.
 //
+// by is the identity of the interrupted command, whose lock this one took over: the
+// revision must carry its stamp (OperationLabel).
+//
 // With uninstall (the command that follows uninstalls the release), what the
 // unrecorded revision created is deleted first (deleteOwned): no later install would
 // take it over.
-func recoverUnrecorded(cfg *action.Configuration, name, namespace string, newest *helmrelease.Release, expect Record, interrupted, uninstall bool) (string, error) {
+func recoverUnrecorded(cfg *action.Configuration, name, namespace string, newest *helmrelease.Release, expect Record, interrupted bool, by string, uninstall bool) (string, error) {
 	if !interrupted || newest.Info.Status != helmrelease.StatusDeployed || newest.Version != expect.Revision+1 {
 		return "", nil
+	}
+	// The revision must be the interrupted command's own, by its stamp: a deployed
+	// revision anyone else stored (`helm upgrade` of the same name, say) is drift.
+	if !storedBy(newest, by) {
+		return "", &DriftError{Name: name, Namespace: namespace, Differences: []string{notStoredBy(newest, by)}}
 	}
 	var recorded *helmrelease.Release
 	if !expect.IsZero() {
@@ -139,4 +149,38 @@ func deleteOwned(cfg *action.Configuration, name, namespace string, rel *helmrel
 		return "", fmt.Errorf("deleting what the interrupted revision %d created: %w", rel.Version, errors.Join(errs...))
 	}
 	return fmt.Sprintf("deleted its %d objects (%s); ", len(owned), strings.Join(names, ", ")), nil
+}
+
+// OperationLabel is the label of each revision kubectl ext stores, naming (by a digest
+// of its lock holder's identity, which a label value cannot hold as it is) the command
+// that stored it.
+const OperationLabel = "kubeext.dev/operation"
+
+// OperationStamp is the value of OperationLabel for a command whose lock holder
+// identity is holder.
+func OperationStamp(holder string) string {
+	sum := sha256.Sum256([]byte(holder))
+	return hex.EncodeToString(sum[:16])
+}
+
+func operationLabels(holder string) map[string]string {
+	if holder == "" {
+		return nil
+	}
+	return map[string]string{OperationLabel: OperationStamp(holder)}
+}
+
+// stamped reports whether rel names the command that stored it.
+func stamped(rel *helmrelease.Release) bool { return rel.Labels[OperationLabel] != "" }
+
+// storedBy reports whether rel carries the stamp of the command holder identifies.
+func storedBy(rel *helmrelease.Release, holder string) bool {
+	return holder != "" && rel.Labels[OperationLabel] == OperationStamp(holder)
+}
+
+func notStoredBy(rel *helmrelease.Release, holder string) string {
+	if holder == "" {
+		return fmt.Sprintf("revision %d is %s, but this command took over no interrupted command's lock to recover it for", rel.Version, status(rel))
+	}
+	return fmt.Sprintf("revision %d is %s, but the interrupted command (%s) did not store it", rel.Version, status(rel), holder)
 }

@@ -37,7 +37,7 @@ func TestInterruptedAfterHelm(t *testing.T) {
 	}
 	recoverAs := func(interrupted bool) func(*testing.T, *cluster, release.Record) (string, error) {
 		return func(_ *testing.T, c *cluster, rec release.Record) (string, error) {
-			return c.client().RecoverPending("podinfo", ns, rec, interrupted)
+			return c.client().RecoverPending("podinfo", ns, rec, interrupted, interruptedHolder)
 		}
 	}
 	tests := []struct {
@@ -77,13 +77,79 @@ func TestInterruptedAfterHelm(t *testing.T) {
 			act: func(t *testing.T, c *cluster, rec release.Record) (string, error) {
 				healthy := c.cfg.Releases.Driver
 				c.cfg.Releases.Driver = &killedAfterOneWrite{Driver: healthy}
-				if _, err := c.client().RecoverPending("podinfo", ns, rec, true); err == nil {
+				if _, err := c.client().RecoverPending("podinfo", ns, rec, true, interruptedHolder); err == nil {
 					t.Fatal("the recovery killed after its first write returned no error")
 				}
 				c.cfg.Releases.Driver = healthy
-				return c.client().RecoverPending("podinfo", ns, rec, true)
+				return c.client().RecoverPending("podinfo", ns, rec, true, interruptedHolder)
 			},
 			wantSaid:    "release podinfo/podinfo revision 2 was deployed by an interrupted command that never recorded it: removed its record; recorded revision 1 is the deployed one again",
+			wantHistory: "1:deployed",
+		},
+		{
+			// `helm install` of the same name by someone, while the Extension shows a
+			// create unfinished: not the interrupted command's, so not dropped.
+			name: "a first install the interrupted command did not store is refused",
+			setup: func(t *testing.T, c *cluster) release.Record {
+				req := request(t, "1.4.0", nil)
+				req.Operation = ""
+				if _, err := c.client().Install(ctx, req); err != nil {
+					t.Fatal(err)
+				}
+				return release.Record{}
+			},
+			act:         recoverAs(true),
+			wantErr:     "revision 1 is deployed, but the interrupted command (" + interruptedHolder + ") did not store it",
+			wantHistory: "1:deployed",
+		},
+		{
+			name: "a deployed revision another command stored is refused",
+			setup: func(t *testing.T, c *cluster) release.Record {
+				req := upgradeOf(t, c)
+				req.Operation = "kubectl-ext@test/2-another"
+				if _, err := c.client().Upgrade(ctx, req); err != nil {
+					t.Fatal(err)
+				}
+				return req.Expect
+			},
+			act:         recoverAs(true),
+			wantErr:     "revision 2 is deployed, but the interrupted command (" + interruptedHolder + ") did not store it",
+			wantHistory: "1:superseded 2:deployed",
+		},
+		{
+			name:  "a deployed revision is refused when no interrupted command's lock was taken over",
+			setup: upgraded,
+			act: func(_ *testing.T, c *cluster, rec release.Record) (string, error) {
+				return c.client().RecoverPending("podinfo", ns, rec, true, "")
+			},
+			wantErr:     "revision 2 is deployed, but this command took over no interrupted command's lock",
+			wantHistory: "1:superseded 2:deployed",
+		},
+		{
+			name: "a pending revision another command stored is refused",
+			setup: func(t *testing.T, c *cluster) release.Record {
+				rec := installed(t, c)
+				pending(t, c, 2, helmrelease.StatusPendingUpgrade)
+				tamper(t, c, 2, func(r *helmrelease.Release) {
+					r.Labels = map[string]string{release.OperationLabel: release.OperationStamp("kubectl-ext@test/2-another")}
+				})
+				return rec
+			},
+			act:         recoverAs(true),
+			wantErr:     "revision 2 is pending-upgrade, but the interrupted command (" + interruptedHolder + ") did not store it",
+			wantHistory: "1:deployed 2:pending-upgrade",
+		},
+		{
+			// Stored before kubectl ext stamped its revisions: trusted on the other
+			// conditions, as then.
+			name: "a pending revision without a stamp is recovered as before",
+			setup: func(t *testing.T, c *cluster) release.Record {
+				rec := installed(t, c)
+				pending(t, c, 2, helmrelease.StatusPendingUpgrade)
+				return rec
+			},
+			act:         recoverAs(true),
+			wantSaid:    "was left pending-upgrade by an interrupted command: removed its record; recorded revision 1 stays the deployed one",
 			wantHistory: "1:deployed",
 		},
 		{
@@ -179,7 +245,7 @@ func TestUpgradeAfterRecovery(t *testing.T) {
 	if _, err := c.client().Upgrade(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.client().RecoverPending("podinfo", ns, req.Expect, true); err != nil {
+	if _, err := c.client().RecoverPending("podinfo", ns, req.Expect, true, interruptedHolder); err != nil {
 		t.Fatal(err)
 	}
 	rel, err := c.client().Upgrade(context.Background(), req)

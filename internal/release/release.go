@@ -54,6 +54,10 @@ type Request struct {
 	// Progress, when set, is told how many of the release's objects are ready while
 	// Helm waits for them (with Wait).
 	Progress ReadyProgress
+	// Operation is the identity of the command (its lock's holder) that stores the
+	// revision: stamped into it (OperationLabel), so that recovery, should the command
+	// be interrupted, knows the revision for that command's.
+	Operation string
 }
 
 // proceed asks req.Proceed, if set, before a step taken after failed.
@@ -197,6 +201,7 @@ func (c *Client) install(ctx context.Context, cfg *action.Configuration, b *boun
 	in.ReleaseName, in.Namespace = req.Name, req.Namespace
 	in.Wait, in.Timeout = req.Wait, timeoutOr(req.Timeout)
 	in.Description = req.Description
+	in.Labels = operationLabels(req.Operation)
 	// Run, not RunWithContext: the latter returns on ctx.Done with the install still
 	// running (interrupted_transport.go); ctx reaches Helm's requests instead.
 	rel, err := in.Run(req.Chart, req.Values)
@@ -281,6 +286,7 @@ func (c *Client) Upgrade(ctx context.Context, req Request) (*helmrelease.Release
 	up.Namespace = req.Namespace
 	up.Wait, up.Timeout = req.Wait, timeoutOr(req.Timeout)
 	up.Description = req.Description
+	up.Labels = operationLabels(req.Operation)
 	// Without ResetValues, Helm reuses the stored values when the request has none, so
 	// settings cleared (or values forged in the record) would survive.
 	up.ResetValues, up.ReuseValues = true, false
@@ -361,8 +367,8 @@ func (c *Client) Uninstall(name, namespace string, expect Record, wait bool, tim
 // nobody recorded, so nothing in the cluster is touched. The next upgrade diffs
 // against the recorded revision; objects the interrupted command created stay until
 // an upgrade or install of the release takes them over.
-func (c *Client) RecoverPending(name, namespace string, expect Record, interrupted bool) (string, error) {
-	return c.recoverPending(name, namespace, expect, interrupted, false)
+func (c *Client) RecoverPending(name, namespace string, expect Record, interrupted bool, by string) (string, error) {
+	return c.recoverPending(name, namespace, expect, interrupted, by, false)
 }
 
 // RecoverForUninstall is RecoverPending before an uninstall: forgetting the
@@ -371,11 +377,11 @@ func (c *Client) RecoverPending(name, namespace string, expect Record, interrupt
 // manifest lists that carry this release's Helm ownership annotations are deleted
 // before its record is removed (see deleteOwned); the uninstall of the recorded
 // revision, if any, deletes the rest.
-func (c *Client) RecoverForUninstall(name, namespace string, expect Record, interrupted bool) (string, error) {
-	return c.recoverPending(name, namespace, expect, interrupted, true)
+func (c *Client) RecoverForUninstall(name, namespace string, expect Record, interrupted bool, by string) (string, error) {
+	return c.recoverPending(name, namespace, expect, interrupted, by, true)
 }
 
-func (c *Client) recoverPending(name, namespace string, expect Record, interrupted, uninstall bool) (string, error) {
+func (c *Client) recoverPending(name, namespace string, expect Record, interrupted bool, by string, uninstall bool) (string, error) {
 	cfg, err := c.config(namespace)
 	if err != nil {
 		return "", err
@@ -388,7 +394,7 @@ func (c *Client) recoverPending(name, namespace string, expect Record, interrupt
 		return "", nil
 	}
 	if !pending.Info.Status.IsPending() {
-		return recoverUnrecorded(cfg, name, namespace, pending, expect, interrupted, uninstall)
+		return recoverUnrecorded(cfg, name, namespace, pending, expect, interrupted, by, uninstall)
 	}
 	var recorded *helmrelease.Release
 	if !expect.IsZero() {
@@ -399,6 +405,11 @@ func (c *Client) recoverPending(name, namespace string, expect Record, interrupt
 	}
 	if err := VerifyPending(name, namespace, pending, recorded, expect, interrupted); err != nil {
 		return "", err
+	}
+	// A pending revision with no stamp was stored before kubectl ext stamped them: it is
+	// trusted on the conditions above alone, as it was then.
+	if stamped(pending) && !storedBy(pending, by) {
+		return "", &DriftError{Name: name, Namespace: namespace, Differences: []string{notStoredBy(pending, by)}}
 	}
 	deleted := ""
 	if uninstall {

@@ -89,9 +89,14 @@ func podinfo(t *testing.T, version string) *chart.Chart {
 	return ch
 }
 
+// interruptedHolder is the lock holder identity of the commands these tests run:
+// each revision they store carries its stamp, and recovery is told it is the
+// interrupted command's.
+const interruptedHolder = "kubectl-ext@test/1-interrupted"
+
 func request(t *testing.T, version string, values map[string]any) release.Request {
 	return release.Request{Name: "podinfo", Namespace: ns, Chart: podinfo(t, version), Values: values,
-		Timeout: time.Second, Description: "test " + version}
+		Timeout: time.Second, Description: "test " + version, Operation: interruptedHolder}
 }
 
 // upgradeOf installs 1.4.0 and returns the request that upgrades it to 1.4.1,
@@ -315,7 +320,7 @@ func TestClient(t *testing.T) {
 			name: "a release an interrupted install left pending-install loses its record",
 			run: func(t *testing.T, c *cluster) error {
 				pending(t, c, 1, helmrelease.StatusPendingInstall)
-				did, err := c.client().RecoverPending("podinfo", ns, release.Record{}, true)
+				did, err := c.client().RecoverPending("podinfo", ns, release.Record{}, true, interruptedHolder)
 				if err == nil && !strings.Contains(did, "was left pending-install by an interrupted command: removed its record") {
 					t.Errorf("RecoverPending says %q", did)
 				}
@@ -330,7 +335,7 @@ func TestClient(t *testing.T) {
 					return err
 				}
 				pending(t, c, 2, helmrelease.StatusPendingUpgrade)
-				did, err := c.client().RecoverPending("podinfo", ns, release.RecordOf(rel), true)
+				did, err := c.client().RecoverPending("podinfo", ns, release.RecordOf(rel), true, interruptedHolder)
 				if err == nil && !strings.Contains(did, "recorded revision 1 stays the deployed one") {
 					t.Errorf("RecoverPending says %q", did)
 				}
@@ -345,7 +350,7 @@ func TestClient(t *testing.T) {
 				if _, err := c.client().Install(context.Background(), request(t, "1.4.0", nil)); err != nil {
 					return err
 				}
-				did, err := c.client().RecoverPending("podinfo", ns, release.Record{}, false)
+				did, err := c.client().RecoverPending("podinfo", ns, release.Record{}, false, interruptedHolder)
 				if did != "" {
 					t.Errorf("RecoverPending says %q, want nothing done", did)
 				}

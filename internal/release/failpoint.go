@@ -1,7 +1,6 @@
 package release
 
 import (
-	"fmt"
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
@@ -49,13 +48,6 @@ type fullKube interface {
 }
 
 type stoppingKube struct{ fullKube }
-
-func stop() error {
-	if failpoint.HitProcess(failpoint.DuringHelm) {
-		return fmt.Errorf("interrupted at failpoint %s", failpoint.DuringHelm)
-	}
-	return nil
-}
 
 func (k *stoppingKube) Create(resources kube.ResourceList) (*kube.Result, error) {
 	failpoint.HitProcess(failpoint.DuringHelm)

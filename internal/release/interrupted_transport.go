@@ -58,9 +58,6 @@ func newBoundContexts(ctx context.Context) *boundContexts {
 // has returned, and what the command does now must be done even after Ctrl-C.
 func (b *boundContexts) cleaningUp() { b.objects.Store(&b.cleanup) }
 
-// interrupted reports whether the command's context is done.
-func (b *boundContexts) interrupted() bool { return (*b.objects.Load()).Err() != nil }
-
 // boundConfig is Client.config for one action whose requests carry ctx: the kube
 // client's (Helm's objects) carry b.objects, the release storage's carry b.cleanup.
 // The returned stop releases the contexts' timers once the action and its clean-up

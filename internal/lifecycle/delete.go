@@ -81,7 +81,7 @@ func (m *Manager) delete(ctx context.Context, req DeleteRequest) error {
 	if err != nil {
 		return m.fail(ctx, e, "InstallIdentity", err)
 	}
-	if err := h.Uninstall(e.Name, ns, recordOf(e), req.Wait, req.Timeout); err != nil {
+	if err := h.Uninstall(ctx, e.Name, ns, recordOf(e), req.Wait, req.Timeout); err != nil {
 		code := "UninstallFailed"
 		if errors.Is(err, release.ErrDrift) {
 			code = "ReleaseDrift"

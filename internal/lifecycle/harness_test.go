@@ -114,7 +114,7 @@ func (h *fakeHelm) Adopt(ctx context.Context, req release.Request) (release.Reco
 	return h.store(req, 1), nil
 }
 
-func (h *fakeHelm) Uninstall(name, namespace string, expect release.Record, _ bool, _ time.Duration) error {
+func (h *fakeHelm) Uninstall(_ context.Context, name, namespace string, expect release.Record, _ bool, _ time.Duration) error {
 	h.record("uninstall " + namespace + "/" + name)
 	stored := h.stored[namespace+"/"+name]
 	if stored == nil {

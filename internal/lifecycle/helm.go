@@ -30,7 +30,7 @@ type Helm interface {
 	Upgrade(ctx context.Context, req release.Request) (release.Record, error)
 	// Adopt drops the stored records, trusting none of them, and installs afresh.
 	Adopt(ctx context.Context, req release.Request) (release.Record, error)
-	Uninstall(name, namespace string, expect release.Record, wait bool, timeout time.Duration) error
+	Uninstall(ctx context.Context, name, namespace string, expect release.Record, wait bool, timeout time.Duration) error
 	// RecoverPending removes a pending revision an interrupted command left.
 	// by is the lock holder identity of the interrupted command (the holder this
 	// command took the lock over from, "" for none): the revision must carry its stamp.

@@ -192,8 +192,8 @@ func (h *identityHelm) Adopt(ctx context.Context, req release.Request) (release.
 	return rec, err
 }
 
-func (h *identityHelm) Uninstall(name, namespace string, expect release.Record, wait bool, timeout time.Duration) error {
-	if err := h.Helm.Uninstall(name, namespace, expect, wait, timeout); err != nil {
+func (h *identityHelm) Uninstall(ctx context.Context, name, namespace string, expect release.Record, wait bool, timeout time.Duration) error {
+	if err := h.Helm.Uninstall(ctx, name, namespace, expect, wait, timeout); err != nil {
 		return h.m.forbidden(err, h.e, h.id)
 	}
 	if h.id.Managed {

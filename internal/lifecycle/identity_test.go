@@ -123,7 +123,7 @@ func (h *impersonated) Install(_ context.Context, req release.Request) (release.
 	return release.Record{}, h.parent.installErr
 }
 
-func (h *impersonated) Uninstall(_, _ string, _ release.Record, _ bool, _ time.Duration) error {
+func (h *impersonated) Uninstall(_ context.Context, _, _ string, _ release.Record, _ bool, _ time.Duration) error {
 	h.parent.calls = append(h.parent.calls, "uninstall as "+h.who)
 	return nil
 }
@@ -226,7 +226,7 @@ func TestHelmForNamespaceScope(t *testing.T) {
 		t.Fatalf("again: %v", err)
 	}
 	// Uninstall removes it.
-	if err := hh.Uninstall("p", "team-a", release.Record{}, false, 0); err != nil {
+	if err := hh.Uninstall(context.Background(), "p", "team-a", release.Record{}, false, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, o := range []client.Object{&corev1.ServiceAccount{}, &rbacv1.Role{}, &rbacv1.RoleBinding{}} {

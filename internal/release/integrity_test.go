@@ -271,7 +271,7 @@ func upgradeTo(version string, values map[string]any) func(*testing.T, *cluster,
 }
 
 func uninstall(_ *testing.T, c *cluster, rec release.Record) error {
-	return c.client().Uninstall("podinfo", ns, rec, false, 0)
+	return c.client().Uninstall(context.Background(), "podinfo", ns, rec, false, 0)
 }
 
 func recoverPending(interrupted bool) func(*testing.T, *cluster, release.Record) error {

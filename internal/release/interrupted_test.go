@@ -191,7 +191,7 @@ func TestInterruptedAfterHelm(t *testing.T) {
 				return rec
 			},
 			act: func(_ *testing.T, c *cluster, rec release.Record) (string, error) {
-				return "", c.client().Uninstall("podinfo", ns, rec, false, 0)
+				return "", c.client().Uninstall(context.Background(), "podinfo", ns, rec, false, 0)
 			},
 			wantHistory: "",
 		},
@@ -208,7 +208,7 @@ func TestInterruptedAfterHelm(t *testing.T) {
 				return rec
 			},
 			act: func(_ *testing.T, c *cluster, rec release.Record) (string, error) {
-				return "", c.client().Uninstall("podinfo", ns, rec, false, 0)
+				return "", c.client().Uninstall(context.Background(), "podinfo", ns, rec, false, 0)
 			},
 			wantErr:     "the manifest of revision 1 differs",
 			wantHistory: "1:uninstalling",

@@ -330,11 +330,17 @@ func (c *Client) Upgrade(ctx context.Context, req Request) (*helmrelease.Release
 // Uninstall removes the release, when its newest revision is the one expect records
 // (else a *DriftError: an uninstall deletes what the stored manifest lists and runs
 // its hooks). A release that does not exist is not an error.
-func (c *Client) Uninstall(name, namespace string, expect Record, wait bool, timeout time.Duration) error {
-	cfg, err := c.config(namespace)
+//
+// Once started, an uninstall is finished even after ctx is cancelled (a half-deleted
+// release helps nobody), but its requests give up cleanupTimeout after that, so an
+// API server that no longer answers cannot hold the command.
+func (c *Client) Uninstall(ctx context.Context, name, namespace string, expect Record, wait bool, timeout time.Duration) error {
+	cfg, b, err := c.boundConfig(ctx, namespace)
 	if err != nil {
 		return err
 	}
+	defer b.stop()
+	b.cleaningUp()
 	stored, err := last(cfg, name, namespace)
 	if err != nil {
 		return fmt.Errorf("helm uninstall: reading release %s/%s: %w", namespace, name, err)

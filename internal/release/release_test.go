@@ -289,7 +289,7 @@ func TestClient(t *testing.T) {
 				if _, err := c.client().Upgrade(context.Background(), req); !errors.Is(err, release.ErrDrift) || !strings.Contains(err.Error(), "revision 1 is stored twice") {
 					t.Errorf("upgrade: %v, want the duplicate refused as drift", err)
 				}
-				return c.client().Uninstall("podinfo", ns, release.RecordOf(rel), false, time.Second)
+				return c.client().Uninstall(context.Background(), "podinfo", ns, release.RecordOf(rel), false, time.Second)
 			},
 			wantErr:      "release podinfo/podinfo: revision 1 is stored twice",
 			wantHistory:  []string{"1:deployed:1.4.0", "1:deployed:1.4.0"},
@@ -310,10 +310,10 @@ func TestClient(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if err := c.client().Uninstall("podinfo", ns, release.RecordOf(rel), false, time.Second); err != nil {
+				if err := c.client().Uninstall(context.Background(), "podinfo", ns, release.RecordOf(rel), false, time.Second); err != nil {
 					return err
 				}
-				return c.client().Uninstall("podinfo", ns, release.RecordOf(rel), false, time.Second)
+				return c.client().Uninstall(context.Background(), "podinfo", ns, release.RecordOf(rel), false, time.Second)
 			},
 		},
 		{

@@ -19,9 +19,12 @@ import (
 	"time"
 
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -579,4 +582,49 @@ func newest(t *testing.T, name, ns string) (int, helmrelease.Status) {
 	}
 	last := h[len(h)-1]
 	return last.Version, last.Info.Status
+}
+
+// TestDeleteAfterInterruptedCreateKeepsForeignObjects: the revision a killed create
+// stored but never recorded is a Secret any admin of the release namespace can
+// rewrite. delete uninstalls what it lists only where the live object carries this
+// release's Helm ownership: an object the forged manifest adds, created by someone
+// else, stays.
+func TestDeleteAfterInterruptedCreateKeepsForeignObjects(t *testing.T) {
+	requireEnv(t)
+	fpDir := fpBins.Dir(t)
+	t.Cleanup(func() { _ = fpBins.Close() })
+	typ := httpType(t, chartsourcetest.Podinfo())
+	name, ns := uniq("forged"), uniq("forged")
+	interrupted(t, fpDir, "create/"+failpoint.BeforeStatusWrite, syscall.SIGKILL,
+		"create", name, "--extension-type", typ, "--release-namespace", ns, "--no-wait")
+
+	foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "not-" + name}}
+	if err := env.Client.Create(testCtx(t), foreign); err != nil {
+		t.Fatal(err)
+	}
+	secrets := driver.NewSecrets(kubernetes.NewForConfigOrDie(env.Config).CoreV1().Secrets(ns))
+	key := fmt.Sprintf("sh.helm.release.v1.%s.v1", name)
+	rel, err := secrets.Get(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel.Manifest += fmt.Sprintf("\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: %s\n", foreign.Name, ns)
+	if err := secrets.Update(key, rel); err != nil {
+		t.Fatal(err)
+	}
+
+	res := kext(t, "delete", name, "--yes", "--no-wait")
+	if res.ExitCode != 0 {
+		t.Fatalf("delete: exit %d\n%s", res.ExitCode, res.Stderr)
+	}
+	t.Logf("delete:\n%s%s", res.Stdout, res.Stderr)
+	if want := fmt.Sprintf("deleted its 2 objects (ConfigMap %s, Deployment %s); removed its record", name, name); !strings.Contains(res.Stderr, want) {
+		t.Errorf("delete does not say %q", want)
+	}
+	if err := env.Client.Get(testCtx(t), client.ObjectKeyFromObject(foreign), &corev1.ConfigMap{}); err != nil {
+		t.Errorf("the ConfigMap the forged record listed, not the release's, was deleted: %v", err)
+	}
+	if err := env.Client.Get(testCtx(t), client.ObjectKey{Namespace: ns, Name: name}, &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the release's Deployment is still there (%v)", err)
+	}
 }

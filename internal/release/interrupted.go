@@ -35,10 +35,10 @@ func interruptedUninstall(stored *helmrelease.Release, expect Record) bool {
 // command that never finished, and the recorded revision (which Helm marked
 // superseded) must still match the record; then, as for a pending revision, the
 // unrecorded one is not trusted: its record is deleted and the recorded revision is
-// marked deployed again. Nothing in the cluster is touched: the next upgrade diffs
-// against the recorded revision and the next install takes over, by Helm's ownership
-// annotations, what the interrupted one created. Anything else is left for Verify
-// to report.
+// marked deployed again. Nothing in the cluster is touched (but see uninstall below):
+// the next upgrade diffs against the recorded revision and the next install takes
+// over, by Helm's ownership annotations, what the interrupted one created. Anything
+// else is left for Verify to report.
 //
 // by is the identity of the interrupted command, whose lock this one took over: the
 // revision must carry its stamp (OperationLabel).

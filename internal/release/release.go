@@ -372,7 +372,8 @@ func (c *Client) Uninstall(ctx context.Context, name, namespace string, expect R
 // pending record only: rolling back or uninstalling would act on its manifest, which
 // nobody recorded, so nothing in the cluster is touched. The next upgrade diffs
 // against the recorded revision; objects the interrupted command created stay until
-// an upgrade or install of the release takes them over.
+// an upgrade or install of the release takes them over (before an uninstall, which
+// nothing follows, RecoverForUninstall deletes them instead).
 func (c *Client) RecoverPending(name, namespace string, expect Record, interrupted bool, by string) (string, error) {
 	return c.recoverPending(name, namespace, expect, interrupted, by, false)
 }

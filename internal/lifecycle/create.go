@@ -7,6 +7,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/chart"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -80,10 +81,21 @@ func (m *Manager) create(ctx context.Context, req CreateRequest) (*v1alpha1.Exte
 		return nil, explain(err, "get", "extensions.kubeext.dev")
 	}
 
-	if req.DryRun == DryRunServer {
-		if err := m.client.Create(ctx, e.DeepCopy(), client.DryRunAll); err != nil {
-			return nil, explain(err, "create", "extensions.kubeext.dev")
+	// The API server and its admission webhook judge the Extension (a server dry run)
+	// before the release namespace is created, so a write they refuse, or cannot
+	// review because the webhook is down or slow, leaves no empty namespace behind.
+	// Removing a namespace this command created once the write is refused would race:
+	// between its creation and its removal another create of the same release
+	// namespace may start using it, and a dry run deletes nothing. A webhook lost
+	// between the dry run and the write can still leave the namespace, empty and
+	// labelled managed-by kubectl-ext, which the same command again then uses.
+	if err := m.client.Create(ctx, e.DeepCopy(), client.DryRunAll); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("%w: %s (created meanwhile by another command; retry)", ErrAlreadyExists, e.Name)
 		}
+		return nil, explain(err, "create", "extensions.kubeext.dev")
+	}
+	if req.DryRun == DryRunServer {
 		e.Status.TargetVersion = version
 		return e, nil
 	}
@@ -173,6 +185,17 @@ func newExtension(req CreateRequest, t *v1alpha1.ExtensionType) *v1alpha1.Extens
 // is an error.
 func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.ExtensionType, want, existing *v1alpha1.Extension,
 	version string, ch *chart.Chart) (*v1alpha1.Extension, error) {
+	// As az's create (an ARM PUT), create of an extension that is already what was
+	// asked for does nothing and succeeds, so a fleet's create run again after a
+	// partial failure lands on the clusters that had it already. It writes nothing and
+	// takes no lock: Succeeded at the current generation means no command is applying
+	// another spec (an update writes the spec, raising the generation, before it says
+	// Updating).
+	if sameSpec(existing, want, req.Protected) && existing.Status.ProvisioningState == v1alpha1.ProvisioningSucceeded &&
+		existing.Status.ObservedGeneration == existing.Generation && existing.DeletionTimestamp == nil {
+		m.progress("Extension %s already exists with this spec: nothing to do", existing.Name)
+		return existing, nil
+	}
 	l, err := m.acquire(ctx, ReleaseNamespace(existing), existing.Name, req.Timeout)
 	if err != nil {
 		return nil, err
@@ -184,7 +207,7 @@ func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.E
 	}
 	unstarted := existing.Status.ProvisioningState == ""
 	if !unstarted && !inProgress(existing.Status.ProvisioningState) && existing.Status.ProvisioningState != v1alpha1.ProvisioningFailed {
-		return nil, fmt.Errorf("%w: %s is %s; change it with `kubectl ext update %s`", ErrAlreadyExists, existing.Name,
+		return nil, fmt.Errorf("%w: %s is %s with another spec than this create asks for; change it with `kubectl ext update %s`", ErrAlreadyExists, existing.Name,
 			orNone(string(existing.Status.ProvisioningState)), existing.Name)
 	}
 	if existing.Spec.ExtensionType != want.Spec.ExtensionType || ReleaseNamespace(existing) != ReleaseNamespace(want) || ScopeOf(existing) != ScopeOf(want) {
@@ -231,4 +254,20 @@ func (m *Manager) ensureNamespace(ctx context.Context, ns string) error {
 		return explain(err, "create", "namespaces")
 	}
 	return nil
+}
+
+// sameSpec tells whether existing's spec is the one a create asks for (want, and the
+// protected settings given, compared by the digest the status records): every field,
+// an empty settings map as none.
+func sameSpec(existing, want *v1alpha1.Extension, protected map[string]string) bool {
+	a, b := existing.Spec.DeepCopy(), want.Spec.DeepCopy()
+	for _, s := range []*v1alpha1.ExtensionSpec{a, b} {
+		if len(s.ConfigurationSettings) == 0 {
+			s.ConfigurationSettings = nil
+		}
+	}
+	if !equality.Semantic.DeepEqual(a, b) {
+		return false
+	}
+	return protected == nil || existing.Status.ProtectedSettingsDigest == ProtectedDigest(protected)
 }

@@ -45,6 +45,7 @@ func TestWebhookDown(t *testing.T) {
 	et := v1alpha1test.Type(uniq("down.podinfo"), v1alpha1test.Chart(v1alpha1.ChartSource{Repository: url, Name: "podinfo"}),
 		v1alpha1test.DefaultReleaseNamespace(uniq("podinfo")), v1alpha1test.MultipleInstances)
 	allowLoopbackHTTP(et)
+	releaseNS := et.Spec.Scopes.Cluster.DefaultReleaseNamespace
 	if err := e.Client.Create(testCtx(t), et); err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +97,10 @@ func TestWebhookDown(t *testing.T) {
 				if res.ExitCode != 0 || getErr != nil || got.Status.ProvisioningState != v1alpha1.ProvisioningSucceeded {
 					t.Errorf("create with a webhook slow within its timeout: exit %d, %v %+v\n%s", res.ExitCode, getErr, got.Status, res.Stderr)
 				}
+				// The webhook was slow indeed: the proxy held the create's reviews.
+				if tt.serve.Held() == 0 || took < tt.serve.Delay {
+					t.Errorf("create took %s and the proxy held %d reviews for %s: the webhook was not slow", took, tt.serve.Held(), tt.serve.Delay)
+				}
 				return
 			}
 			if res.ExitCode == 0 || !strings.Contains(res.Stderr, "could not reach the kubeext admission webhook, so it refused to create extensions.kubeext.dev") ||
@@ -109,6 +114,11 @@ func TestWebhookDown(t *testing.T) {
 			}
 			if !apierrors.IsNotFound(getErr) {
 				t.Errorf("extension %s: %v, want none (fail closed)", name, getErr)
+			}
+			// Nor its release namespace: the Extension is judged (a server dry run)
+			// before the namespace is created.
+			if err := e.Client.Get(testCtx(t), nameKey(releaseNS), &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+				t.Errorf("release namespace %s: %v, want none left by the refused create", releaseNS, err)
 			}
 			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: uniq("unrelated")}}
 			if err := e.Client.Create(testCtx(t), cm); err != nil {

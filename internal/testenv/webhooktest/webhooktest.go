@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr/funcr"
@@ -67,7 +68,14 @@ type Server struct {
 	// shipped), the API server gives up on every review and, with failurePolicy Fail,
 	// refuses the write; shorter, writes are only slow.
 	Delay time.Duration
+
+	// held counts the reviews the delaying proxy held for the whole Delay and passed on.
+	held atomic.Int64
 }
+
+// Held is the number of reviews the delaying proxy (Delay) held for the whole Delay
+// and passed on to the webhook, so a test can tell that its writes were slowed.
+func (s *Server) Held() int64 { return s.held.Load() }
 
 // Setup starts the webhook against e where the API server expects it
 // (e.WebhookServing) and waits until it is ready; the returned stop shuts it down
@@ -84,7 +92,7 @@ func (s *Server) Setup(e *testenv.Env) (stop func() error, err error) {
 	var stopDelay func()
 	if s.Delay > 0 {
 		// The webhook serves on a port of its own, behind the delaying proxy.
-		if stopDelay, err = delayProxy(e, s.Delay, net.JoinHostPort(host, strconv.Itoa(port)), &port); err != nil {
+		if stopDelay, err = delayProxy(e, s.Delay, net.JoinHostPort(host, strconv.Itoa(port)), &port, &s.held); err != nil {
 			return nil, err
 		}
 	}
@@ -149,10 +157,10 @@ func waitReady(readyz string, done <-chan error) error {
 
 // delayProxy serves on addr, where the API server calls the webhook, with the serving
 // certificate the API server trusts, and passes each request on to the webhook after
-// delay, or drops it when the API server hangs up first. It sets *port to a free port
+// delay (counting it in held), or drops it when the API server hangs up first. It sets *port to a free port
 // of the same host for the webhook itself. The returned stop closes the proxy and the
 // reviews it holds.
-func delayProxy(e *testenv.Env, delay time.Duration, addr string, port *int) (stop func(), err error) {
+func delayProxy(e *testenv.Env, delay time.Duration, addr string, port *int, held *atomic.Int64) (stop func(), err error) {
 	host, _, certDir := e.WebhookServing()
 	free, err := testenv.FreeAddr()
 	if err != nil {
@@ -179,6 +187,7 @@ func delayProxy(e *testenv.Env, delay time.Duration, addr string, port *int) (st
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(delay):
+			held.Add(1)
 			proxy.ServeHTTP(w, r)
 		case <-r.Context().Done():
 		}

@@ -189,7 +189,16 @@ func TestPluginAndManagerAtOnce(t *testing.T) {
 	mgr := h.startManager()
 	d := h.ext(typ, map[string]string{"message": "declared"})
 	d.pinned = "1.4.0"
-	d.mustApply(t)
+	// The manager records the type's catalog once it starts; until then the webhook
+	// refuses a pin to a version the catalog does not list (EXT-VERSION-005). Any
+	// other refusal ends the test.
+	h.eventually("the webhook admits the pinned extension", 60*time.Second, func() (bool, string) {
+		res := d.apply(t)
+		if res.ExitCode != 0 && !strings.Contains(res.Stderr, "EXT-VERSION-005") {
+			t.Fatalf("kubectl apply of %s: exit %d\n%s", d.name, res.ExitCode, res.Stderr)
+		}
+		return res.ExitCode == 0, res.Stderr
+	})
 	h.waitSettled(d.name, 60*time.Second)
 
 	d.pinned = "1.4.1"

@@ -36,8 +36,9 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/testenv"
 )
 
-// fpBins is the plugin built with the failpoints tag (internal/failpoint), for
-// TestInterrupt alone: every other test runs the build that ships.
+// fpBins is the plugin built with the failpoints tag (internal/failpoint), for the
+// tests that stop a command at a step; every other test runs the build that ships.
+// TestMain removes it once all of them are done.
 var fpBins = &testenv.Binaries{Names: []string{"kubectl-ext"}, Tags: []string{"failpoints"}}
 
 // interruptStep is one step of one command at which the matrix interrupts it, and
@@ -154,7 +155,6 @@ func interruptSteps() []interruptStep {
 func TestInterrupt(t *testing.T) {
 	requireEnv(t)
 	fpDir := fpBins.Dir(t)
-	t.Cleanup(func() { _ = fpBins.Close() })
 	typ := httpType(t, chartsourcetest.Podinfo())
 	for _, s := range interruptSteps() {
 		for _, sig := range []struct {
@@ -261,6 +261,10 @@ func hungRow(t *testing.T, fpDir, typ string, twice bool, within time.Duration) 
 	c.signal(t, syscall.SIGINT)
 	if twice {
 		c.waitFor(t, "interrupted: cleaning up (Ctrl-C again to stop at once)", 10*time.Second)
+		// The second Ctrl-C is for a command stuck on the API server: it goes once the
+		// clean-up's first request is held (before, it could end the command before
+		// any request was, and the row tested nothing).
+		waitFor(t, "the clean-up's first request is held", func() bool { return p.held.Load() > 0 })
 		c.signal(t, syscall.SIGINT)
 	}
 	sent := time.Now()
@@ -592,7 +596,6 @@ func newest(t *testing.T, name, ns string) (int, helmrelease.Status) {
 func TestDeleteAfterInterruptedCreateKeepsForeignObjects(t *testing.T) {
 	requireEnv(t)
 	fpDir := fpBins.Dir(t)
-	t.Cleanup(func() { _ = fpBins.Close() })
 	typ := httpType(t, chartsourcetest.Podinfo())
 	name, ns := uniq("forged"), uniq("forged")
 	interrupted(t, fpDir, "create/"+failpoint.BeforeStatusWrite, syscall.SIGKILL,

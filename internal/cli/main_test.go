@@ -51,7 +51,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	shared.Options.ValidatingWebhooks = []*admissionregistrationv1.ValidatingWebhookConfiguration{vwc}
-	return testenv.Run(m, shared, bins)
+	return testenv.Run(m, shared, bins, fpBins)
 }
 
 // startWithWebhook starts another control plane, for a test that needs a second

@@ -105,9 +105,10 @@ type Binaries struct {
 	// Tags are build tags for them (e.g. "failpoints"); none builds what ships.
 	Tags []string
 
-	once sync.Once
-	dir  string
-	err  error
+	once   sync.Once
+	dir    string
+	err    error
+	closed bool
 }
 
 // Dir returns the directory holding the built commands, building them on the first call.
@@ -122,11 +123,18 @@ func (b *Binaries) Dir(t testing.TB) string {
 	if b.err != nil {
 		t.Fatalf("testenv: %v", b.err)
 	}
+	if b.closed {
+		// The directory is gone: a test that closed them (instead of TestMain) would
+		// leave the next test's kubectl without its plugin.
+		t.Fatalf("testenv: the binaries %v were used after Close; close them in TestMain (Run)", b.Names)
+	}
 	return b.dir
 }
 
-// Close removes the built commands.
+// Close removes the built commands; they are not to be used after it (Run calls it
+// once the package's tests are done).
 func (b *Binaries) Close() error {
+	b.closed = true
 	if b.dir == "" {
 		return nil
 	}

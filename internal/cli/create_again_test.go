@@ -1,11 +1,13 @@
 package cli_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/chartsource/chartsourcetest"
+	"github.com/kubeext/kubectl-ext/internal/release"
 )
 
 // TestCreateAgain: create of an extension that exists, Succeeded, with the very spec
@@ -56,6 +58,43 @@ func TestCreateAgain(t *testing.T) {
 				after.Status.ProvisioningState != v1alpha1.ProvisioningSucceeded {
 				t.Errorf("the extension changed: resourceVersion %s to %s, %s at revision %d",
 					before.ResourceVersion, after.ResourceVersion, after.Status.ProvisioningState, after.Status.Release.Revision)
+			}
+		})
+	}
+}
+
+// TestCreateDryRunOfFailedExtension: a dry run of create over a Failed extension, which
+// the real create would recover and install again, writes nothing and installs
+// nothing. Before, --dry-run=server of such a create ran the real recovery and install.
+func TestCreateDryRunOfFailedExtension(t *testing.T) {
+	typ := httpType(t, chartsourcetest.Podinfo())
+	for _, mode := range []string{"server", "client"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			name, ns := uniq("dryagain"), uniq("dryagain")
+			res := kext(t, "create", name, "-t", typ, "--release-namespace", ns, "--config", "fail=true", "--no-wait")
+			wantExit1(t, res, "was told to fail")
+			before := &v1alpha1.Extension{}
+			if err := env.Client.Get(testCtx(t), nameKey(name), before); err != nil {
+				t.Fatal(err)
+			}
+			if before.Status.ProvisioningState != v1alpha1.ProvisioningFailed {
+				t.Fatalf("the failing create left %q, want Failed", before.Status.ProvisioningState)
+			}
+
+			res = mustKext(t, "create", name, "-t", typ, "--release-namespace", ns, "--config", "fail=false", "--no-wait", "--dry-run="+mode, "-o", "yaml")
+			if !strings.Contains(res.Stdout, "fail: \"false\"") {
+				t.Errorf("the dry run does not show the extension it would record:\n%s", res.Stdout)
+			}
+			after := &v1alpha1.Extension{}
+			if err := env.Client.Get(testCtx(t), nameKey(name), after); err != nil {
+				t.Fatal(err)
+			}
+			if after.ResourceVersion != before.ResourceVersion || after.Status.ProvisioningState != v1alpha1.ProvisioningFailed {
+				t.Errorf("the dry run changed the extension: resourceVersion %s to %s, state %s", before.ResourceVersion, after.ResourceVersion, after.Status.ProvisioningState)
+			}
+			if _, err := helmClient().Last(name, ns); !errors.Is(err, release.ErrNotFound) {
+				t.Errorf("the dry run installed a release: %v", err)
 			}
 		})
 	}

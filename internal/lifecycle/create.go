@@ -196,23 +196,30 @@ func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.E
 		m.progress("Extension %s already exists with this spec: nothing to do", existing.Name)
 		return existing, nil
 	}
+	if err := recreatable(existing, want); err != nil {
+		return nil, err
+	}
+	if req.DryRun == DryRunServer {
+		// What the create would write, judged by the API server and the webhook;
+		// nothing is recovered, locked or installed.
+		updated := existing.DeepCopy()
+		updated.Spec = want.Spec
+		if err := m.judge(ctx, policy.Request{Operation: policy.OperationUpdate, Object: updated, OldObject: existing}); err != nil {
+			return nil, err
+		}
+		if err := m.client.Update(ctx, updated.DeepCopy(), client.DryRunAll); err != nil {
+			return nil, conflictOr(err, existing.Name)
+		}
+		updated.Status.TargetVersion = version
+		return updated, nil
+	}
 	l, err := m.acquire(ctx, ReleaseNamespace(existing), existing.Name, req.Timeout)
 	if err != nil {
 		return nil, err
 	}
 	defer releaseDetached(ctx, l)
 	operationOf(ctx).hold(l)
-	if err := beingDeleted(existing); err != nil {
-		return nil, err
-	}
 	unstarted := existing.Status.ProvisioningState == ""
-	if !unstarted && !inProgress(existing.Status.ProvisioningState) && existing.Status.ProvisioningState != v1alpha1.ProvisioningFailed {
-		return nil, fmt.Errorf("%w: %s is %s with another spec than this create asks for; change it with `kubectl ext update %s`", ErrAlreadyExists, existing.Name,
-			orNone(string(existing.Status.ProvisioningState)), existing.Name)
-	}
-	if existing.Spec.ExtensionType != want.Spec.ExtensionType || ReleaseNamespace(existing) != ReleaseNamespace(want) || ScopeOf(existing) != ScopeOf(want) {
-		return nil, fmt.Errorf("%w: %s failed earlier with another type or scope; delete it first with `kubectl ext delete %s`", ErrAlreadyExists, existing.Name, existing.Name)
-	}
 	if err := m.recover(ctx, existing, l, thenApply); err != nil {
 		return nil, err
 	}
@@ -236,6 +243,24 @@ func (m *Manager) recreate(ctx context.Context, req CreateRequest, t *v1alpha1.E
 	failpoint.Hit(ctx, failpoint.AfterExtensionWrite)
 	return m.apply(ctx, applyStep{Type: t, Extension: updated, State: v1alpha1.ProvisioningCreating, Version: version, Chart: ch,
 		Protected: req.Protected, WriteProtected: req.Protected != nil, Wait: req.Wait, Timeout: req.Timeout})
+}
+
+// recreatable refuses a create of a name that exists unless it is a Failed,
+// interrupted or never-started extension of the same type, scope and release
+// namespace.
+func recreatable(existing, want *v1alpha1.Extension) error {
+	if err := beingDeleted(existing); err != nil {
+		return err
+	}
+	state := existing.Status.ProvisioningState
+	if state != "" && !inProgress(state) && state != v1alpha1.ProvisioningFailed {
+		return fmt.Errorf("%w: %s is %s with another spec than this create asks for; change it with `kubectl ext update %s`", ErrAlreadyExists, existing.Name,
+			orNone(string(state)), existing.Name)
+	}
+	if existing.Spec.ExtensionType != want.Spec.ExtensionType || ReleaseNamespace(existing) != ReleaseNamespace(want) || ScopeOf(existing) != ScopeOf(want) {
+		return fmt.Errorf("%w: %s failed earlier with another type or scope; delete it first with `kubectl ext delete %s`", ErrAlreadyExists, existing.Name, existing.Name)
+	}
+	return nil
 }
 
 // ensureNamespace creates the release namespace when it does not exist.

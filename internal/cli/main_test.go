@@ -59,6 +59,24 @@ func run(m *testing.M) int {
 // both stop when t ends.
 func startWithWebhook(t *testing.T) *testenv.Env {
 	t.Helper()
+	e, _ := startRegistered(t)
+	stop, err := (&webhooktest.Server{}).Setup(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("second cluster's %v", err)
+		}
+	})
+	return e
+}
+
+// startRegistered starts another control plane with the shipped webhook registered
+// (returned) but not served: the test serves it, and stops it, as it needs. The
+// control plane stops when t ends.
+func startRegistered(t *testing.T) (*testenv.Env, *admissionregistrationv1.ValidatingWebhookConfiguration) {
+	t.Helper()
 	vwc, err := webhooktest.Registration()
 	if err != nil {
 		t.Fatal(err)
@@ -67,20 +85,12 @@ func startWithWebhook(t *testing.T) *testenv.Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop, err := (&webhooktest.Server{}).Setup(e)
-	if err != nil {
-		_ = e.Stop()
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("second cluster's %v", err)
-		}
 		if err := e.Stop(); err != nil {
 			t.Errorf("stopping the second control plane: %v", err)
 		}
 	})
-	return e
+	return e, vwc
 }
 
 // requireEnv is the first line of every test that talks to a cluster or runs the real

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,7 +12,6 @@ import (
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1"
 	"github.com/kubeext/kubectl-ext/internal/api/v1alpha1/v1alpha1test"
 	"github.com/kubeext/kubectl-ext/internal/chartsource/chartsourcetest"
-	"github.com/kubeext/kubectl-ext/internal/testenv"
 	"github.com/kubeext/kubectl-ext/internal/testenv/webhooktest"
 )
 
@@ -27,15 +25,7 @@ import (
 // within its timeout only slows the write.
 func TestWebhookDown(t *testing.T) {
 	requireEnv(t)
-	vwc, err := webhooktest.Registration()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := testenv.Start(testenv.Options{ValidatingWebhooks: []*admissionregistrationv1.ValidatingWebhookConfiguration{vwc}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Stop() })
+	e, vwc := startRegistered(t)
 	stop, err := (&webhooktest.Server{}).Setup(e)
 	if err != nil {
 		t.Fatal(err)

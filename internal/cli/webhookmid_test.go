@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	helmrelease "helm.sh/helm/v3/pkg/release"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/tools/clientcmd"
@@ -35,16 +34,8 @@ import (
 // again recovers and says so.
 func TestWebhookLostMidOperation(t *testing.T) {
 	requireEnv(t)
-	vwc, err := webhooktest.Registration()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// A control plane of its own: the rows stop its webhook.
-	e, err := testenv.Start(testenv.Options{ValidatingWebhooks: []*admissionregistrationv1.ValidatingWebhookConfiguration{vwc}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Stop() })
+	e, _ := startRegistered(t)
 	stopHook, err := (&webhooktest.Server{}).Setup(e)
 	if err != nil {
 		t.Fatal(err)
